@@ -1,0 +1,68 @@
+"""One place that knows what a Switchboard secret looks like, for logs and Sentry alike.
+
+Secrets are recognised two ways: by the name of the field that carries them (password, login code,
+api_hash, session, auth key…) and by shape (a Telethon StringSession or any long base64/hex run, which
+is what a serialised auth key or sealed blob looks like).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+REDACTED = "[redacted]"
+
+SECRET_NAMES = re.compile(
+    r"(pass(word)?|passwd|secret|api_hash|auth_key|session_string|string_session|session_blob"
+    r"|phone_code|login_code|^code$|_code$|master_key|token|sessionid|csrf|dsn|authorization|cookie)",
+    re.IGNORECASE,
+)
+
+# A StringSession is "1" + urlsafe base64 of ~263 bytes; auth keys are 256 bytes. Anything this long
+# and this uniform is a key or ciphertext, never something an operator needs to read in a log.
+SECRET_SHAPES = re.compile(r"[A-Za-z0-9+/_=-]{120,}|(?:[0-9a-fA-F]{2}){64,}")
+
+
+def redact_text(text: str) -> str:
+    return SECRET_SHAPES.sub(REDACTED, text)
+
+
+def is_secret_name(name: object) -> bool:
+    return isinstance(name, str) and bool(SECRET_NAMES.search(name))
+
+
+def redact(value: Any, *, depth: int = 0) -> Any:
+    """Return ``value`` with secret-shaped strings and secret-named entries replaced, recursively."""
+    if depth > 12:
+        return value
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return REDACTED if len(value) >= 32 else value
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if is_secret_name(k) and v not in (None, "") else redact(v, depth=depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(redact(v, depth=depth + 1) for v in value)
+    return value
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Scrub secrets from every log record before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            try:
+                record.msg = record.getMessage()
+            except (TypeError, ValueError):
+                record.msg = str(record.msg)
+            record.args = None
+        record.msg = redact_text(str(record.msg))
+        if record.exc_info and record.exc_info[1] is not None:
+            # Tracebacks are formatted later from exc_info; freeze a redacted copy instead.
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True

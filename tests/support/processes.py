@@ -1,0 +1,83 @@
+"""Start real Switchboard processes (Celery workers, session hosts) for a test, and stop them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process that shares this test's database (the test database)."""
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env["DATABASE_URL"] = f"postgresql://{db['USER'] or ''}@{db['HOST'] or 'localhost'}/{db['NAME']}"
+    env.setdefault("DEBUG", "1")
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def celery_worker(*, queue: str | None = None, pool: str = "solo", log_path: Path | None = None, **env: str):
+    """A real `celery -A crm worker` process consuming its own queue; yields (queue, process)."""
+    queue = queue or f"test-{uuid.uuid4().hex[:12]}"
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool",
+            pool,
+            "-Q",
+            queue,
+            "--hostname",
+            f"{queue}@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield queue, proc
+    finally:
+        stop(proc)
+        if log_path:
+            log.close()  # type: ignore[union-attr]
+
+
+def stop(proc: subprocess.Popen, *, timeout: float = 15) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
