@@ -15,7 +15,8 @@ REDACTED = "[redacted]"
 
 SECRET_NAMES = re.compile(
     r"(pass(word)?|passwd|secret|api_hash|auth_key|session_string|string_session|session_blob"
-    r"|phone_code|login_code|^code$|_code$|master_key|token|sessionid|csrf|dsn|authorization|cookie)",
+    r"|phone_code|login_code|^code$|_code$|master_key|token|sessionid|csrf|dsn|authorization|cookie"
+    r"|plaintext|data_key|sealed|blob)",
     re.IGNORECASE,
 )
 

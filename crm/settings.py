@@ -124,6 +124,27 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
+# Telegram. By default the production data centres; TELEGRAM_DC ("id@host:port") and
+# TELEGRAM_SERVER_KEYS (a file of PEM RSA public keys to trust besides Telegram's) point the whole pool
+# at any other MTProto server, such as tgsim in tests and the demo.
+TELEGRAM_DC = env.string("TELEGRAM_DC", "")
+TELEGRAM_SERVER_KEYS = env.string("TELEGRAM_SERVER_KEYS", "")
+# Each account's commands wait in the queue "<prefix>.<account id>" until its session host takes them.
+COMMAND_QUEUE_PREFIX = env.string("COMMAND_QUEUE_PREFIX", "acct")
+# Session hosts: how many accounts one process holds, the lease TTL, and how often state is saved.
+SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
+SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)
+SESSION_CHECKPOINT_INTERVAL = env.number("SESSION_CHECKPOINT_INTERVAL", 15.0)
+SESSION_ENTITY_CACHE_SIZE = env.integer("SESSION_ENTITY_CACHE_SIZE", 2000)
+# FLOOD_WAITs up to this many seconds are slept through in place; longer ones cool the account down.
+FLOOD_SLEEP_THRESHOLD = env.integer("FLOOD_SLEEP_THRESHOLD", 30)
+# Login codes requested per number per day before the wizard asks for confirmation.
+LOGIN_ATTEMPTS_WARNING = env.integer("LOGIN_ATTEMPTS_WARNING", 3)
+# How long an outreach pause lasts after PEER_FLOOD (seconds).
+SPAM_LIMIT_PAUSE = env.integer("SPAM_LIMIT_PAUSE", 24 * 3600)
+# Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
+ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
+
 SENTRY_DSN = env.string("SENTRY_DSN", "")
 SWITCHBOARD_MASTER_KEYS = env.string("SWITCHBOARD_MASTER_KEYS", "")
 

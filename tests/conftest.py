@@ -1,15 +1,32 @@
 from __future__ import annotations
 
+import base64
+import os
+
 import pytest
 from django.core.cache import cache
 
 from crm.models import User
 
+# One keyring for the whole run, shared with the worker processes tests start (they read the environment).
+TEST_KEYRING = "test1:" + base64.b64encode(b"switchboard-test-master-key-0001").decode()
+os.environ["SWITCHBOARD_MASTER_KEYS"] = TEST_KEYRING
+
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    # Login throttling and rate-limit buckets live in Redis; every test starts clean.
-    cache.clear()
+def _test_keyring(settings):
+    settings.SWITCHBOARD_MASTER_KEYS = TEST_KEYRING
+
+
+@pytest.fixture(autouse=True)
+def _clear_counters():
+    # Login throttling and rate-limit buckets live in Redis; every test starts with none of its own.
+    # (Only our keys are deleted: the Redis database may be shared with a running demo.)
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    for pattern in ("*login-fail:*", "budget:*"):
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
     yield
 
 
@@ -38,3 +55,25 @@ def admin_client(client, admin_user):
 def operator_client(client, operator):
     client.force_login(operator)
     return client
+
+
+@pytest.fixture(scope="session")
+def tgsim(tmp_path_factory):
+    """A tgsim data centre for the whole run (tests use distinct phone numbers and users)."""
+    from tests.support.tgsim import SimThread
+
+    sim = SimThread(tmp_path_factory.mktemp("tgsim")).start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def host_env(tgsim):
+    """Environment for session host processes in a test: tgsim instead of Telegram, a short lease TTL."""
+    tgsim.fault("clear")
+    return {
+        **tgsim.env(),
+        "SESSION_LEASE_TTL": "6",
+        "SESSION_CHECKPOINT_INTERVAL": "2",
+        "FLOOD_SLEEP_THRESHOLD": "3",
+    }

@@ -81,3 +81,42 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.1, what: str = "c
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextmanager
+def session_host(name: str, *, log_path: Path, env: dict[str, str], concurrency: int = 8):
+    """A real session host: `celery -A crm worker --pool threads --session-host`, its own control queue."""
+    queue = f"sessionhost-{name}-{uuid.uuid4().hex[:8]}"
+    log = open(log_path, "ab")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "-Q",
+            queue,
+            "--session-host",
+            "--hostname",
+            f"{name}-{uuid.uuid4().hex[:6]}@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=process_env(**env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield proc
+    finally:
+        stop(proc, timeout=40)
+        log.close()

@@ -1,0 +1,64 @@
+"""Celery bootsteps that turn a worker started with ``--session-host`` into a session host."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from celery import bootsteps
+from celery.worker.control import control_command
+
+
+class SessionHostStep(bootsteps.StartStopStep):
+    """Runs the SessionHost (its own thread and asyncio loop) for the worker's lifetime."""
+
+    label = "Session host"
+
+    def __init__(self, worker: Any, session_host: bool = False, **kwargs: Any) -> None:
+        self.enabled = bool(session_host)
+        self.host: Any = None
+        super().__init__(worker, **kwargs)
+
+    def create(self, worker: Any) -> Any:
+        from accounts.host.commands import set_current_host
+        from accounts.host.runtime import SessionHost
+
+        # Unique per process: a restarted host must not mistake its previous life's leases for its own.
+        self.host = SessionHost(name=f"{worker.hostname}/{os.getpid()}/{uuid.uuid4().hex[:6]}")
+        set_current_host(self.host)
+        return self
+
+    def start(self, worker: Any) -> None:
+        self.host.start()
+
+    def stop(self, worker: Any) -> None:
+        if self.host is not None:
+            self.host.stop()
+
+    def terminate(self, worker: Any) -> None:
+        self.stop(worker)
+
+
+class SessionHostQueues(bootsteps.StartStopStep):
+    """Hands the (re)started task consumer to the host so it consumes the held accounts' queues."""
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def start(self, consumer: Any) -> None:
+        from accounts.host.commands import current_host
+
+        host = current_host()
+        if host is not None:
+            host.attach_consumer(consumer)
+
+
+@control_command()
+def sessionhost_wake(state: Any) -> dict[str, str]:
+    """Remote control: ``app.control.broadcast("sessionhost_wake")`` makes session hosts claim now."""
+    from accounts.host.commands import current_host
+
+    host = current_host()
+    if host is not None:
+        host.wake()
+    return {"ok": "woken" if host else "not a session host"}

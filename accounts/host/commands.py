@@ -1,0 +1,161 @@
+"""Running an account command: from a Celery pool thread onto the host loop, with the recovery flows.
+
+A command task calls ``run(task, account_id=…, call=…)``. The command runs only while this host holds
+the account's lease (checked in the database right before anything reaches Telegram, so a paused
+zombie host cannot send); otherwise the message goes back to the account's queue for the real owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from celery.exceptions import Reject
+from django.utils import timezone
+
+from accounts import leases
+from accounts.host import lifecycle
+from accounts.host.hosted import Hosted
+from accounts.host.runtime import NotHeld, Paused, SessionHost, db
+from accounts.models import Account
+from accounts.telegram import errors as tg_errors
+
+Call = Callable[[Hosted], Awaitable[Any]]  # receives the hosted account (client, grant, status)
+
+_host: SessionHost | None = None
+
+
+def set_current_host(host: SessionHost | None) -> None:
+    global _host
+    _host = host
+
+
+def current_host() -> SessionHost | None:
+    return _host
+
+
+class ChatWait(Exception):
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"slow mode: {seconds} s")
+        self.seconds = seconds
+
+
+class Failed(Exception):
+    """The command failed for a reason an operator can read; it is not retried."""
+
+    def __init__(self, reason: str, *, status: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+def run(
+    task: Any,
+    *,
+    account_id: int,
+    call: Call,
+    budget: str | None = None,
+    login: bool = False,
+    timeout: float = 120.0,
+) -> Any:
+    """Run ``call(client)`` for the account on this host; returns its result or raises Failed."""
+    host = current_host()
+    if host is None:
+        raise Reject("this worker is not a session host", requeue=True)
+    try:
+        return host.submit(
+            execute(host, account_id=account_id, call=call, budget=budget, login=login), timeout=timeout
+        )
+    except (NotHeld, Paused):
+        # Not ours (any more), or cooling down: back to the account's queue, where the owner — or
+        # this host once the cooldown ends — picks it up again. Nothing is lost or run twice.
+        time.sleep(0.2)
+        raise Reject("account not available on this host", requeue=True) from None
+    except ChatWait as wait:
+        raise task.retry(countdown=wait.seconds + random.uniform(1, 5)) from None
+
+
+async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str | None, login: bool) -> Any:
+    hosted = host.accounts.get(account_id)
+    if hosted is None or hosted.lost:
+        raise NotHeld
+    try:
+        await asyncio.wait_for(hosted.ready.wait(), timeout=60)
+    except TimeoutError:
+        raise NotHeld from None
+    if hosted.paused_until > time.monotonic():
+        raise Paused(hosted.paused_until - time.monotonic())
+    if not hosted.lease_certain() or not await db(leases.is_current)(holder=host.name, grant=hosted.grant):
+        raise NotHeld
+    if budget:
+        await _take_budget(hosted, budget)
+    try:
+        return await call(hosted)
+    except (NotHeld, Paused, ChatWait, Failed):
+        raise
+    except Exception as error:
+        outcome = tg_errors.classify(error)
+        if outcome is None:
+            raise
+        return await _recover(host, hosted, outcome, login=login)
+
+
+async def _take_budget(hosted: Hosted, action: str) -> None:
+    from accounts import budgets
+
+    decision = await db(budgets.take)(account_id=hosted.account_id, action=action)
+    if not decision.allowed:
+        raise ChatWait(int(decision.retry_after) + 1)
+
+
+async def _recover(host: SessionHost, hosted: Hosted, outcome: tg_errors.Outcome, *, login: bool) -> Any:
+    if isinstance(outcome, tg_errors.InputError):
+        raise Failed(outcome.reason)
+    if isinstance(outcome, tg_errors.AccountLevel):
+        await lifecycle.apply_account_level(host, hosted, outcome)
+        raise Failed(outcome.reason, status=outcome.status)
+    if outcome.scope == "chat":
+        raise ChatWait(outcome.seconds)
+    if login:
+        # The wizard shows the wait to the admin; retrying a login step blindly risks a lockout.
+        raise Failed(f"Telegram asks to wait {outcome.seconds} s before trying again")
+    await cool_down(host, hosted, seconds=outcome.seconds, reason=outcome.reason)
+    raise Paused(outcome.seconds)
+
+
+async def cool_down(host: SessionHost, hosted: Hosted, *, seconds: int, reason: str) -> None:
+    """Long FLOOD_WAIT: stop consuming this account's queue until the wait (plus jitter) is over."""
+    from accounts.services import account_transition
+
+    pause = seconds * random.uniform(1.05, 1.25) + random.uniform(1, 5)
+    hosted.paused_until = time.monotonic() + pause
+    host.stop_consuming(hosted)
+    until = timezone.now() + timedelta(seconds=pause)
+    await db(account_transition)(
+        account_id=hosted.account_id,
+        to=Account.Status.COOLDOWN,
+        reason=reason,
+        cooldown_until=until,
+        force=True,
+    )
+    hosted.status = Account.Status.COOLDOWN
+    host.loop.call_later(pause, lambda: host.loop.create_task(_resume(host, hosted)))
+
+
+async def _resume(host: SessionHost, hosted: Hosted) -> None:
+    from accounts.services import account_transition
+
+    if host.accounts.get(hosted.account_id) is not hosted or hosted.lost:
+        return
+    hosted.paused_until = 0.0
+    account = await db(Account.objects.get)(pk=hosted.account_id)
+    if account.status == Account.Status.COOLDOWN:
+        await db(account_transition)(
+            account_id=hosted.account_id, to=Account.Status.ACTIVE, reason="Cooldown over"
+        )
+        hosted.status = Account.Status.ACTIVE
+    host.consume(hosted)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from accounts.leases import Grant
+
+if TYPE_CHECKING:
+    from telethon import TelegramClient
+
+    from accounts.telegram.session import VaultSession
+
+
+@dataclass
+class Hosted:
+    """One account held by this host: its lease grant, Telethon client and bookkeeping."""
+
+    grant: Grant
+    lease_deadline: float  # monotonic time until which the lease is certainly ours
+    version: int = 0
+    client: TelegramClient | None = None
+    session: VaultSession | None = None
+    status: str = ""
+    authorized: bool = False
+    consuming: bool = False
+    paused_until: float = 0.0  # monotonic; cooldown keeps the queue unconsumed until then
+    lost: bool = False
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    supervisor: asyncio.Task[None] | None = None
+    last_saved: bytes = b""
+    connected_at: float = 0.0
+
+    @property
+    def account_id(self) -> int:
+        return self.grant.account_id
+
+    @property
+    def queue(self) -> str:
+        from accounts.models import command_queue
+
+        return command_queue(self.grant.account_id)
+
+    def lease_certain(self) -> bool:
+        return not self.lost and time.monotonic() < self.lease_deadline

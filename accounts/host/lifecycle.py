@@ -1,0 +1,200 @@
+"""One account's life on a session host: connect, watch, reconnect, checkpoint, disconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from accounts import sessions
+from accounts.host import hooks
+from accounts.host.hosted import Hosted
+from accounts.models import Account
+from accounts.telegram import errors as tg_errors
+from accounts.telegram.client import build_client
+from accounts.telegram.session import VaultSession
+
+if TYPE_CHECKING:
+    from accounts.host.runtime import SessionHost
+
+log = logging.getLogger(__name__)
+
+LOGIN_STATUSES = {Account.Status.NEW, Account.Status.CODE_SENT, Account.Status.PASSWORD_NEEDED}
+
+
+def _load(account_id: int) -> tuple[Account, str, sessions.SessionState, int, list[Any]]:
+    account = Account.objects.select_related("api_app").get(pk=account_id)
+    state, version = sessions.session_load(account_id=account_id)
+    return account, account.api_app.api_hash(), state, version, sessions.entities_load(account_id=account_id)
+
+
+def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) -> None:
+    """Telethon's save(), run in a worker thread: a fenced, sealed write of the session."""
+    raw = state.to_bytes()
+    if raw == hosted.last_saved:
+        return
+    try:
+        hosted.version = sessions.session_store(
+            holder=host.name, grant=hosted.grant, state=state, version=hosted.version
+        )
+        hosted.last_saved = raw
+    except sessions.FencedOut:
+        # Another host owns the account now: never write again, and get out of its way.
+        log.warning("account %s: session write fenced out; dropping", hosted.account_id)
+        hosted.lost = True
+        host.loop.call_soon_threadsafe(
+            lambda: host.loop.create_task(host.drop(hosted, save=False, release=False))
+        )
+
+
+async def supervise(host: SessionHost, hosted: Hosted) -> None:
+    """Connect the account and keep it connected while the lease is ours."""
+    from accounts.host.runtime import db
+
+    try:
+        account, api_hash, state, version, entities = await db(_load)(hosted.account_id)
+    except Account.DoesNotExist:
+        await host.drop(hosted, save=False, release=False)
+        return
+    hosted.version = version
+    hosted.last_saved = state.to_bytes()
+    hosted.status = account.status
+    hosted.session = VaultSession(state, persist=lambda s: _persist(host, hosted, s), entities=entities)
+    device = {
+        f: getattr(account, f)
+        for f in ("device_model", "system_version", "app_version", "lang_code", "system_lang_code")
+    }
+    hosted.client = build_client(
+        session=hosted.session,
+        api_id=account.api_app.api_id,
+        api_hash=api_hash,
+        device=device,
+        proxy=account.proxy,
+    )
+    hooks.client_created(hosted)
+    backoff = 1.0
+    while not hosted.lost and not host._stopping:
+        try:
+            assert host._connect_slots is not None
+            async with host._connect_slots:
+                await hosted.client.connect()
+            if await _authorize(host, hosted) is False:
+                return
+            hosted.connected_at = time.monotonic()
+            hosted.ready.set()
+            if hosted.paused_until <= time.monotonic():
+                host.consume(hosted)
+            backoff = 1.0
+            await hosted.client.disconnected
+            hosted.ready.clear()
+            if hosted.lost or host._stopping:
+                return
+            if await _handle_update_error(host, hosted) is False:
+                return
+            log.info("account %s disconnected; reconnecting", hosted.account_id)
+        except (TimeoutError, OSError, ConnectionError) as error:
+            hosted.ready.clear()
+            log.warning(
+                "account %s: network error %s; retrying in %.0f s",
+                hosted.account_id,
+                type(error).__name__,
+                backoff,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            hosted.ready.clear()
+            outcome = tg_errors.classify(error)
+            if isinstance(outcome, tg_errors.AccountLevel):
+                await apply_account_level(host, hosted, outcome)
+                return
+            log.exception("account %s: unexpected error while connecting", hosted.account_id)
+        # Exponential backoff with jitter; the lease is kept (renewed by the host) while we retry.
+        await asyncio.sleep(backoff * random.uniform(0.7, 1.3))
+        backoff = min(backoff * 2, 60.0)
+
+
+async def _authorize(host: SessionHost, hosted: Hosted) -> bool | None:
+    """For a logged-in account, prove the session still works (and learn who we are)."""
+    from accounts.host.runtime import db
+    from accounts.telegram import profile
+
+    if hosted.status in LOGIN_STATUSES:
+        hosted.authorized = False
+        return None
+    assert hosted.client is not None
+    try:
+        me = await profile.get_me(hosted.client)
+    except Exception as error:
+        outcome = tg_errors.classify(error)
+        if isinstance(outcome, tg_errors.AccountLevel):
+            await apply_account_level(host, hosted, outcome)
+            return False
+        raise
+    hosted.authorized = True
+    await db(profile.profile_save)(account_id=hosted.account_id, me=me)
+    return None
+
+
+async def _handle_update_error(host: SessionHost, hosted: Hosted) -> bool | None:
+    """Telethon's update loop stops on account-level errors (e.g. the key was revoked)."""
+    error = getattr(hosted.client, "_updates_error", None)
+    outcome = tg_errors.classify(error) if error else None
+    if isinstance(outcome, tg_errors.AccountLevel):
+        await apply_account_level(host, hosted, outcome)
+        return False
+    return None
+
+
+async def apply_account_level(host: SessionHost, hosted: Hosted, outcome: tg_errors.AccountLevel) -> None:
+    """Record the new status (reauth_required, banned, spam_limited) and let go where the flow says."""
+    from accounts.host.runtime import db
+    from accounts.services import account_transition
+
+    await db(account_transition)(
+        account_id=hosted.account_id,
+        to=outcome.status,
+        reason=outcome.reason,
+        detail={"host": host.name, "alert": outcome.alert},
+        force=True,
+    )
+    hosted.status = outcome.status
+    if outcome.release_lease:
+        await host.drop(hosted, save=False, release=True)
+
+
+async def checkpoint(host: SessionHost, hosted: Hosted) -> None:
+    """Persist update state and new peers, after whatever consumed the updates has stored them."""
+    from accounts.host.runtime import db
+
+    client, session = hosted.client, hosted.session
+    if client is None or session is None or hosted.lost or not hosted.lease_certain():
+        return
+    if hosted.authorized:
+        await hooks.before_checkpoint(hosted)
+        await client._save_states_and_entities()  # Telethon's own snapshot of its update state
+    await session.save()
+    rows = session.take_pending_entities()
+    if rows:
+        await db(sessions.entities_store)(account_id=hosted.account_id, rows=rows)
+
+
+async def disconnect(host: SessionHost, hosted: Hosted, *, save: bool) -> None:
+    client = hosted.client
+    hosted.ready.clear()
+    if client is None:
+        return
+    if save and not hosted.lost:
+        try:
+            await checkpoint(host, hosted)
+        except Exception:
+            log.exception("account %s: final checkpoint failed", hosted.account_id)
+    if not save:
+        # A lost lease must not write on the way out: Telethon saves the session on disconnect.
+        hosted.lost = True
+    try:
+        await client.disconnect()
+    except Exception:
+        log.debug("account %s: disconnect raised", hosted.account_id, exc_info=True)

@@ -1,0 +1,199 @@
+"""SessionHost: one asyncio loop in its own thread, holding up to N accounts' Telethon clients.
+
+It claims free or expired leases, renews them well inside the TTL, connects each client with its
+proxy and device, consumes each held account's command queue (acct.<id>) through the Celery consumer,
+reconnects with backoff, checkpoints session state under the lease's fence, and on stop saves every
+session and releases every lease so another host can take over at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+from accounts import leases
+from accounts.host import lifecycle
+from accounts.host.hosted import Hosted
+
+log = logging.getLogger(__name__)
+
+
+def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Run a Django ORM function off the event loop, in a thread with its own connection."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        close_old_connections()
+        return fn(*args, **kwargs)
+
+    return sync_to_async(call, thread_sensitive=False)
+
+
+class NotHeld(Exception):
+    """This host does not (or no longer) hold the account: the command belongs to another host."""
+
+
+class Paused(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"account paused for {seconds:.0f} s")
+        self.seconds = seconds
+
+
+class SessionHost:
+    def __init__(self, *, name: str, capacity: int | None = None, ttl: float | None = None) -> None:
+        self.name = name
+        self.capacity = capacity or settings.SESSION_HOST_CAPACITY
+        self.ttl = ttl or settings.SESSION_LEASE_TTL
+        self.accounts: dict[int, Hosted] = {}
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="session-host", daemon=True)
+        self._consumer: Any = None
+        self._stopping = False
+        self._main_task: asyncio.Task[None] | None = None
+        self._connect_slots: asyncio.Semaphore | None = None
+        self._wake: asyncio.Event | None = None
+        self.commands_running = 0
+
+    # --- called from other threads ----------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 45.0) -> None:
+        if not self._thread.is_alive():
+            return
+        future = asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop)
+        try:
+            future.result(timeout)
+        except Exception:
+            log.exception("session host did not shut down cleanly")
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+    def attach_consumer(self, consumer: Any) -> None:
+        """The Celery consumer (re)started: consume the queues of every account we hold."""
+        self._consumer = consumer
+        for hosted in list(self.accounts.values()):
+            if hosted.consuming:
+                consumer.call_soon(consumer.add_task_queue, hosted.queue)
+
+    def wake(self) -> None:
+        """Claim now rather than at the next tick (a new account is waiting for a host)."""
+        if self._wake is not None:
+            self.loop.call_soon_threadsafe(self._wake.set)
+
+    def submit(self, coro: Awaitable[Any], *, timeout: float) -> Any:
+        """Run a coroutine on the host loop from a Celery pool thread and wait for its result."""
+        self.commands_running += 1
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
+        finally:
+            self.commands_running -= 1
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self._connect_slots = asyncio.Semaphore(20)
+        self._wake = asyncio.Event()
+        self._main_task = self.loop.create_task(self._main())
+        self.loop.run_forever()
+
+    async def _main(self) -> None:
+        interval = self.ttl / 3
+        assert self._wake is not None
+        while not self._stopping:
+            started = time.monotonic()
+            self._wake.clear()  # a wake arriving during this tick triggers the next one at once
+            try:
+                await self._renew()
+                await self._claim()
+                await self._checkpoint_due()
+            except Exception:
+                log.exception("session host tick failed; retrying")
+            elapsed = time.monotonic() - started
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wake.wait(), max(0.5, interval * random.uniform(0.8, 1.0) - elapsed)
+                )
+
+    async def _renew(self) -> None:
+        held = [h for h in self.accounts.values() if not h.lost]
+        if not held:
+            return
+        asked = time.monotonic()
+        renewed = await db(leases.renew)(holder=self.name, grants=[h.grant for h in held], ttl=self.ttl)
+        for hosted in held:
+            if hosted.account_id in renewed:
+                # Count the TTL from when we asked, minus a margin for clock and scheduling slack.
+                hosted.lease_deadline = asked + self.ttl * 0.8
+            else:
+                log.warning("lease of account %s lost; dropping it without saving", hosted.account_id)
+                await self.drop(hosted, save=False, release=False)
+
+    async def _claim(self) -> None:
+        room = self.capacity - len(self.accounts)
+        # Claim in modest batches so several hosts starting together share the accounts.
+        grants = await db(leases.claim)(holder=self.name, limit=min(room, 50), ttl=self.ttl)
+        for grant in grants:
+            hosted = Hosted(grant=grant, lease_deadline=time.monotonic() + self.ttl * 0.8)
+            self.accounts[grant.account_id] = hosted
+            hosted.supervisor = self.loop.create_task(lifecycle.supervise(self, hosted))
+
+    async def _checkpoint_due(self) -> None:
+        now = time.monotonic()
+        for hosted in list(self.accounts.values()):
+            if hosted.ready.is_set() and now - hosted.connected_at >= settings.SESSION_CHECKPOINT_INTERVAL:
+                await lifecycle.checkpoint(self, hosted)
+
+    # --- queues -----------------------------------------------------------------------------------
+
+    def consume(self, hosted: Hosted) -> None:
+        if not hosted.consuming and self._consumer is not None:
+            self._consumer.call_soon(self._consumer.add_task_queue, hosted.queue)
+        hosted.consuming = True
+
+    def stop_consuming(self, hosted: Hosted) -> None:
+        if hosted.consuming and self._consumer is not None:
+            self._consumer.call_soon(self._consumer.cancel_task_queue, hosted.queue)
+        hosted.consuming = False
+
+    # --- dropping and shutting down ---------------------------------------------------------------
+
+    async def drop(self, hosted: Hosted, *, save: bool, release: bool) -> None:
+        """Stop hosting an account: stop its queue, disconnect, optionally save and release."""
+        if self.accounts.get(hosted.account_id) is not hosted:
+            return
+        self.stop_consuming(hosted)
+        if not save:
+            hosted.lost = True
+        await lifecycle.disconnect(self, hosted, save=save)
+        if hosted.supervisor and hosted.supervisor is not asyncio.current_task():
+            hosted.supervisor.cancel()
+        self.accounts.pop(hosted.account_id, None)
+        if release:
+            await db(leases.release)(holder=self.name, grant=hosted.grant)
+
+    async def _shutdown(self) -> None:
+        self._stopping = True
+        if self._main_task:
+            self._main_task.cancel()
+        for hosted in list(self.accounts.values()):
+            self.stop_consuming(hosted)
+        # Let commands already running finish (the Celery consumer stopped handing out new ones).
+        deadline = time.monotonic() + 20
+        while self.commands_running and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        await asyncio.gather(
+            *(self.drop(h, save=True, release=True) for h in list(self.accounts.values())),
+            return_exceptions=True,
+        )

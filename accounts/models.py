@@ -1,0 +1,195 @@
+"""Telegram accounts, their sealed sessions, leases and event history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from crm import vault
+
+
+class ApiApp(models.Model):
+    """A Telegram API application (my.telegram.org): api_id in clear, api_hash sealed."""
+
+    name = models.CharField(max_length=100)
+    api_id = models.PositiveIntegerField(unique=True)
+    api_hash_sealed = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.api_id})"
+
+    def seal_api_hash(self, api_hash: str) -> None:
+        if self.pk is None:
+            raise ValueError("save the ApiApp before sealing its hash: the row id is part of the seal")
+        self.api_hash_sealed = vault.seal(api_hash.encode(), context=self.api_hash_context())
+
+    def api_hash(self) -> str:
+        return vault.unseal(bytes(self.api_hash_sealed), context=self.api_hash_context()).decode()
+
+    def api_hash_context(self) -> str:
+        return f"api_hash:{self.pk}"
+
+
+class Account(models.Model):
+    """One Telegram user account driven by Switchboard."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        CODE_SENT = "code_sent", "Code sent"
+        PASSWORD_NEEDED = "password_needed", "2FA password needed"
+        ACTIVE = "active", "Active"
+        COOLDOWN = "cooldown", "Cooling down"
+        SPAM_LIMITED = "spam_limited", "Spam-limited"
+        REAUTH_REQUIRED = "reauth_required", "Re-login required"
+        BANNED = "banned", "Banned"
+        DISABLED = "disabled", "Disabled"
+
+    phone = models.CharField(max_length=32, unique=True)
+    api_app = models.ForeignKey(ApiApp, on_delete=models.PROTECT, related_name="accounts")
+    telegram_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    username = models.CharField(max_length=64, blank=True)
+    first_name = models.CharField(max_length=128, blank=True)
+    last_name = models.CharField(max_length=128, blank=True)
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW, db_index=True)
+    status_reason = models.CharField(max_length=255, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    cooldown_until = models.DateTimeField(null=True, blank=True)
+    outreach_paused_until = models.DateTimeField(null=True, blank=True)
+
+    # A proxy URL such as socks5://user:pass@host:1080; empty for a direct connection.
+    proxy = models.CharField(max_length=255, blank=True)
+    # The device this account presents to Telegram. Chosen once and kept: a session whose device
+    # changes between connections looks like a stolen session.
+    device_model = models.CharField(max_length=64)
+    system_version = models.CharField(max_length=64)
+    app_version = models.CharField(max_length=32)
+    lang_code = models.CharField(max_length=8, default="en")
+    system_lang_code = models.CharField(max_length=16, default="en-US")
+
+    # Telegram's handle for the code it sent last; needed to sign in with that code.
+    login_code_hash = models.CharField(max_length=64, blank=True)
+    login_attempts_today = models.PositiveSmallIntegerField(default=0)
+    login_attempts_date = models.DateField(null=True, blank=True)
+
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.phone})"
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or (f"@{self.username}" if self.username else self.phone)
+
+    @property
+    def queue(self) -> str:
+        """The command queue of this account, consumed only by the host holding its lease."""
+        return command_queue(self.pk)
+
+
+def command_queue(account_id: int) -> str:
+    return f"{settings.COMMAND_QUEUE_PREFIX}.{account_id}"
+
+
+# Statuses in which a session host keeps the account connected (login flows need a connection too).
+HOSTED_STATUSES = (
+    Account.Status.NEW,
+    Account.Status.CODE_SENT,
+    Account.Status.PASSWORD_NEEDED,
+    Account.Status.ACTIVE,
+    Account.Status.COOLDOWN,
+    Account.Status.SPAM_LIMITED,
+)
+
+
+class TelegramSession(models.Model):
+    """The account's MTProto session (auth key, DC, update state), sealed as one blob.
+
+    Every write bumps ``version`` (part of the seal's associated data) and succeeds only while the
+    writer holds the account's lease with the current fencing token: see accounts.leases.
+    """
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, primary_key=True, related_name="session"
+    )
+    blob = models.BinaryField(editable=False)
+    version = models.PositiveIntegerField(default=0)
+    fencing_token = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"session of account {self.account_id} v{self.version}"
+
+    def context(self) -> str:
+        return session_context(account_id=self.account_id, version=self.version)
+
+
+def session_context(*, account_id: int, version: int) -> str:
+    return f"session:{account_id}:{version}"
+
+
+class Lease(models.Model):
+    """Ownership of an account by one session host. ``token`` grows with every new owner."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True, related_name="lease")
+    holder = models.CharField(max_length=200, blank=True, db_index=True)
+    token = models.BigIntegerField(default=0)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"lease {self.account_id} → {self.holder or 'nobody'} #{self.token}"
+
+
+class Entity(models.Model):
+    """Telethon's entity cache for one account (peer → access hash), bounded per account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="entities")
+    peer_id = models.BigIntegerField()  # Telethon's marked id (users positive, chats/channels negative)
+    access_hash = models.BigIntegerField()
+    username = models.CharField(max_length=64, blank=True, db_index=True)
+    phone = models.CharField(max_length=32, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "peer_id"], name="entity_unique_per_account")
+        ]
+        indexes = [models.Index(fields=["account", "-seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.username or self.peer_id} (seen by account {self.account_id})"
+
+
+class AccountEvent(models.Model):
+    """Every status transition and notable operation of an account, with the reason."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["account", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.to_status}".strip()
+
+
+vault.register(model="accounts.ApiApp", field="api_hash_sealed", context=ApiApp.api_hash_context)
+vault.register(
+    model="accounts.TelegramSession", field="blob", context=TelegramSession.context, version_field="version"
+)

@@ -1,0 +1,128 @@
+"""Logging an account in: request a code, sign in with it, answer the 2FA password, or re-login.
+
+The web wizard and ``manage.py account add`` both drive these. Codes and passwords travel to the
+session host sealed (they pass through the broker), and are never stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import sessions
+from accounts.models import Account
+from accounts.services import account_command, account_transition, event_record
+from accounts.telegram.auth import CodeSent
+from accounts.telegram.profile import Me, profile_save
+from crm import vault
+
+S = Account.Status
+
+
+class NeedsConfirmation(Exception):
+    """Several codes were already requested today; asking again risks locking the number out."""
+
+
+def seal_secret(*, account_id: int, kind: str, value: str) -> str:
+    """Seal a login code or 2FA password for its trip through the broker (kind: "code" or "password")."""
+    return vault.seal(value.encode(), context=f"login-{kind}:{account_id}").hex()
+
+
+def open_secret(*, account_id: int, kind: str, sealed: str) -> str:
+    return vault.unseal(bytes.fromhex(sealed), context=f"login-{kind}:{account_id}").decode()
+
+
+def attempts_today(account: Account) -> int:
+    return account.login_attempts_today if account.login_attempts_date == timezone.localdate() else 0
+
+
+def login_request_code(*, account: Account, confirm: bool = False, by: Any = None) -> str:
+    """Ask Telegram to send a login code. Returns the command's task id."""
+    from accounts.tasks import login_send_code
+
+    if account.status not in (S.NEW, S.CODE_SENT, S.PASSWORD_NEEDED):
+        raise ValueError(f"The account is {account.get_status_display().lower()}, not logging in")
+    attempts = attempts_today(account)
+    if attempts >= settings.LOGIN_ATTEMPTS_WARNING and not confirm:
+        raise NeedsConfirmation(
+            f"{attempts} codes were already requested for this number today. More attempts can lock the "
+            "number out of Telegram for a day."
+        )
+    with transaction.atomic():
+        Account.objects.filter(pk=account.pk).update(
+            login_attempts_today=attempts + 1, login_attempts_date=timezone.localdate()
+        )
+        event_record(account=account, kind="login_code_requested", actor=by, detail={"attempt": attempts + 1})
+        return account_command(account=account, task=login_send_code)
+
+
+def login_submit_code(*, account: Account, code: str, by: Any = None) -> str:
+    from accounts.tasks import login_sign_in
+
+    code = (code or "").strip().replace(" ", "").replace("-", "")
+    if not code.isdigit():
+        raise ValueError("The login code is the digits Telegram sent you")
+    with transaction.atomic():
+        event_record(account=account, kind="login_code_submitted", actor=by)
+        return account_command(
+            account=account,
+            task=login_sign_in,
+            sealed_code=seal_secret(account_id=account.pk, kind="code", value=code),
+        )
+
+
+def login_submit_password(*, account: Account, password: str, by: Any = None) -> str:
+    from accounts.tasks import login_check_password
+
+    if not password:
+        raise ValueError("Enter the account's two-step verification password")
+    with transaction.atomic():
+        event_record(account=account, kind="login_password_submitted", actor=by)
+        return account_command(
+            account=account,
+            task=login_check_password,
+            sealed_password=seal_secret(account_id=account.pk, kind="password", value=password),
+        )
+
+
+def login_restart(*, account: Account, by: Any = None) -> Account:
+    """Re-login (after reauth_required, or to abandon a half-done login): same row, history kept."""
+    sessions.session_erase(account_id=account.pk)
+    Account.objects.filter(pk=account.pk).update(login_code_hash="")
+    return account_transition(
+        account_id=account.pk, to=S.NEW, reason="Re-login started", actor=by, force=True
+    )
+
+
+# --- called on the session host as the steps complete -----------------------------------------------
+
+
+def code_sent(*, account_id: int, sent: CodeSent) -> None:
+    Account.objects.filter(pk=account_id).update(login_code_hash=sent.phone_code_hash)
+    account_transition(
+        account_id=account_id, to=S.CODE_SENT, reason=f"Code sent ({sent.delivery})", force=True
+    )
+
+
+def password_needed(*, account_id: int, hint: str) -> None:
+    account_transition(
+        account_id=account_id,
+        to=S.PASSWORD_NEEDED,
+        reason=f"2FA password needed{f' (hint: {hint})' if hint else ''}",
+        force=True,
+    )
+
+
+def signed_in(*, account_id: int, me: Me) -> None:
+    profile_save(account_id=account_id, me=me)
+    Account.objects.filter(pk=account_id).update(login_code_hash="", login_attempts_today=0)
+    account_transition(account_id=account_id, to=S.ACTIVE, reason="Signed in", force=True)
+
+
+def login_failed(*, account_id: int, reason: str) -> None:
+    account = Account.objects.get(pk=account_id)
+    event_record(account=account, kind="login_failed", reason=reason)
+    Account.objects.filter(pk=account_id).update(status_reason=reason[:255])

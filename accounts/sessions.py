@@ -1,0 +1,144 @@
+"""The sealed MTProto session of each account: read it, write it under the lease's fence.
+
+The blob holds what a Telethon session needs to resume on any host without a login: DC, address,
+auth key and the update state (pts/qts/date/seq and per-channel pts) for catching up. Peers live in
+the bounded Entity table instead, so the blob stays small and is rewritten cheaply.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.leases import Grant
+from accounts.models import Entity, TelegramSession, session_context
+from crm import vault
+
+
+@dataclass
+class SessionState:
+    dc_id: int = 0
+    server_address: str | None = None
+    port: int | None = None
+    auth_key: bytes | None = None
+    takeout_id: int | None = None
+    # Telethon's "general" update state and per-channel pts; see ARCHITECTURE "Nothing received is lost".
+    pts: int = 0
+    qts: int = 0
+    date: int = 0
+    seq: int = 0
+    channels: dict[str, int] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        data = asdict(self)
+        data["auth_key"] = base64.b64encode(self.auth_key).decode() if self.auth_key else None
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> SessionState:
+        data: dict[str, Any] = json.loads(raw)
+        if data.get("auth_key"):
+            data["auth_key"] = base64.b64decode(data["auth_key"])
+        return cls(**data)
+
+
+class FencedOut(Exception):
+    """The write was refused: this host no longer holds the account's lease with that token."""
+
+
+def session_load(*, account_id: int) -> tuple[SessionState, int]:
+    """The account's session state and its version (0 and an empty state if it never connected)."""
+    row = TelegramSession.objects.filter(account_id=account_id).first()
+    if row is None or not row.blob:
+        return SessionState(), 0
+    raw = vault.unseal(bytes(row.blob), context=session_context(account_id=account_id, version=row.version))
+    return SessionState.from_bytes(raw), row.version
+
+
+def session_store(*, holder: str, grant: Grant, state: SessionState, version: int) -> int:
+    """Seal and write the state as ``version + 1`` if, and only if, we still hold the lease.
+
+    Returns the new version. Raises FencedOut when the lease moved on (or expired) meanwhile.
+    """
+    new_version = version + 1
+    blob = vault.seal(
+        state.to_bytes(), context=session_context(account_id=grant.account_id, version=new_version)
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO accounts_telegramsession (account_id, blob, version, fencing_token, updated_at)
+            SELECT %(account)s, %(blob)s, %(new)s, %(token)s, now()
+            WHERE EXISTS (SELECT 1 FROM accounts_lease WHERE account_id = %(account)s
+                          AND holder = %(holder)s AND token = %(token)s AND expires_at > now())
+            ON CONFLICT (account_id) DO UPDATE
+              SET blob = EXCLUDED.blob, version = EXCLUDED.version,
+                  fencing_token = EXCLUDED.fencing_token, updated_at = now()
+              WHERE accounts_telegramsession.version = %(old)s
+            RETURNING version
+            """,
+            {
+                "account": grant.account_id,
+                "blob": blob,
+                "new": new_version,
+                "old": version,
+                "token": grant.token,
+                "holder": holder,
+            },
+        )
+        if cursor.fetchone() is None:
+            raise FencedOut(f"account {grant.account_id}: lease #{grant.token} is no longer ours")
+    return new_version
+
+
+def session_erase(*, account_id: int) -> None:
+    """Forget the auth key for good (account deleted or logged out)."""
+    TelegramSession.objects.filter(account_id=account_id).delete()
+    Entity.objects.filter(account_id=account_id).delete()
+
+
+def entities_load(*, account_id: int) -> list[tuple[int, int, str, str, str]]:
+    limit = settings.SESSION_ENTITY_CACHE_SIZE
+    return list(
+        Entity.objects.filter(account_id=account_id)
+        .order_by("-seen_at")
+        .values_list("peer_id", "access_hash", "username", "phone", "name")[:limit]
+    )
+
+
+def entities_store(*, account_id: int, rows: list[tuple[int, int, str, str, str]]) -> None:
+    """Upsert peers seen by this account, then trim the cache to its bound (oldest first)."""
+    if not rows:
+        return
+    now = timezone.now()
+    Entity.objects.bulk_create(
+        [
+            Entity(
+                account_id=account_id,
+                peer_id=peer_id,
+                access_hash=access_hash,
+                username=username or "",
+                phone=phone or "",
+                name=(name or "")[:255],
+                seen_at=now,
+            )
+            for peer_id, access_hash, username, phone, name in rows
+        ],
+        update_conflicts=True,
+        unique_fields=["account", "peer_id"],
+        update_fields=["access_hash", "username", "phone", "name", "seen_at"],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            DELETE FROM accounts_entity WHERE id IN (
+              SELECT id FROM accounts_entity WHERE account_id = %s ORDER BY seen_at DESC OFFSET %s)
+            """,
+            [account_id, settings.SESSION_ENTITY_CACHE_SIZE],
+        )

@@ -1,0 +1,154 @@
+"""Sort Telegram errors once (STYLE habit 4; ARCHITECTURE "Error classes → recovery flows").
+
+Every Telethon error a command can meet maps to one outcome:
+- Wait: temporary; retry after ``seconds`` (FLOOD_WAIT, SLOWMODE_WAIT) — the scope says whether the
+  whole account waits or only that chat.
+- AccountLevel: the account itself changed state (spam-limited, logged out, banned); stop and record.
+- InputError: this item is bad (no such user, privacy, not allowed); fail it with a plain reason.
+Anything else is a bug or an outage and propagates — never retry a bare Exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telethon import errors
+
+
+@dataclass(frozen=True)
+class Wait:
+    seconds: int
+    scope: str  # "account" or "chat"
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccountLevel:
+    status: str  # an Account.Status value
+    reason: str
+    release_lease: bool
+    alert: str  # "warning" or "critical"
+
+
+@dataclass(frozen=True)
+class InputError:
+    reason: str
+
+
+Outcome = Wait | AccountLevel | InputError
+
+_ACCOUNT_LEVEL: tuple[tuple[type[BaseException], AccountLevel], ...] = (
+    (
+        errors.AuthKeyDuplicatedError,
+        AccountLevel(
+            "reauth_required",
+            "Telegram saw this session used from two places at once (AUTH_KEY_DUPLICATED)",
+            release_lease=True,
+            alert="critical",
+        ),
+    ),
+    (
+        errors.AuthKeyUnregisteredError,
+        AccountLevel(
+            "reauth_required",
+            "Telegram no longer knows this session (AUTH_KEY_UNREGISTERED)",
+            release_lease=True,
+            alert="warning",
+        ),
+    ),
+    (
+        errors.SessionRevokedError,
+        AccountLevel(
+            "reauth_required",
+            "The session was terminated from another device (SESSION_REVOKED)",
+            release_lease=True,
+            alert="warning",
+        ),
+    ),
+    (
+        errors.SessionExpiredError,
+        AccountLevel(
+            "reauth_required", "The session expired (SESSION_EXPIRED)", release_lease=True, alert="warning"
+        ),
+    ),
+    (
+        errors.UserDeactivatedBanError,
+        AccountLevel(
+            "banned",
+            "Telegram banned this account (USER_DEACTIVATED_BAN)",
+            release_lease=True,
+            alert="critical",
+        ),
+    ),
+    (
+        errors.UserDeactivatedError,
+        AccountLevel(
+            "banned", "The account was deleted (USER_DEACTIVATED)", release_lease=True, alert="critical"
+        ),
+    ),
+    (
+        errors.PhoneNumberBannedError,
+        AccountLevel(
+            "banned",
+            "Telegram banned this phone number (PHONE_NUMBER_BANNED)",
+            release_lease=True,
+            alert="critical",
+        ),
+    ),
+    (
+        errors.PeerFloodError,
+        AccountLevel(
+            "spam_limited",
+            "Telegram limited this account for spam (PEER_FLOOD)",
+            release_lease=False,
+            alert="warning",
+        ),
+    ),
+)
+
+_INPUT: tuple[tuple[type[BaseException], str], ...] = (
+    (errors.UserPrivacyRestrictedError, "The recipient's privacy settings do not allow this"),
+    (errors.UserIsBlockedError, "The recipient blocked this account"),
+    (errors.InputUserDeactivatedError, "The recipient's account was deleted"),
+    (errors.UserIsBotError, "Bots cannot be messaged this way"),
+    (errors.PeerIdInvalidError, "This account cannot address that chat or user"),
+    (errors.UserIdInvalidError, "This account cannot address that user"),
+    (errors.ChannelInvalidError, "This account cannot address that channel"),
+    (errors.ChannelPrivateError, "The channel is private or this account was removed from it"),
+    (errors.ChatWriteForbiddenError, "This account may not write in that chat"),
+    (errors.ChatAdminRequiredError, "That needs admin rights in the chat"),
+    (errors.UsernameNotOccupiedError, "No one has that username"),
+    (errors.UsernameInvalidError, "That username is not valid"),
+    (errors.InviteHashExpiredError, "The invite link expired"),
+    (errors.InviteHashInvalidError, "The invite link is not valid"),
+    (errors.MessageTooLongError, "The message is too long"),
+    (errors.MessageEmptyError, "The message is empty"),
+    (errors.MessageIdInvalidError, "That message no longer exists"),
+    (errors.MessageNotModifiedError, "The message is unchanged"),
+    (errors.PhoneNumberInvalidError, "That phone number is not valid"),
+    (errors.PhoneCodeInvalidError, "The login code is wrong"),
+    (errors.PhoneCodeExpiredError, "The login code expired; request a new one"),
+    (errors.PhoneCodeEmptyError, "Enter the login code"),
+    (errors.PasswordHashInvalidError, "The 2FA password is wrong"),
+    (errors.ApiIdInvalidError, "Telegram rejected the API id / hash pair"),
+    (errors.ChannelsTooMuchError, "This account is in too many channels already"),
+    (errors.UserAlreadyParticipantError, "Already a member"),
+)
+
+
+def classify(error: BaseException) -> Outcome | None:
+    """The recovery outcome for a Telegram error, or None for anything that is not one."""
+    if isinstance(error, errors.FloodWaitError | errors.FloodPremiumWaitError):
+        return Wait(int(error.seconds), "account", f"Telegram asked to wait {error.seconds} s (FLOOD_WAIT)")
+    if isinstance(error, errors.SlowModeWaitError):
+        return Wait(int(error.seconds), "chat", f"Slow mode: wait {error.seconds} s before writing there")
+    for cls, outcome in _ACCOUNT_LEVEL:
+        if isinstance(error, cls):
+            return outcome
+    for cls, reason in _INPUT:
+        if isinstance(error, cls):
+            return InputError(reason)
+    if isinstance(error, errors.BadRequestError):
+        # An input error Telegram has that we have no plain words for yet: fail the item, keep the code.
+        return InputError(f"Telegram refused it ({error.message})")
+    return None

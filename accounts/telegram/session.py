@@ -1,0 +1,88 @@
+"""A Telethon session whose state lives sealed in PostgreSQL instead of a local file."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import Callable
+
+from telethon.sessions import MemorySession
+from telethon.tl import types
+
+from accounts.sessions import SessionState
+
+
+class VaultSession(MemorySession):
+    """Telethon's in-memory session, persisted through a callback the session host provides.
+
+    Telethon calls ``save()`` after it creates an auth key or changes DC, and sets the update state on
+    disconnect; both end up in the sealed blob. Peers seen go to ``pending_entities`` for the host to
+    flush into the account's bounded entity table.
+    """
+
+    def __init__(
+        self,
+        state: SessionState,
+        *,
+        persist: Callable[[SessionState], None],
+        entities: list[tuple[int, int, str, str, str]] = (),  # type: ignore[assignment]
+    ) -> None:
+        super().__init__()
+        self._persist = persist
+        self._dc_id = state.dc_id
+        self._server_address = state.server_address
+        self._port = state.port
+        self._takeout_id = state.takeout_id
+        if state.auth_key:
+            from telethon.crypto import AuthKey
+
+            self._auth_key = AuthKey(state.auth_key)
+        if state.date or state.pts:
+            self._update_states[0] = types.updates.State(
+                pts=state.pts,
+                qts=state.qts,
+                seq=state.seq,
+                unread_count=0,
+                date=datetime.datetime.fromtimestamp(state.date, tz=datetime.UTC),
+            )
+        for channel_id, pts in state.channels.items():
+            self._update_states[int(channel_id)] = types.updates.State(
+                pts=pts, qts=0, seq=0, unread_count=0, date=datetime.datetime.now(tz=datetime.UTC)
+            )
+        self._entities = set(entities)
+        self.pending_entities: dict[int, tuple[int, int, str, str, str]] = {}
+
+    def snapshot(self) -> SessionState:
+        general = self._update_states.get(0)
+        return SessionState(
+            dc_id=self._dc_id,
+            server_address=self._server_address,
+            port=self._port,
+            auth_key=self._auth_key.key if self._auth_key else None,
+            takeout_id=self._takeout_id,
+            pts=general.pts if general else 0,
+            qts=general.qts if general else 0,
+            date=int(general.date.timestamp()) if general and general.date else 0,
+            seq=general.seq if general else 0,
+            channels={str(k): v.pts for k, v in self._update_states.items() if k != 0},
+        )
+
+    async def save(self) -> None:  # type: ignore[override]
+        # Telethon awaits this (utils.maybe_async); the database write runs off the event loop.
+        await asyncio.to_thread(self._persist, self.snapshot())
+
+    def process_entities(self, tlo: object) -> None:
+        rows = self._entities_to_rows(tlo)
+        if rows:
+            self._entities.update(rows)
+            for row in rows:
+                if row[0] != 0:  # Telethon's self-marker row (id 0) stays in memory only
+                    self.pending_entities[row[0]] = row
+
+    def take_pending_entities(self) -> list[tuple[int, int, str, str, str]]:
+        rows, self.pending_entities = list(self.pending_entities.values()), {}
+        return rows
+
+    def delete(self) -> None:
+        # auth.logOut: the key is dead; the host erases the sealed session itself.
+        self._auth_key = None

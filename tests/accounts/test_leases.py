@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from accounts import leases, sessions
+from accounts.models import Account, Lease
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_claimed_account_is_not_claimed_again_until_its_lease_expires(make_account):
+    account = make_account(status=Account.Status.ACTIVE)
+    first = leases.claim(holder="host-a", limit=10, ttl=30)
+    assert [g.account_id for g in first] == [account.pk]
+    assert leases.claim(holder="host-b", limit=10, ttl=30) == []
+
+
+def test_an_expired_lease_moves_to_a_new_holder_with_a_higher_token(make_account):
+    account = make_account(status=Account.Status.ACTIVE)
+    (first,) = leases.claim(holder="host-a", limit=10, ttl=0.05)
+    import time
+
+    time.sleep(0.1)
+    (second,) = leases.claim(holder="host-b", limit=10, ttl=30)
+    assert second.account_id == account.pk
+    assert second.token == first.token + 1
+    assert leases.renew(holder="host-a", grants=[first], ttl=30) == set()
+    assert leases.renew(holder="host-b", grants=[second], ttl=30) == {account.pk}
+
+
+def test_banned_disabled_and_reauth_accounts_are_not_hosted(make_account):
+    for status in (Account.Status.BANNED, Account.Status.DISABLED, Account.Status.REAUTH_REQUIRED):
+        make_account(status=status)
+    assert leases.claim(holder="host-a", limit=10, ttl=30) == []
+
+
+def test_concurrent_claims_never_hand_one_account_to_two_hosts(make_account):
+    for _ in range(30):
+        make_account(status=Account.Status.ACTIVE)
+    results: dict[str, list[int]] = {}
+
+    def grab(name: str) -> None:
+        got: list[int] = []
+        for _ in range(10):
+            got += [g.account_id for g in leases.claim(holder=name, limit=3, ttl=30)]
+        results[name] = got
+        connection.close()
+
+    threads = [threading.Thread(target=grab, args=(f"host-{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [account for got in results.values() for account in got]
+    assert len(claimed) == 30
+    assert len(set(claimed)) == 30
+
+
+def test_release_frees_the_account_at_once(make_account):
+    make_account(status=Account.Status.ACTIVE)
+    (grant,) = leases.claim(holder="host-a", limit=10, ttl=30)
+    assert leases.release(holder="host-a", grant=grant)
+    (again,) = leases.claim(holder="host-b", limit=10, ttl=30)
+    assert again.token == grant.token + 1
+
+
+def test_only_the_current_lease_holder_can_write_the_session(make_account):
+    account = make_account(status=Account.Status.ACTIVE)
+    (old,) = leases.claim(holder="host-a", limit=1, ttl=30)
+    state = sessions.SessionState(dc_id=2, server_address="127.0.0.1", port=1, auth_key=b"k" * 256, pts=5)
+    version = sessions.session_store(holder="host-a", grant=old, state=state, version=0)
+    assert version == 1
+
+    Lease.objects.filter(pk=account.pk).update(expires_at="2000-01-01T00:00:00Z")  # host-a paused past TTL
+    (new,) = leases.claim(holder="host-b", limit=1, ttl=30)
+    state.pts = 99
+    with pytest.raises(sessions.FencedOut):
+        sessions.session_store(holder="host-a", grant=old, state=state, version=version)
+
+    loaded, loaded_version = sessions.session_load(account_id=account.pk)
+    assert (loaded.pts, loaded_version) == (5, 1)
+    assert sessions.session_store(holder="host-b", grant=new, state=state, version=loaded_version) == 2
+    assert sessions.session_load(account_id=account.pk)[0].pts == 99
+
+
+def test_the_session_blob_is_sealed_and_bound_to_its_account(make_account):
+    account = make_account(status=Account.Status.ACTIVE)
+    other = make_account(status=Account.Status.ACTIVE)
+    grants = {g.account_id: g for g in leases.claim(holder="h", limit=5, ttl=30)}
+    key = bytes(range(256))
+    sessions.session_store(
+        holder="h", grant=grants[account.pk], state=sessions.SessionState(auth_key=key), version=0
+    )
+    from accounts.models import TelegramSession
+    from crm import vault
+
+    row = TelegramSession.objects.get(pk=account.pk)
+    assert key not in bytes(row.blob)
+    TelegramSession.objects.create(account=other, blob=bytes(row.blob), version=1)
+    with pytest.raises(vault.TamperedError):
+        sessions.session_load(account_id=other.pk)
