@@ -77,6 +77,9 @@ class Account(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Operators who may work this account's conversations in the inbox (admins see every account).
+    operators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="granted_accounts")
+
     class Meta:
         ordering = ["id"]
 

@@ -1,22 +1,14 @@
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from celery.result import AsyncResult
 
 from accounts import onboarding
 from accounts.models import Account, AccountEvent
+from tests.support.accounts import new_phone
 from tests.support.processes import session_host
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-_numbers = itertools.count(1001)
-
-
-def new_phone() -> str:
-    return f"999662{next(_numbers):04d}"
-
 
 def wait(task_id: str) -> dict:
     return AsyncResult(task_id).get(timeout=60)

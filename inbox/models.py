@@ -1,0 +1,185 @@
+"""Contacts, conversations and messages from every account, in one place."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Account
+
+
+class Contact(models.Model):
+    """One Telegram user, shared by every account that meets them."""
+
+    telegram_id = models.BigIntegerField(unique=True)
+    username = models.CharField(max_length=64, blank=True, db_index=True)
+    first_name = models.CharField(max_length=128, blank=True)
+    last_name = models.CharField(max_length=128, blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    is_bot = models.BooleanField(default=False)
+    is_deleted = models.BooleanField(default=False)
+    opted_out = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or (f"@{self.username}" if self.username else str(self.telegram_id))
+
+
+class ContactHash(models.Model):
+    """The access_hash one account holds for a contact: hashes are per viewing account on Telegram."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="hashes")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_hashes")
+    access_hash = models.BigIntegerField()
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contact", "account"], name="contacthash_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} as seen by account {self.account_id}"
+
+
+class Label(models.Model):
+    name = models.CharField(max_length=40, unique=True)
+    color = models.CharField(max_length=7, default="#6b7785")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Conversation(models.Model):
+    """An account's chat with one peer: a private chat, a group or a channel."""
+
+    class Kind(models.TextChoices):
+        PRIVATE = "private", "Private"
+        GROUP = "group", "Group"
+        CHANNEL = "channel", "Channel"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        SNOOZED = "snoozed", "Snoozed"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="conversations")
+    peer_id = models.BigIntegerField()  # Telethon's marked id: users positive, chats and channels negative
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    title = models.CharField(max_length=255, blank=True)
+    username = models.CharField(max_length=64, blank=True)
+
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_message_preview = models.CharField(max_length=200, blank=True)
+    unread_count = models.PositiveIntegerField(default=0)
+    read_inbox_max_id = models.BigIntegerField(default=0)
+    read_outbox_max_id = models.BigIntegerField(default=0)
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    labels = models.ManyToManyField(Label, blank=True, related_name="conversations")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "peer_id"], name="conversation_unique_peer")
+        ]
+        indexes = [
+            models.Index(fields=["-last_message_at", "id"], name="conversation_recent"),
+            models.Index(fields=["account", "-last_message_at"], name="conversation_account_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or str(self.peer_id)
+
+
+class Message(models.Model):
+    """One message in a conversation, received or sent. Idempotent on (conversation, telegram_id)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "Received"
+        OUT = "out", "Sent"
+
+    class Delivery(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    telegram_id = models.BigIntegerField(null=True, blank=True)  # null until an outbound message is sent
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    sender = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sender_name = models.CharField(max_length=255, blank=True)
+    text = models.TextField(blank=True)
+    entities = models.JSONField(default=list, blank=True)
+    media_kind = models.CharField(max_length=20, blank=True)  # photo, document, sticker, voice, …
+    media = models.JSONField(default=dict, blank=True)  # metadata; the file itself is fetched on demand
+    reply_to_id = models.BigIntegerField(null=True, blank=True)
+    date = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted = models.BooleanField(default=False)
+    delivery = models.CharField(max_length=8, choices=Delivery.choices, default=Delivery.SENT)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    # Chosen and stored before sending; a retry reuses it and Telegram deduplicates (invariant 3).
+    random_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "telegram_id"],
+                name="message_unique_telegram_id",
+                condition=models.Q(telegram_id__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "-date", "-id"], name="message_history"),
+            GinIndex(SearchVector("text", config="simple"), name="message_text_search"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.telegram_id}: {self.text[:40]}"
+
+
+class Note(models.Model):
+    """An internal note on a conversation; never sent to Telegram."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class CannedReply(models.Model):
+    """A saved answer an operator inserts by typing /shortcut in the reply box."""
+
+    shortcut = models.SlugField(max_length=40, unique=True)
+    text = models.TextField()
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
