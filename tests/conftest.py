@@ -16,6 +16,15 @@ TEST_KEYRING = "test1:" + base64.b64encode(b"switchboard-test-master-key-0001").
 os.environ["SWITCHBOARD_MASTER_KEYS"] = TEST_KEYRING
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """A test database of this run's own, so several test runs on one machine never share one."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
+
+
 @pytest.fixture(autouse=True)
 def _test_keyring(settings):
     settings.SWITCHBOARD_MASTER_KEYS = TEST_KEYRING
@@ -74,6 +83,9 @@ def tgsim(tmp_path_factory):
 def host_env(tgsim):
     """Environment for session host processes in a test: tgsim instead of Telegram, a short lease TTL."""
     tgsim.fault("clear")
+    # As in production, a lease TTL (6 s here) longer than the time after which Telegram treats an idle
+    # connection of a key as stale (tgsim's duplicate_window), so a takeover never looks like a duplicate.
+    tgsim.run(setattr, tgsim.faults, "duplicate_window", 3.0)
     return {
         **tgsim.env(),
         "SESSION_LEASE_TTL": "6",
