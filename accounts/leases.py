@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accounts.models import HOSTED_STATUSES, Lease
@@ -91,3 +91,12 @@ def is_current(*, holder: str, grant: Grant) -> bool:
 
 def ensure_lease(*, account_id: int) -> None:
     Lease.objects.get_or_create(account_id=account_id, defaults={"expires_at": timezone.now() - timedelta(1)})
+
+
+def revoke(*, account_id: int) -> None:
+    """Take the account from whichever host holds it: the token moves on, so that host's next renewal
+    fails and it drops the client without writing (the same path as a lost lease). Used when an admin
+    disables an account or changes its proxy; a hosted status lets any host claim it again at once."""
+    Lease.objects.filter(account_id=account_id).update(
+        holder="", token=models.F("token") + 1, expires_at=timezone.now()
+    )

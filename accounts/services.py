@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -168,3 +168,119 @@ def hosts_wake() -> None:
 
 def account_touch(*, account_id: int) -> None:
     Account.objects.filter(pk=account_id).update(last_activity_at=timezone.now())
+
+
+# --- admin console actions ---------------------------------------------------------------------------
+
+# "Paused until resumed": outreach stops, the inbox keeps working. A date no pause reaches by itself.
+OUTREACH_PAUSED_INDEFINITELY = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def account_pause(*, account_id: int, by: Any = None) -> None:
+    """Stop outreach (campaigns, warm-up) from the account until resumed; its inbox stays live."""
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        account.outreach_paused_until = OUTREACH_PAUSED_INDEFINITELY
+        account.save(update_fields=["outreach_paused_until"])
+        event_record(account=account, kind="paused", reason="Outreach paused by an admin", actor=by)
+
+
+def account_resume(*, account_id: int, by: Any = None) -> Account:
+    """Undo pause and disable: outreach may run again, and a disabled account goes back online
+    (or back to the login wizard when it holds no session)."""
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        account.outreach_paused_until = None
+        account.save(update_fields=["outreach_paused_until"])
+        event_record(account=account, kind="resumed", reason="Resumed by an admin", actor=by)
+        if account.status == S.DISABLED:
+            logged_in = hasattr(account, "session") and account.telegram_id is not None
+            account = account_transition(
+                account_id=account_id, to=S.ACTIVE if logged_in else S.NEW, reason="Resumed", actor=by
+            )
+            hosts_wake()
+    return account
+
+
+def account_disable(*, account_id: int, reason: str = "Disabled by an admin", by: Any = None) -> Account:
+    """Take the account offline: no host keeps it connected until it is resumed."""
+    with transaction.atomic():
+        account = account_transition(account_id=account_id, to=S.DISABLED, reason=reason, actor=by)
+        leases.revoke(account_id=account_id)
+    return account
+
+
+def account_proxy_set(*, account_id: int, proxy: str, by: Any = None) -> None:
+    """Route the account through another proxy (or none); its host reconnects through it at once."""
+    from accounts.telegram.client import parse_proxy
+
+    parse_proxy(proxy)  # raises ValueError for a URL the client could not use
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if account.proxy == proxy:
+            return
+        account.proxy = proxy
+        account.save(update_fields=["proxy"])
+        # Never log the proxy URL itself: it may carry the proxy's password.
+        event_record(
+            account=account, kind="proxy_changed", reason="Proxy changed" if proxy else "Direct", actor=by
+        )
+        # The client was built with the old proxy; a fresh lease makes a host rebuild it.
+        leases.revoke(account_id=account_id)
+        hosts_wake()
+
+
+def account_operators_set(*, account: Account, operators: Any, by: Any = None) -> None:
+    """Grant exactly these operators the account's conversations in the inbox."""
+    before = set(account.operators.values_list("pk", flat=True))
+    after = {user.pk for user in operators}
+    if before == after:
+        return
+    with transaction.atomic():
+        account.operators.set(list(operators))
+        event_record(
+            account=account,
+            kind="operators_changed",
+            detail={"granted": sorted(after - before), "revoked": sorted(before - after)},
+            actor=by,
+        )
+
+
+def account_operator_grant(*, account_ids: list[int], operator: Any, grant: bool, by: Any = None) -> int:
+    """Grant (or revoke) one operator on many accounts; returns how many accounts changed."""
+    changed = 0
+    for account in Account.objects.filter(pk__in=account_ids):
+        has = account.operators.filter(pk=operator.pk).exists()
+        if has == grant:
+            continue
+        with transaction.atomic():
+            (account.operators.add if grant else account.operators.remove)(operator)
+            key = "granted" if grant else "revoked"
+            event_record(account=account, kind="operators_changed", detail={key: [operator.pk]}, actor=by)
+        changed += 1
+    return changed
+
+
+def account_logged_out(*, account_id: int, by: Any = None) -> None:
+    """After auth.logOut: the key is dead, so forget it and keep the account offline until re-login."""
+    from accounts.sessions import session_erase
+
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if account.status != S.DISABLED:
+            account_transition(account_id=account_id, to=S.DISABLED, reason="Session terminated", actor=by)
+        leases.revoke(account_id=account_id)
+        session_erase(account_id=account_id)
+
+
+def account_delete(*, account_id: int, by: Any = None) -> None:
+    """Delete the account and erase its sealed session; its host loses the lease and lets go."""
+    from accounts.sessions import session_erase
+
+    with transaction.atomic():
+        account = Account.objects.select_for_update().filter(pk=account_id).first()
+        if account is None:
+            return
+        session_erase(account_id=account_id)
+        log.info("account %s (%s) deleted by %s", account_id, account.phone, getattr(by, "pk", None))
+        account.delete()

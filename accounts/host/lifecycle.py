@@ -8,6 +8,8 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
+from django.db import IntegrityError
+
 from accounts import sessions
 from accounts.host import hooks
 from accounts.host.hosted import Hosted
@@ -178,7 +180,11 @@ async def checkpoint(host: SessionHost, hosted: Hosted) -> None:
     await session.save()
     rows = session.take_pending_entities()
     if rows:
-        await db(sessions.entities_store)(account_id=hosted.account_id, rows=rows)
+        try:
+            await db(sessions.entities_store)(account_id=hosted.account_id, rows=rows)
+        except IntegrityError:
+            # The account was deleted under us; the next lease renewal drops it.
+            log.info("account %s is gone; not storing its peers", hosted.account_id)
 
 
 async def disconnect(host: SessionHost, hosted: Hosted, *, save: bool) -> None:

@@ -39,6 +39,15 @@ Outcome = Wait | AccountLevel | InputError
 
 _ACCOUNT_LEVEL: tuple[tuple[type[BaseException], AccountLevel], ...] = (
     (
+        errors.AuthKeyNotFound,  # Telegram answered -404: it has forgotten this auth key
+        AccountLevel(
+            "reauth_required",
+            "Telegram no longer knows this session's key (AUTH_KEY_UNREGISTERED)",
+            release_lease=True,
+            alert="warning",
+        ),
+    ),
+    (
         errors.AuthKeyDuplicatedError,
         AccountLevel(
             "reauth_required",

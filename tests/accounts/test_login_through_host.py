@@ -10,6 +10,7 @@ from tests.support.processes import session_host
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
+
 def wait(task_id: str) -> dict:
     return AsyncResult(task_id).get(timeout=60)
 

@@ -41,7 +41,9 @@ def test_a_killed_host_s_accounts_move_to_the_other_and_a_waiting_command_runs_o
 ):
     pool = [ready_account(tgsim, api_app, first_name=f"Pool{i}") for i in range(6)]
     accounts = [account for account, _ in pool]
-    friend = tgsim.world_call("create_user", phone=new_phone(), first_name="Target", username=f"t{pool[0][1]}")
+    friend = tgsim.world_call(
+        "create_user", phone=new_phone(), first_name="Target", username=f"t{pool[0][1]}"
+    )
     with (
         session_host("a", log_path=tmp_path / "a.log", env=host_env) as host_a,
         session_host("b", log_path=tmp_path / "b.log", env=host_env) as host_b,
@@ -52,16 +54,27 @@ def test_a_killed_host_s_accounts_move_to_the_other_and_a_waiting_command_runs_o
         if not victims:  # host b took everything first: kill b instead
             host_a, host_b = host_b, host_a
             victims = accounts
-        wait_for(lambda: Account.objects.filter(pk__in=[a.pk for a in victims], telegram_id__isnull=False).count()
-                 == len(victims), timeout=30, what="the victims to be connected")
+        wait_for(
+            lambda: (
+                Account.objects.filter(pk__in=[a.pk for a in victims], telegram_id__isnull=False).count()
+                == len(victims)
+            ),
+            timeout=30,
+            what="the victims to be connected",
+        )
 
         os.kill(host_a.pid, signal.SIGKILL)
         killed_at = time.monotonic()
         victim = victims[0]
         me = dict((a.pk, uid) for a, uid in pool)[victim.pk]
         tgsim.world_call("set_user", friend, username=f"t{me}")
-        task_id = account_command(account=victim, task=tasks.send_message, peer=f"@t{me}",
-                                  text="sent while its host was dead", random_id=random.getrandbits(63))
+        task_id = account_command(
+            account=victim,
+            task=tasks.send_message,
+            peer=f"@t{me}",
+            text="sent while its host was dead",
+            random_id=random.getrandbits(63),
+        )
 
         def moved():
             current = holders(victims)
@@ -81,20 +94,34 @@ def test_a_paused_zombie_host_can_neither_write_the_session_nor_send(tgsim, host
     account, me = ready_account(tgsim, api_app, first_name="Zombie")
     friend = tgsim.world_call("create_user", phone=new_phone(), first_name="Peer", username=f"z{me}")
     with session_host("zombie", log_path=tmp_path / "zombie.log", env=host_env) as zombie:
-        wait_for(lambda: Account.objects.filter(pk=account.pk, telegram_id=me).exists(), timeout=30,
-                 what="the zombie-to-be to connect")
+        wait_for(
+            lambda: Account.objects.filter(pk=account.pk, telegram_id=me).exists(),
+            timeout=30,
+            what="the zombie-to-be to connect",
+        )
         zombie_token = Lease.objects.get(pk=account.pk).token
         os.kill(zombie.pid, signal.SIGSTOP)
         try:
             with session_host("heir", log_path=tmp_path / "heir.log", env=host_env) as heir:
-                wait_for(lambda: pid_of(Lease.objects.get(pk=account.pk).holder) == heir.pid, timeout=TTL + 15,
-                         what="the heir to take the account over")
+                wait_for(
+                    lambda: pid_of(Lease.objects.get(pk=account.pk).holder) == heir.pid,
+                    timeout=TTL + 15,
+                    what="the heir to take the account over",
+                )
                 heir_token = Lease.objects.get(pk=account.pk).token
-                wait_for(lambda: TelegramSession.objects.get(pk=account.pk).fencing_token == heir_token,
-                         timeout=20, what="the heir to checkpoint the session")
+                wait_for(
+                    lambda: TelegramSession.objects.get(pk=account.pk).fencing_token == heir_token,
+                    timeout=20,
+                    what="the heir to checkpoint the session",
+                )
                 # A command queued now may be delivered to the zombie's still-open broker connection.
-                task_id = account_command(account=account, task=tasks.send_message, peer=f"@z{me}",
-                                          text="only the heir sends this", random_id=random.getrandbits(63))
+                task_id = account_command(
+                    account=account,
+                    task=tasks.send_message,
+                    peer=f"@z{me}",
+                    text="only the heir sends this",
+                    random_id=random.getrandbits(63),
+                )
                 os.kill(zombie.pid, signal.SIGCONT)
                 result = AsyncResult(task_id).get(timeout=60)
                 time.sleep(TTL / 2)  # give the zombie a renew tick and a checkpoint in which to misbehave

@@ -37,7 +37,7 @@ class SimThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
 
-    def run(self, target: Any, *args: Any, timeout: float = 60, **kwargs: Any) -> Any:
+    def run(self, target: Any, /, *args: Any, timeout: float = 60, **kwargs: Any) -> Any:
         """Run a coroutine, or call a function, on the simulator's loop (its world is not thread-safe)."""
         if inspect.iscoroutine(target):
             return asyncio.run_coroutine_threadsafe(target, self.loop).result(timeout)
@@ -58,11 +58,11 @@ class SimThread:
         assert self.sim is not None
         return self.sim.faults
 
-    def world_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self.run(getattr(self.world, method), *args, **kwargs)
+    def world_call(self, _name: str, /, *args: Any, **kwargs: Any) -> Any:
+        return self.run(getattr(self.world, _name), *args, **kwargs)
 
-    def fault(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self.run(getattr(self.faults, method), *args, **kwargs)
+    def fault(self, _name: str, /, *args: Any, **kwargs: Any) -> Any:
+        return self.run(getattr(self.faults, _name), *args, **kwargs)
 
     def env(self) -> dict[str, str]:
         """What a session host needs to use this simulator instead of Telegram."""

@@ -1,0 +1,158 @@
+"""Forms of the admin console. They validate input; the writes happen in accounts.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from accounts.models import Account, ApiApp
+from accounts.selectors import operator_choices
+from accounts.services import normalize_phone
+from accounts.telegram.client import parse_proxy
+
+
+def _proxy(value: str) -> str:
+    value = (value or "").strip()
+    try:
+        parse_proxy(value)
+    except ValueError as error:
+        raise forms.ValidationError(str(error)) from None
+    return value
+
+
+class ApiAppForm(forms.Form):
+    """Step 1: pick a registered API application, or register a new one."""
+
+    api_app = forms.ModelChoiceField(
+        queryset=ApiApp.objects.order_by("name"), required=False, empty_label="Register a new one…"
+    )
+    name = forms.CharField(max_length=100, required=False, label="Name (for you)")
+    api_id = forms.IntegerField(min_value=1, required=False, label="api_id")
+    api_hash = forms.CharField(
+        max_length=32, required=False, label="api_hash", widget=forms.PasswordInput(render_value=False)
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("api_app"):
+            return data
+        missing = [f for f in ("name", "api_id", "api_hash") if not data.get(f)]
+        for field in missing:
+            self.add_error(field, "Needed to register a new API application")
+        if data.get("api_id") and ApiApp.objects.filter(api_id=data["api_id"]).exists():
+            self.add_error("api_id", "This api_id is registered already; pick it above")
+        return data
+
+
+class PhoneForm(forms.Form):
+    """Step 2: the number to log in, and how to reach Telegram from it."""
+
+    api_app = forms.ModelChoiceField(queryset=ApiApp.objects.all(), widget=forms.HiddenInput)
+    phone = forms.CharField(max_length=32, label="Phone number")
+    proxy = forms.CharField(max_length=255, required=False, label="Proxy (optional)")
+
+    def clean_phone(self) -> str:
+        try:
+            phone = normalize_phone(self.cleaned_data["phone"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        if Account.objects.filter(phone=phone).exists():
+            raise forms.ValidationError("An account with this phone number already exists")
+        return phone
+
+    def clean_proxy(self) -> str:
+        return _proxy(self.cleaned_data.get("proxy", ""))
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        max_length=12, label="Login code", widget=forms.TextInput(attrs={"autocomplete": "one-time-code"})
+    )
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(
+        max_length=256, label="Two-step verification password", widget=forms.PasswordInput
+    )
+
+
+class ImportForm(forms.Form):
+    """An existing Telethon session: a StringSession pasted, or a .session file uploaded."""
+
+    api_app = forms.ModelChoiceField(queryset=ApiApp.objects.order_by("name"), empty_label=None)
+    string_session = forms.CharField(
+        required=False,
+        label="StringSession",
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+    )
+    session_file = forms.FileField(required=False, label="…or a Telethon .session file")
+    phone = forms.CharField(max_length=32, required=False, label="Phone number (optional)")
+    proxy = forms.CharField(max_length=255, required=False, label="Proxy (optional)")
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data.get("phone", "").strip()
+        if not phone:
+            return ""
+        try:
+            phone = normalize_phone(phone)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        if Account.objects.filter(phone=phone).exists():
+            raise forms.ValidationError("An account with this phone number already exists")
+        return phone
+
+    def clean_proxy(self) -> str:
+        return _proxy(self.cleaned_data.get("proxy", ""))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("string_session", "").strip()) == bool(data.get("session_file")):
+            raise forms.ValidationError("Paste a StringSession or upload a .session file (one of them)")
+        return data
+
+
+class FleetFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Account.Status.choices])
+    host = forms.CharField(required=False, label="Host")
+    attention = forms.BooleanField(required=False, label="Needs attention")
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [
+        ("pause", "Pause outreach"),
+        ("resume", "Resume"),
+        ("disable", "Disable"),
+        ("proxy", "Set proxy"),
+        ("grant", "Grant operator"),
+        ("revoke", "Revoke operator"),
+    ]
+    ids = forms.ModelMultipleChoiceField(queryset=Account.objects.all(), error_messages={
+        "required": "Select at least one account"
+    })
+    action = forms.ChoiceField(choices=ACTIONS)
+    proxy = forms.CharField(max_length=255, required=False)
+    operator = forms.ModelChoiceField(queryset=operator_choices(), required=False)
+
+    def clean_proxy(self) -> str:
+        return _proxy(self.cleaned_data.get("proxy", ""))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("action") in ("grant", "revoke") and not data.get("operator"):
+            self.add_error("operator", "Choose the operator")
+        return data
+
+
+class ProxyForm(forms.Form):
+    proxy = forms.CharField(max_length=255, required=False, label="Proxy URL (empty: direct)")
+
+    def clean_proxy(self) -> str:
+        return _proxy(self.cleaned_data.get("proxy", ""))
+
+
+class OperatorsForm(forms.Form):
+    operators = forms.ModelMultipleChoiceField(
+        queryset=operator_choices(), required=False, widget=forms.CheckboxSelectMultiple
+    )

@@ -1,0 +1,187 @@
+"""Reads for the admin console: the fleet list, one account's page, alerts, the login wizard's state."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from accounts import budgets
+from accounts.models import Account, AccountEvent
+from accounts.services import ALERTING, OUTREACH_PAUSED_INDEFINITELY
+
+S = Account.Status
+PAGE_SIZE = 25
+# Event kinds (besides status changes into a bad state) that the account page lists as errors.
+ERROR_KINDS = ("login_failed", "error")
+BAD_STATUSES = (*ALERTING, S.COOLDOWN)
+LOGIN_STEP_KINDS = ("login_code_requested", "login_code_submitted", "login_password_submitted", "login_failed")
+
+
+@dataclass(frozen=True)
+class FleetFilters:
+    q: str = ""
+    status: str = ""
+    host: str = ""
+    attention: bool = False
+
+
+@dataclass(frozen=True)
+class FleetRow:
+    account: Account
+    host: str  # the session host holding the account now, or ""
+    budgets: dict[str, budgets.Usage]
+    outreach_paused: bool
+    paused_until: datetime | None  # a pause with an end (spam limit); None when indefinite or none
+
+
+def fleet_list(*, filters: FleetFilters) -> QuerySet[Account]:
+    accounts = Account.objects.select_related("lease", "api_app").order_by("id")
+    if filters.q:
+        q = filters.q.strip().lstrip("@+")
+        accounts = accounts.filter(
+            Q(phone__icontains=q)
+            | Q(username__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
+        )
+    if filters.status:
+        accounts = accounts.filter(status=filters.status)
+    if filters.attention:
+        accounts = accounts.filter(status__in=ALERTING)
+    if filters.host:
+        accounts = accounts.filter(lease__holder=filters.host, lease__expires_at__gt=timezone.now())
+    return accounts
+
+
+def fleet_page(*, filters: FleetFilters, page: Any) -> tuple[Page, list[FleetRow]]:
+    """One page of the fleet, each row with its host and today's budget use (from Redis)."""
+    paginator = Paginator(fleet_list(filters=filters), PAGE_SIZE)
+    current = paginator.get_page(page)
+    return current, [fleet_row(account=account) for account in current.object_list]
+
+
+def fleet_row(*, account: Account) -> FleetRow:
+    paused = account.outreach_paused_until
+    return FleetRow(
+        account=account,
+        host=holding_host(account=account),
+        budgets=budgets.usage(account_id=account.pk),
+        outreach_paused=bool(paused and paused > timezone.now()),
+        paused_until=paused if paused and paused < OUTREACH_PAUSED_INDEFINITELY else None,
+    )
+
+
+def holding_host(*, account: Account) -> str:
+    lease = getattr(account, "lease", None)
+    if lease is None or not lease.holder or lease.expires_at <= timezone.now():
+        return ""
+    return lease.holder
+
+
+def fleet_hosts() -> list[str]:
+    """Session hosts holding at least one account now (for the fleet filter)."""
+    from accounts.models import Lease
+
+    live = Lease.objects.filter(expires_at__gt=timezone.now()).exclude(holder="")
+    return list(live.values_list("holder", flat=True).distinct().order_by("holder"))
+
+
+def alert_summary() -> dict[str, int]:
+    """How many accounts need an admin now, by status (re-login required, banned, spam-limited)."""
+    rows = Account.objects.filter(status__in=ALERTING).values("status").annotate(n=Count("id"))
+    return {row["status"]: row["n"] for row in rows}
+
+
+def alert_count() -> int:
+    return Account.objects.filter(status__in=ALERTING).count()
+
+
+def alert_accounts(*, limit: int = 10) -> list[Account]:
+    return list(Account.objects.filter(status__in=ALERTING).order_by("-status_changed_at")[:limit])
+
+
+def account_events(*, account: Account, limit: int = 50) -> list[AccountEvent]:
+    return list(account.events.select_related("actor")[:limit])
+
+
+def account_errors(*, account: Account, limit: int = 10) -> list[AccountEvent]:
+    bad = Q(kind__in=ERROR_KINDS) | Q(kind="status", to_status__in=BAD_STATUSES)
+    return list(account.events.filter(bad)[:limit])
+
+
+def operator_choices() -> QuerySet[Any]:
+    User = get_user_model()
+    return User.objects.filter(role=User.Role.OPERATOR, is_active=True).order_by("username")
+
+
+def proxy_display(proxy: str) -> str:
+    """The proxy URL without its password (the page shows where traffic goes, not the credentials)."""
+    if not proxy:
+        return ""
+    parts = urlsplit(proxy)
+    if parts.password is None:
+        return proxy
+    netloc = f"{parts.username}:•••@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def warmup_stage(*, account: Account) -> str | None:
+    """The account's warm-up stage from the outreach app, or None when outreach does not tell."""
+    try:
+        from outreach.selectors import warmup_stage as outreach_warmup_stage  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    stage = outreach_warmup_stage(account)
+    return str(stage) if stage else None
+
+
+# --- the login wizard ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginState:
+    attempts_today: int
+    needs_confirmation: bool  # the next code request must be confirmed (LOGIN_ATTEMPTS_WARNING)
+    error: str  # why the last step failed, in plain words; "" when it did not
+    retry_at: datetime | None  # Telegram's flood wait on the last step ends then
+    hint: str  # the 2FA password hint
+
+
+_WAIT = re.compile(r"wait (\d+) s")
+_HINT = re.compile(r"\(hint: (.*)\)$")
+
+
+def login_state(*, account: Account) -> LoginState:
+    from accounts.onboarding import attempts_today
+
+    attempts = attempts_today(account)
+    last = account.events.filter(kind__in=LOGIN_STEP_KINDS).first()
+    error = last.reason if last is not None and last.kind == "login_failed" else ""
+    hint = _HINT.search(account.status_reason) if account.status == S.PASSWORD_NEEDED else None
+    return LoginState(
+        attempts_today=attempts,
+        needs_confirmation=attempts >= settings.LOGIN_ATTEMPTS_WARNING,
+        error=error,
+        retry_at=flood_wait_end(error=error, at=last.at) if last is not None and error else None,
+        hint=hint.group(1) if hint else "",
+    )
+
+
+def flood_wait_end(*, error: str, at: datetime) -> datetime | None:
+    """When a login step refused with a flood wait may be tried again (None if it is over or not one).
+
+    The login tasks report the wait in their error text ("Telegram asks to wait 120 s …")."""
+    match = _WAIT.search(error)
+    if match is None:
+        return None
+    end = at + timedelta(seconds=int(match.group(1)))
+    return end if end > timezone.now() else None
