@@ -14,6 +14,9 @@ from crm.models import User
 # One keyring for the whole run, shared with the worker processes tests start (they read the environment).
 TEST_KEYRING = "test1:" + base64.b64encode(b"switchboard-test-master-key-0001").decode()
 os.environ["SWITCHBOARD_MASTER_KEYS"] = TEST_KEYRING
+# Account command queues of this run only: test databases number accounts from 1 on every run, and
+# session hosts of another run (or a running demo) must never take this run's commands.
+os.environ["COMMAND_QUEUE_PREFIX"] = f"test{os.getpid()}.acct"
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +31,7 @@ def django_db_modify_db_settings():
 @pytest.fixture(autouse=True)
 def _test_keyring(settings):
     settings.SWITCHBOARD_MASTER_KEYS = TEST_KEYRING
+    settings.COMMAND_QUEUE_PREFIX = os.environ["COMMAND_QUEUE_PREFIX"]
 
 
 @pytest.fixture(autouse=True)

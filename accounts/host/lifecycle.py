@@ -52,14 +52,28 @@ def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) ->
 
 
 async def supervise(host: SessionHost, hosted: Hosted) -> None:
-    """Connect the account and keep it connected while the lease is ours."""
+    """Connect the account and keep it connected while the lease is ours.
+
+    If this ever fails unexpectedly, the account is released, so that this or another host takes it up
+    again later rather than holding a lease for a client that is not connected.
+    """
+    try:
+        await _supervise(host, hosted)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("account %s: supervisor failed; releasing the account", hosted.account_id)
+        await host.drop(hosted, save=False, release=True)
+
+
+async def _build(host: SessionHost, hosted: Hosted) -> bool:
+    """Load the account and build its client; False when the account no longer exists."""
     from accounts.host.runtime import db
 
     try:
         account, api_hash, state, version, entities = await db(_load)(hosted.account_id)
     except Account.DoesNotExist:
-        await host.drop(hosted, save=False, release=False)
-        return
+        return False
     hosted.version = version
     hosted.last_saved = state.to_bytes()
     hosted.status = account.status
@@ -76,10 +90,17 @@ async def supervise(host: SessionHost, hosted: Hosted) -> None:
         proxy=account.proxy,
     )
     hooks.client_created(hosted)
+    return True
+
+
+async def _supervise(host: SessionHost, hosted: Hosted) -> None:
     backoff = 1.0
     while not hosted.lost and not host._stopping:
         try:
-            assert host._connect_slots is not None
+            if hosted.client is None and not await _build(host, hosted):
+                await host.drop(hosted, save=False, release=False)
+                return
+            assert hosted.client is not None and host._connect_slots is not None
             async with host._connect_slots:
                 await hosted.client.connect()
             if await _authorize(host, hosted) is False:

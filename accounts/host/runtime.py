@@ -27,6 +27,8 @@ from accounts.host.hosted import Hosted
 
 log = logging.getLogger(__name__)
 
+CLAIM_BATCH = 50
+
 
 def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     """Run a Django ORM function off the event loop, in a thread with its own connection."""
@@ -142,8 +144,12 @@ class SessionHost:
 
     async def _claim(self) -> None:
         room = self.capacity - len(self.accounts)
-        # Claim in modest batches so several hosts starting together share the accounts.
-        grants = await db(leases.claim)(holder=self.name, limit=min(room, 50), ttl=self.ttl)
+        # Claim in modest batches so several hosts starting together share the accounts; a full batch
+        # means more are waiting, so the next tick follows at once.
+        batch = min(room, CLAIM_BATCH)
+        grants = await db(leases.claim)(holder=self.name, limit=batch, ttl=self.ttl)
+        if batch and len(grants) == batch and self._wake is not None:
+            self._wake.set()
         for grant in grants:
             hosted = Hosted(grant=grant, lease_deadline=time.monotonic() + self.ttl * 0.8)
             self.accounts[grant.account_id] = hosted

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from telethon import TelegramClient, functions, utils
 
+from accounts.telegram import peers
+
 INVITE = re.compile(r"(?:t\.me/\+|t\.me/joinchat/|^\+)([\w-]+)$")
 
 
@@ -25,13 +27,13 @@ async def join(client: TelegramClient, *, target: str) -> Joined:
         chat = result.chats[0]
     else:
         name = target.rsplit("/", 1)[-1].lstrip("@")
-        entity = await client.get_input_entity(name)
+        entity = await peers.resolve(client, name)
         result = await client(functions.channels.JoinChannelRequest(entity))
         chat = result.chats[0]
     return Joined(peer_id=utils.get_peer_id(chat), title=getattr(chat, "title", ""))
 
 
 async def leave(client: TelegramClient, *, target: str | int) -> bool:
-    entity = await client.get_input_entity(target)
+    entity = await peers.resolve(client, target)
     await client.delete_dialog(entity)
     return True

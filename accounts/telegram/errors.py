@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from telethon import errors
 
+from accounts.telegram.peers import PeerNotFound
+
 
 @dataclass(frozen=True)
 class Wait:
@@ -157,6 +159,8 @@ def classify(error: BaseException) -> Outcome | None:
     for cls, reason in _INPUT:
         if isinstance(error, cls):
             return InputError(reason)
+    if isinstance(error, PeerNotFound):
+        return InputError(f"This account cannot find {error} (no such user or chat, or not visible to it)")
     if isinstance(error, errors.BadRequestError):
         # An input error Telegram has that we have no plain words for yet: fail the item, keep the code.
         return InputError(f"Telegram refused it ({error.message})")

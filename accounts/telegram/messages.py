@@ -7,6 +7,8 @@ from datetime import datetime
 
 from telethon import TelegramClient, functions, types, utils
 
+from accounts.telegram import peers
+
 
 @dataclass(frozen=True)
 class Sent:
@@ -28,7 +30,7 @@ async def send_message(
     client: TelegramClient, *, peer: str | int, text: str, random_id: int, reply_to: int | None = None
 ) -> Sent:
     """Send ``text`` with the caller's ``random_id``: a retry with the same id is deduplicated by Telegram."""
-    entity = await client.get_input_entity(peer)
+    entity = await peers.resolve(client, peer)
     result = await client(
         functions.messages.SendMessageRequest(
             peer=entity,

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import secrets
+import signal
+import socket
+import time
+from typing import Any
+
+from celery.result import AsyncResult
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts import onboarding, services
+from accounts.models import Account, ApiApp
+from accounts.telegram.client import configured_dc
+from crm.models import User
+
+DEMO_PHONES = "9996620001,9996620002,9996620003"
+
+
+class Command(BaseCommand):
+    help = (
+        "Onboard the demo accounts through the normal login flow (needs TELEGRAM_DC pointing at a test DC "
+        "such as tgsim, and a running session host). Test-DC numbers 99966XYYYY log in with the code XXXXX."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--phones", default=DEMO_PHONES)
+        parser.add_argument(
+            "--password", default="demo-2fa", help="2FA password of demo numbers that have one"
+        )
+        parser.add_argument(
+            "--stay",
+            action="store_true",
+            help="keep running afterwards (under honcho, one exiting process stops them all)",
+        )
+
+    def handle(self, *args: Any, phones: str, password: str, stay: bool, **options: Any) -> None:
+        dc = configured_dc()
+        if dc is None:
+            raise CommandError("TELEGRAM_DC is not set: demo accounts only log in to a test DC such as tgsim")
+        self._wait_for_port(dc[1], dc[2])
+        app = ApiApp.objects.filter(name="Demo app").first() or services.api_app_create(
+            name="Demo app", api_id=100001, api_hash=secrets.token_hex(16)
+        )
+        operator = User.objects.filter(username="operator").first()
+        for phone in phones.split(","):
+            account = Account.objects.filter(phone=phone).first() or services.account_create(
+                phone=phone, api_app=app
+            )
+            if account.status != Account.Status.ACTIVE:
+                self._log_in(account, password=password)
+            if operator:
+                account.operators.add(operator)
+        if stay:
+            signal.pause()
+
+    def _log_in(self, account: Account, *, password: str) -> None:
+        if account.status not in (
+            Account.Status.NEW,
+            Account.Status.CODE_SENT,
+            Account.Status.PASSWORD_NEEDED,
+        ):
+            account = onboarding.login_restart(account=account)
+        code = account.phone[5] * 5  # Telegram's test-DC convention
+        result = self._wait(onboarding.login_request_code(account=account, confirm=True))
+        if result.get("ok"):
+            result = self._wait(onboarding.login_submit_code(account=account, code=code))
+        if result.get("status") == Account.Status.PASSWORD_NEEDED:
+            result = self._wait(onboarding.login_submit_password(account=account, password=password))
+        account.refresh_from_db()
+        if account.status == Account.Status.ACTIVE:
+            self.stdout.write(f"demo account {account.phone}: signed in as {account.display_name}")
+        else:
+            self.stderr.write(f"demo account {account.phone}: {result.get('error') or account.status}")
+
+    def _wait(self, task_id: str) -> dict[str, Any]:
+        # The first answer waits for a session host to start and claim the account.
+        return dict(AsyncResult(task_id).get(timeout=180))
+
+    def _wait_for_port(self, host: str, port: int) -> None:
+        for _ in range(120):
+            try:
+                socket.create_connection((host, port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(1)
+        raise CommandError(f"Nothing answers at {host}:{port} ({settings.TELEGRAM_DC})")
