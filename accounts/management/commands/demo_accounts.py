@@ -15,7 +15,7 @@ from accounts.models import Account, ApiApp
 from accounts.telegram.client import configured_dc
 from crm.models import User
 
-DEMO_PHONES = "9996620001,9996620002,9996620003"
+DEMO_PHONES = "9996620001,9996620002,9996620003,9996620005"  # tgsim demo world; the last has 2FA
 
 
 class Command(BaseCommand):
