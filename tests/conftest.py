@@ -35,14 +35,15 @@ def _test_keyring(settings):
 
 
 @pytest.fixture(autouse=True)
-def _clear_counters():
-    # Login throttling and rate-limit buckets live in Redis; every test starts with none of its own.
-    # (Only our keys are deleted: the Redis database may be shared with a running demo.)
+def _own_cache(settings):
+    """Cache keys (login throttling) of this run only, cleared before each test: the Redis database may
+    be shared with a running demo or another test run."""
+    prefix = f"test{os.getpid()}"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    for pattern in ("*login-fail:*", "budget:*"):
-        keys = list(client.scan_iter(match=pattern, count=1000))
-        if keys:
-            client.delete(*keys)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
     yield
 
 

@@ -64,6 +64,7 @@ class SessionHost:
         self._connect_slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
         self.commands_running = 0
+        self._commands_lock = threading.Lock()  # pool threads count themselves in and out
 
     # --- called from other threads ----------------------------------------------------------------
 
@@ -95,11 +96,13 @@ class SessionHost:
 
     def submit(self, coro: Awaitable[Any], *, timeout: float) -> Any:
         """Run a coroutine on the host loop from a Celery pool thread and wait for its result."""
-        self.commands_running += 1
+        with self._commands_lock:
+            self.commands_running += 1
         try:
             return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
         finally:
-            self.commands_running -= 1
+            with self._commands_lock:
+                self.commands_running -= 1
 
     # --- the loop ---------------------------------------------------------------------------------
 
