@@ -97,6 +97,9 @@ async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str
         return await call(hosted)
     except (NotHeld, Paused, ChatWait, Failed):
         raise
+    except (ConnectionError, OSError):
+        # The connection dropped mid-command: back to the queue; it runs again once reconnected.
+        raise Paused(0) from None
     except Exception as error:
         outcome = tg_errors.classify(error)
         if outcome is None:

@@ -117,6 +117,8 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
             if await _handle_update_error(host, hosted) is False:
                 return
             log.info("account %s disconnected; reconnecting", hosted.account_id)
+            if not await _still_ours(host, hosted):
+                return
         except (TimeoutError, OSError, ConnectionError) as error:
             hosted.ready.clear()
             log.warning(
@@ -137,6 +139,20 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
         # Exponential backoff with jitter; the lease is kept (renewed by the host) while we retry.
         await asyncio.sleep(backoff * random.uniform(0.7, 1.3))
         backoff = min(backoff * 2, 60.0)
+        if not await _still_ours(host, hosted):
+            return
+
+
+async def _still_ours(host: SessionHost, hosted: Hosted) -> bool:
+    """Before any reconnect: is the lease still ours? If not, let go without touching Telegram again."""
+    from accounts import leases
+    from accounts.host.runtime import db
+
+    if hosted.lease_certain() or await db(leases.is_current)(holder=host.name, grant=hosted.grant):
+        return True
+    log.warning("account %s: lease lost while disconnected; not reconnecting", hosted.account_id)
+    await host.drop(hosted, save=False, release=False)
+    return False
 
 
 async def _authorize(host: SessionHost, hosted: Hosted) -> bool | None:

@@ -88,6 +88,8 @@ def build_client(
         request_retries=3,
         connection_retries=3,
         retry_delay=1,
-        auto_reconnect=True,
+        # The session host reconnects, and only after confirming it still holds the lease: a host that
+        # was paused past its TTL must never reconnect on its own (AUTH_KEY_DUPLICATED, invariant 1).
+        auto_reconnect=False,
         receive_updates=True,
     )

@@ -17,27 +17,15 @@ from tests.support.processes import session_host, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def host(django_db_setup, django_db_blocker, tgsim, tmp_path_factory):
-    """One session host for the module; each test's accounts are claimed as they appear."""
-    env = {
-        **tgsim.env(),
-        "SESSION_LEASE_TTL": "6",
-        "SESSION_CHECKPOINT_INTERVAL": "2",
-        "FLOOD_SLEEP_THRESHOLD": "3",
-    }
-    with (
-        django_db_blocker.unblock(),
-        session_host("recovery", log_path=tmp_path_factory.mktemp("host") / "host.log", env=env) as proc,
-    ):
+@pytest.fixture
+def host(host_env, tmp_path):
+    with session_host("recovery", log_path=tmp_path / "host.log", env=host_env) as proc:
         yield proc
 
 
 @pytest.fixture
 def connected(host, tgsim, api_app):
     """An active account held and connected by the host, and a user it can message by username."""
-    tgsim.fault("clear")
-    tgsim.run(setattr, tgsim.faults, "duplicate_window", 3.0)
     account, me = ready_account(tgsim, api_app)
     peer = tgsim.world_call("create_user", phone=new_phone(), first_name="Peer", username=f"p{me}")
     wait_for(
