@@ -21,6 +21,13 @@ def _proxy(value: str) -> str:
     return value
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea that, like a password input, never renders its value back into the page."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class ApiAppForm(forms.Form):
     """Step 1: pick a registered API application, or register a new one."""
 
@@ -34,7 +41,7 @@ class ApiAppForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("api_app"):
             return data
         missing = [f for f in ("name", "api_id", "api_hash") if not data.get(f)]
@@ -84,7 +91,7 @@ class ImportForm(forms.Form):
     string_session = forms.CharField(
         required=False,
         label="StringSession",
-        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        widget=SecretTextarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
     )
     session_file = forms.FileField(required=False, label="…or a Telethon .session file")
     phone = forms.CharField(max_length=32, required=False, label="Phone number (optional)")
@@ -106,7 +113,7 @@ class ImportForm(forms.Form):
         return _proxy(self.cleaned_data.get("proxy", ""))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if bool(data.get("string_session", "").strip()) == bool(data.get("session_file")):
             raise forms.ValidationError("Paste a StringSession or upload a .session file (one of them)")
         return data
@@ -128,9 +135,9 @@ class BulkForm(forms.Form):
         ("grant", "Grant operator"),
         ("revoke", "Revoke operator"),
     ]
-    ids = forms.ModelMultipleChoiceField(queryset=Account.objects.all(), error_messages={
-        "required": "Select at least one account"
-    })
+    ids = forms.ModelMultipleChoiceField(
+        queryset=Account.objects.all(), error_messages={"required": "Select at least one account"}
+    )
     action = forms.ChoiceField(choices=ACTIONS)
     proxy = forms.CharField(max_length=255, required=False)
     operator = forms.ModelChoiceField(queryset=operator_choices(), required=False)
@@ -139,7 +146,7 @@ class BulkForm(forms.Form):
         return _proxy(self.cleaned_data.get("proxy", ""))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("action") in ("grant", "revoke") and not data.get("operator"):
             self.add_error("operator", "Choose the operator")
         return data

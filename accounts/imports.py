@@ -14,6 +14,7 @@ from accounts import leases, services
 from accounts.devices import choose_device
 from accounts.models import Account, ApiApp, TelegramSession, session_context
 from accounts.sessions import SessionState
+from accounts.telegram.profile import IMPORT_VALIDATING
 from crm import vault
 
 
@@ -75,7 +76,7 @@ def account_import(
             api_app=api_app,
             proxy=proxy,
             status=Account.Status.ACTIVE,
-            status_reason="Imported; validating",
+            status_reason=IMPORT_VALIDATING,
             **choose_device(seed=phone),
         )
         leases.ensure_lease(account_id=account.pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +24,12 @@ PAGE_SIZE = 25
 # Event kinds (besides status changes into a bad state) that the account page lists as errors.
 ERROR_KINDS = ("login_failed", "error")
 BAD_STATUSES = (*ALERTING, S.COOLDOWN)
-LOGIN_STEP_KINDS = ("login_code_requested", "login_code_submitted", "login_password_submitted", "login_failed")
+LOGIN_STEP_KINDS = (
+    "login_code_requested",
+    "login_code_submitted",
+    "login_password_submitted",
+    "login_failed",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,13 @@ class FleetRow:
     budgets: dict[str, budgets.Usage]
     outreach_paused: bool
     paused_until: datetime | None  # a pause with an end (spam limit); None when indefinite or none
+    logging_in: bool  # the login wizard is under way
+
+    @property
+    def phone(self) -> str:
+        """The number as people write it; imports without one show nothing until a host learns it."""
+        number = self.account.phone
+        return "" if number.startswith("import-") else f"+{number}"
 
 
 def fleet_list(*, filters: FleetFilters) -> QuerySet[Account]:
@@ -77,6 +90,7 @@ def fleet_row(*, account: Account) -> FleetRow:
         budgets=budgets.usage(account_id=account.pk),
         outreach_paused=bool(paused and paused > timezone.now()),
         paused_until=paused if paused and paused < OUTREACH_PAUSED_INDEFINITELY else None,
+        logging_in=account.status in (S.NEW, S.CODE_SENT, S.PASSWORD_NEEDED),
     )
 
 
@@ -95,18 +109,30 @@ def fleet_hosts() -> list[str]:
     return list(live.values_list("holder", flat=True).distinct().order_by("holder"))
 
 
-def alert_summary() -> dict[str, int]:
-    """How many accounts need an admin now, by status (re-login required, banned, spam-limited)."""
+@dataclass(frozen=True)
+class Alerts:
+    """Accounts that need an admin now: re-login required, banned, spam-limited."""
+
+    total: int
+    by_status: list[tuple[str, str, int]]  # (status, label, how many)
+    accounts: list[Account]  # the most recent few
+
+
+ALERT_LABELS = {S.REAUTH_REQUIRED: "re-login required", S.BANNED: "banned", S.SPAM_LIMITED: "spam-limited"}
+
+
+def alerts(*, limit: int = 10) -> Alerts:
     rows = Account.objects.filter(status__in=ALERTING).values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
+    counts = {row["status"]: row["n"] for row in rows}
+    by_status = [
+        (str(status), label, counts[status]) for status, label in ALERT_LABELS.items() if status in counts
+    ]
+    recent = list(Account.objects.filter(status__in=ALERTING).order_by("-status_changed_at")[:limit])
+    return Alerts(total=sum(counts.values()), by_status=by_status, accounts=recent)
 
 
 def alert_count() -> int:
     return Account.objects.filter(status__in=ALERTING).count()
-
-
-def alert_accounts(*, limit: int = 10) -> list[Account]:
-    return list(Account.objects.filter(status__in=ALERTING).order_by("-status_changed_at")[:limit])
 
 
 def account_events(*, account: Account, limit: int = 50) -> list[AccountEvent]:
@@ -137,10 +163,13 @@ def proxy_display(proxy: str) -> str:
 def warmup_stage(*, account: Account) -> str | None:
     """The account's warm-up stage from the outreach app, or None when outreach does not tell."""
     try:
-        from outreach.selectors import warmup_stage as outreach_warmup_stage  # type: ignore[import-not-found]
+        outreach_selectors = importlib.import_module("outreach.selectors")
     except ImportError:
         return None
-    stage = outreach_warmup_stage(account)
+    stage_of = getattr(outreach_selectors, "warmup_stage", None)
+    if stage_of is None:
+        return None
+    stage = stage_of(account)
     return str(stage) if stage else None
 
 

@@ -117,6 +117,14 @@ async def leave_chat(hosted: Hosted, *, target: str | int) -> dict[str, Any]:
 
 
 async def log_out(hosted: Hosted) -> dict[str, Any]:
+    """auth.logOut, then let the account go: the key is dead and the client may not reconnect."""
+    from accounts.services import account_logged_out
+
     _require_login(hosted)
     await auth.log_out(hosted.client)
+    hosted.lost = True
+    host = current_host()
+    if host is not None:
+        await host.drop(hosted, save=False, release=False)
+    await db(account_logged_out)(account_id=hosted.account_id)
     return {"ok": True}

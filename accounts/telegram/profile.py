@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telethon import TelegramClient
+from telethon import TelegramClient, functions, types
 
 from accounts.models import Account
+
+# The status reason of an imported account until a host has connected with its session.
+IMPORT_VALIDATING = "Imported; validating"
 
 
 @dataclass(frozen=True)
@@ -19,12 +22,12 @@ class Me:
 
 
 async def get_me(client: TelegramClient) -> Me:
-    """Ask Telegram for the signed-in user (a cheap call that also proves the session works)."""
-    user = await client.get_me()
-    if user is None:
-        from telethon.errors import AuthKeyUnregisteredError
+    """Ask Telegram for the signed-in user (a cheap call that also proves the session works).
 
-        raise AuthKeyUnregisteredError(request=None)
+    Raw users.getUsers rather than ``client.get_me()``, which turns every 401 (a ban included) into None:
+    the recovery flow needs to know which error it was.
+    """
+    (user,) = await client(functions.users.GetUsersRequest([types.InputUserSelf()]))
     return Me(user.id, user.username or "", user.first_name or "", user.last_name or "", user.phone or "")
 
 
@@ -44,10 +47,19 @@ def profile_save(*, account_id: int, me: Me) -> bool:
         "first_name": me.first_name,
         "last_name": me.last_name,
     }
-    account = Account.objects.filter(pk=account_id).only("phone").first()
-    if account is not None and account.phone.startswith("import-") and me.phone:
+    account = Account.objects.filter(pk=account_id).only("phone", "telegram_id", "status_reason").first()
+    if account is None:
+        return False
+    if account.phone.startswith("import-") and me.phone:
         fields["phone"] = me.phone  # an import without a number learns it now
+    first_time = account.telegram_id is None and account.status_reason == IMPORT_VALIDATING
+    if first_time:
+        fields["status_reason"] = "Imported; the session works"
     Account.objects.filter(pk=account_id).update(**fields)
+    if first_time:
+        from accounts.services import event_record
+
+        event_record(account=account, kind="validated", reason=f"Telegram user {me.telegram_id}")
     return True
 
 
