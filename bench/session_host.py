@@ -42,10 +42,31 @@ def rss_mb(pid: int) -> float:
 
 def start_host(name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool", "threads", "--concurrency", "8",
-         "-Q", f"bench-{name}-{os.getpid()}", "--session-host", "--hostname", f"bench-{name}@%h",
-         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "8",
+            "-Q",
+            f"bench-{name}-{os.getpid()}",
+            "--session-host",
+            "--hostname",
+            f"bench-{name}@%h",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -63,7 +84,9 @@ def make_accounts(sim, count: int, *, offset: int) -> list[int]:
         await client.send_code_request(phone)
         await client.sign_in(phone, "22222")
         s = client.session
-        state = SessionState(dc_id=s.dc_id, server_address=s.server_address, port=s.port, auth_key=s.auth_key.key)
+        state = SessionState(
+            dc_id=s.dc_id, server_address=s.server_address, port=s.port, auth_key=s.auth_key.key
+        )
         await client.disconnect()
         return state
 
@@ -78,7 +101,10 @@ def make_accounts(sim, count: int, *, offset: int) -> list[int]:
     for phone in phones:
         sim.world_call("create_user", phone=phone, first_name=f"Bench{phone[-4:]}")
     states = sim.run(login_all(phones), timeout=600)
-    return [imports.account_import(state=st, api_app=app, phone=ph).pk for st, ph in zip(states, phones, strict=True)]
+    return [
+        imports.account_import(state=st, api_app=app, phone=ph).pk
+        for st, ph in zip(states, phones, strict=True)
+    ]
 
 
 def connected(ids: list[int]) -> int:
@@ -131,11 +157,13 @@ def main() -> None:
         print(f"prepared {len(ids)} logged-in accounts in {time.monotonic() - started:.1f} s")
         host = start_host("solo", env, logs / "host.log")
         try:
-            took = wait(lambda: connected(ids) == len(ids), timeout=600)
+            took = wait(lambda ids=ids: connected(ids) == len(ids), timeout=600)
             time.sleep(10)  # let connections settle: catch-up, first checkpoints
             rss = rss_mb(host.pid)
-            print(f"{len(ids)} accounts: all connected in {took:.1f} s; host RSS {rss:.0f} MB "
-                  f"({rss * 1024 / len(ids):.0f} KB per account)")
+            print(
+                f"{len(ids)} accounts: all connected in {took:.1f} s; host RSS {rss:.0f} MB "
+                f"({rss * 1024 / len(ids):.0f} KB per account)"
+            )
         finally:
             host.send_signal(signal.SIGTERM)
             stopped = time.monotonic()
@@ -151,7 +179,10 @@ def main() -> None:
 
         Account.objects.exclude(pk__in=subset).update(status=Account.Status.DISABLED)
         host_a = start_host("a", env, logs / "host-a.log")
-        wait(lambda: connected(subset) == len(subset) and held_by(subset, host_a.pid) == len(subset), timeout=600)
+        wait(
+            lambda: connected(subset) == len(subset) and held_by(subset, host_a.pid) == len(subset),
+            timeout=600,
+        )
         host_b = start_host("b", env, logs / "host-b.log")
         time.sleep(15)  # host b is up and idle (everything is held by a)
         Account.objects.filter(pk__in=subset).update(telegram_id=None)
@@ -159,8 +190,10 @@ def main() -> None:
         killed = time.monotonic()
         moved = wait(lambda: held_by(subset, host_b.pid) == len(subset), timeout=300)
         wait(lambda: connected(subset) == len(subset), timeout=300)
-        print(f"takeover of {len(subset)} accounts after kill -9: all leases moved in {moved:.1f} s, "
-              f"all reconnected in {time.monotonic() - killed:.1f} s (lease TTL 30 s)")
+        print(
+            f"takeover of {len(subset)} accounts after kill -9: all leases moved in {moved:.1f} s, "
+            f"all reconnected in {time.monotonic() - killed:.1f} s (lease TTL 30 s)"
+        )
         host_b.send_signal(signal.SIGTERM)
         host_b.wait(120)
     sim.stop()
