@@ -26,35 +26,21 @@ def process_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _start_worker(args: list[str], *, log, env: dict[str, str]) -> subprocess.Popen:
+    """`celery -A crm worker <args>` with this test's database, quiet on gossip and mingle."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", *args,
+         "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=process_env(**env), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 @contextmanager
 def celery_worker(*, queue: str | None = None, pool: str = "solo", log_path: Path | None = None, **env: str):
     """A real `celery -A crm worker` process consuming its own queue; yields (queue, process)."""
     queue = queue or f"test-{uuid.uuid4().hex[:12]}"
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool",
-            pool,
-            "-Q",
-            queue,
-            "--hostname",
-            f"{queue}@%h",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=process_env(**env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc = _start_worker(["--pool", pool, "-Q", queue, "--hostname", f"{queue}@%h"], log=log, env=env)
     try:
         yield queue, proc
     finally:
@@ -88,33 +74,9 @@ def session_host(name: str, *, log_path: Path, env: dict[str, str], concurrency:
     """A real session host: `celery -A crm worker --pool threads --session-host`, its own control queue."""
     queue = f"sessionhost-{name}-{uuid.uuid4().hex[:8]}"
     log = open(log_path, "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(concurrency),
-            "-Q",
-            queue,
-            "--session-host",
-            "--hostname",
-            f"{name}-{uuid.uuid4().hex[:6]}@%h",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=process_env(**env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    args = ["--pool", "threads", "--concurrency", str(concurrency), "-Q", queue, "--session-host",
+            "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h"]  # fmt: skip
+    proc = _start_worker(args, log=log, env=env)
     try:
         yield proc
     finally:
