@@ -98,6 +98,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (campaign media). Session hosts read them too, so in production this is a shared volume.
+MEDIA_ROOT = env.string("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -143,6 +145,15 @@ FLOOD_SLEEP_THRESHOLD = env.integer("FLOOD_SLEEP_THRESHOLD", 30)
 LOGIN_ATTEMPTS_WARNING = env.integer("LOGIN_ATTEMPTS_WARNING", 3)
 # How long an outreach pause lasts after PEER_FLOOD (seconds).
 SPAM_LIMIT_PAUSE = env.integer("SPAM_LIMIT_PAUSE", 24 * 3600)
+# Inbox: how often session hosts store what they received (seconds), and what the backfill after
+# onboarding fetches (dialogs, and messages per dialog).
+INBOX_FLUSH_INTERVAL = env.number("INBOX_FLUSH_INTERVAL", 0.5)
+INBOX_BACKFILL_DIALOGS = env.integer("INBOX_BACKFILL_DIALOGS", 200)
+INBOX_BACKFILL_MESSAGES = env.integer("INBOX_BACKFILL_MESSAGES", 50)
+# Media files larger than this are not fetched into the inbox (operators open them in Telegram).
+INBOX_MEDIA_MAX_BYTES = env.integer("INBOX_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
+# The Redis hash of per-account change counters that open inboxes poll (tests use their own).
+INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", "inbox:versions")
 # Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
 ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 

@@ -102,7 +102,7 @@ class Conversation(models.Model):
             models.UniqueConstraint(fields=["account", "peer_id"], name="conversation_unique_peer")
         ]
         indexes = [
-            models.Index(fields=["-last_message_at", "id"], name="conversation_recent"),
+            models.Index(fields=["-last_message_at", "-id"], name="conversation_recent_desc"),
             models.Index(fields=["account", "-last_message_at"], name="conversation_account_recent"),
         ]
 
@@ -122,7 +122,11 @@ class Message(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: (conversation, telegram_id) and (conversation, -date, -id) both lead with it,
+    # and every index is paid for on each ingested message.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     telegram_id = models.BigIntegerField(null=True, blank=True)  # null until an outbound message is sent
     direction = models.CharField(max_length=3, choices=Direction.choices)
     sender = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -146,10 +150,10 @@ class Message(models.Model):
 
     class Meta:
         constraints = [
+            # Not partial: ingestion upserts with ON CONFLICT (conversation, telegram_id), which only a
+            # full unique index can serve. Pending replies have a NULL id, and NULLs never collide.
             models.UniqueConstraint(
-                fields=["conversation", "telegram_id"],
-                name="message_unique_telegram_id",
-                condition=models.Q(telegram_id__isnull=False),
+                fields=["conversation", "telegram_id"], name="message_unique_telegram_id"
             ),
         ]
         indexes = [
@@ -183,3 +187,19 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return f"/{self.shortcut}"
+
+
+class MediaFile(models.Model):
+    """A message's media file, fetched from Telegram the first time an operator opens it, then kept.
+
+    Stored in PostgreSQL (the only store every process shares) and bounded by INBOX_MEDIA_MAX_BYTES.
+    """
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, primary_key=True, related_name="file")
+    data = models.BinaryField()
+    mime_type = models.CharField(max_length=100, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"media of message {self.message_id} ({self.size} bytes)"

@@ -1,8 +1,247 @@
+"""The operator inbox: one page (list + conversation), fragments for htmx, and a cheap live poll."""
+
 from __future__ import annotations
 
+import contextlib
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages as flash
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from inbox import live, selectors, services
+from inbox.models import Conversation, Label, MediaFile, Message
 
 
-def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "inbox/index.html")
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+SNOOZES = {
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    "1d": timedelta(days=1),
+    "1w": timedelta(weeks=1),
+}
+
+
+def _list_context(request: HttpRequest, current: Conversation | None = None) -> dict[str, Any]:
+    filters = selectors.Filters.from_query(request.GET)
+    rows, has_next = selectors.conversation_list(user=request.user, filters=filters)
+    query = {k: v for k, v in request.GET.items() if k != "page" and v}
+    return {
+        "filters": filters,
+        "conversations": rows,
+        "has_next": has_next,
+        "current": current,
+        "list_url": reverse("inbox:index") + ("?" + request.GET.urlencode() if request.GET else ""),
+        "page_query": urlencode(query),
+        "accounts": selectors.accounts_visible(user=request.user).order_by("first_name", "phone"),
+        "labels": selectors.labels_all(),
+        "now": timezone.now(),
+    }
+
+
+def _visible_ids(request: HttpRequest) -> list[int] | None:
+    if getattr(request.user, "is_admin", False):
+        return None
+    return list(selectors.accounts_visible(user=request.user).values_list("id", flat=True))
+
+
+def _pane_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+    history, has_older = selectors.history(conversation=conversation)
+    return {
+        "conversation": conversation,
+        "history": history,
+        "has_older": has_older,
+        "anchor": history[0].pk if history else None,
+        "assignees": selectors.assignees(conversation=conversation),
+        "labels": selectors.labels_all(),
+        "chosen_labels": set(conversation.labels.values_list("id", flat=True)),
+        "notes": conversation.notes.select_related("author").order_by("created_at"),
+        "canned": selectors.canned_all(),
+        "now": timezone.now(),
+    }
+
+
+@require_GET
+def index(request: HtmxHttpRequest) -> HttpResponse:
+    context = _list_context(request)
+    if request.htmx:
+        return render(request, "inbox/index.html#list", context)
+    context["version"] = live.version(_visible_ids(request))
+    return render(request, "inbox/index.html", context)
+
+
+@require_GET
+def conversation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    services.conversation_mark_read(conversation=convo)
+    context = _pane_context(request, convo)
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "inbox/_conversation.html", context)
+    context.update(_list_context(request, current=convo))
+    context["version"] = live.version(_visible_ids(request))
+    return render(request, "inbox/index.html", context)
+
+
+@require_GET
+def history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Older messages (``before``) for scroll-back, or everything ``since`` the pane's first message."""
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    before, since = request.GET.get("before", ""), request.GET.get("since", "")
+    if since.isdigit():
+        services.conversation_mark_read(conversation=convo)
+        rows, _ = selectors.history(conversation=convo, since=int(since))
+        context = {"conversation": convo, "history": rows, "anchor": int(since), "now": timezone.now()}
+        return render(request, "inbox/_conversation.html#recent", context)
+    rows, has_older = selectors.history(conversation=convo, before=int(before) if before.isdigit() else None)
+    context = {"conversation": convo, "history": rows, "has_older": has_older, "now": timezone.now()}
+    return render(request, "inbox/_conversation.html#older", context)
+
+
+@require_POST
+def reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    reply_to = request.POST.get("reply_to", "")
+    error = ""
+    try:
+        services.reply_send(
+            conversation=convo,
+            text=request.POST.get("text", ""),
+            by=request.user,
+            reply_to=int(reply_to) if reply_to.isdigit() else None,
+        )
+    except ValueError as problem:
+        error = str(problem)
+    if not request.htmx:  # the plain form (no JavaScript): back to the conversation
+        if error:
+            flash.error(request, error)
+        return redirect("inbox:conversation", pk=convo.pk)
+    anchor = request.POST.get("anchor", "")
+    rows, _ = selectors.history(conversation=convo, since=int(anchor) if anchor.isdigit() else None)
+    context = {"conversation": convo, "history": rows, "anchor": rows[0].pk if rows else None}
+    context.update(error=error, now=timezone.now())
+    response = render(request, "inbox/_conversation.html#recent", context)
+    if error:
+        response["HX-Trigger"] = "inbox:reply-refused"
+    return response
+
+
+@require_POST
+def retry(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    message = get_object_or_404(Message, pk=message_id, conversation=convo)
+    with contextlib.suppress(ValueError):  # already pending or sent: show it as it is
+        message = services.reply_retry(message=message, by=request.user)
+    message.conversation = convo
+    return render(
+        request, "inbox/_message.html", {"m": message, "conversation": convo, "now": timezone.now()}
+    )
+
+
+@require_POST
+def state(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    action = request.POST.get("action", "")
+    if action == "close":
+        services.conversation_set_state(conversation=convo, state=Conversation.State.CLOSED, by=request.user)
+    elif action == "reopen":
+        services.conversation_set_state(conversation=convo, state=Conversation.State.OPEN, by=request.user)
+    elif action in SNOOZES:
+        until = timezone.now() + SNOOZES[action]
+        services.conversation_set_state(
+            conversation=convo, state=Conversation.State.SNOOZED, until=until, by=request.user
+        )
+    return _header(request, convo)
+
+
+@require_POST
+def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    chosen = request.POST.get("assignee", "")
+    assignee = None
+    if chosen == "me":
+        assignee = request.user
+    elif chosen.isdigit():
+        assignee = selectors.assignees(conversation=convo).filter(pk=int(chosen)).first()
+    services.conversation_assign(conversation=convo, assignee=assignee, by=request.user)
+    return _header(request, convo)
+
+
+@require_POST
+def labels(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    ids = [int(v) for v in request.POST.getlist("labels") if v.isdigit()]
+    services.conversation_set_labels(
+        conversation=convo, labels=list(Label.objects.filter(pk__in=ids)), by=request.user
+    )
+    return _header(request, convo)
+
+
+def _header(request: HtmxHttpRequest, convo: Conversation) -> HttpResponse:
+    if not request.htmx:
+        return redirect("inbox:conversation", pk=convo.pk)
+    convo.refresh_from_db()
+    return render(request, "inbox/_conversation.html#header", _pane_context(request, convo))
+
+
+@require_POST
+def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    try:
+        services.note_add(conversation=convo, text=request.POST.get("text", ""), by=request.user)
+    except ValueError as problem:
+        flash.error(request, str(problem))
+    if not request.htmx:
+        return redirect("inbox:conversation", pk=convo.pk)
+    return render(request, "inbox/_conversation.html#notes", _pane_context(request, convo))
+
+
+INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "audio/ogg", "audio/mpeg", "video/mp4"}
+
+
+def media_card(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    """The media block of a message: POST fetches the file (once); GET shows how the fetch is going."""
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    message = get_object_or_404(Message, pk=message_id, conversation=convo)
+    if request.method == "POST":
+        status = services.media_request(message=message)
+    else:
+        status = services.media_status(message=message)
+    context = {"m": message, "conversation": convo, "status": status}
+    return render(request, "inbox/_media.html", context)
+
+
+@require_GET
+def media_file(request: HttpRequest, pk: int, message_id: int) -> HttpResponse:
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    file = get_object_or_404(MediaFile, message_id=message_id, message__conversation=convo)
+    mime = file.mime_type if file.mime_type in INLINE_TYPES else "application/octet-stream"
+    response = HttpResponse(bytes(file.data), content_type=mime)
+    if mime == "application/octet-stream":
+        name = str((file.message.media or {}).get("name") or "")
+        name = "".join(ch for ch in name if ch.isprintable() and ch not in '"\\/')[:100]
+        name = name or f"file-{message_id}"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@require_GET
+def poll(request: HttpRequest) -> HttpResponse:
+    """Live updates: 204 while nothing the user can see changed; otherwise the new version and an
+    ``inbox:changed`` event, on which the list and the open conversation re-fetch themselves."""
+    seen = request.GET.get("v", "")
+    current = live.version(_visible_ids(request))
+    if seen == str(current):
+        return HttpResponse(status=204)
+    response = render(request, "inbox/index.html#poll", {"version": current})
+    response["HX-Trigger"] = "inbox:changed"
+    return response

@@ -71,6 +71,15 @@ async def serve(args: argparse.Namespace) -> None:
         print("demo world:", json.dumps(summary, default=str)[:2000])
     sys.stdout.flush()
 
+    from tgsim.demo import DEMO_PHONES
+    from tgsim.demo import chatter as demo_chatter
+
+    # A demo world (fresh or reloaded) keeps its inbox alive with people writing in now and then.
+    chatter = (
+        asyncio.get_running_loop().create_task(demo_chatter(world))
+        if world.user_by_phone(DEMO_PHONES[0])
+        else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -79,6 +88,8 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
+        if chatter is not None:
+            chatter.cancel()
         if args.save:
             print("saved:", json.dumps(sim.save(args.save), default=str))
         await control.stop()

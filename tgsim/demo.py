@@ -131,6 +131,17 @@ REPLIES = [
     "Please don't write to me again",
     "Interesting, tell me more",
 ]
+# How people open a conversation with a business they found (the demo's inbound leads).
+OPENERS = [
+    "Hi, is the room on Elm Street still available?",
+    "Hello! I saw your ad, what's included in the price?",
+    "Hey, can I book a viewing this weekend?",
+    "Good morning, do you deliver to Bristol?",
+    "Hi there, is there a discount for a 12-month contract?",
+    "Hello, I have a question about my order",
+    "Hi! My friend recommended you. Do you have time for a quick call?",
+    "Is this still on offer?",
+]
 POSTS = [
     "Weekly digest: what changed this week",
     "New feature rollout starts today",
@@ -234,6 +245,11 @@ def build_demo(world, *, personas: int = 300, seed_posts: int = 40) -> dict:
             world.say(owner, to_chat_id=cid, text=rng.choice(POSTS))
         channels[title] = cid
 
+    # A dozen people write to the demo accounts soon after start, so the inbox has conversations.
+    for uid in rng.sample(people[1:], 12):
+        world.set_persona(uid, reply_probability=0.7, delay_min=5.0, delay_max=90.0, texts=OPENERS,
+                          writes_first=accounts)  # fmt: skip
+
     return {
         "demo_accounts": [
             {
@@ -250,3 +266,16 @@ def build_demo(world, *, personas: int = 300, seed_posts: int = 40) -> dict:
         "seconds": round(time.monotonic() - started, 2),
         **world.stats(),
     }
+
+
+async def chatter(world, *, every: float = 20.0) -> None:
+    """Keep the demo inbox alive: now and then one of the demo's people writes to a demo account."""
+    import asyncio
+
+    rng = world.rng
+    people = [uid for uid, user in world.users.items() if user.persona is not None]
+    demo = [uid for uid in (world.user_by_phone(p) for p in DEMO_PHONES) if uid]
+    demo_ids = [user["id"] for user in demo]
+    while people and demo_ids:
+        await asyncio.sleep(rng.uniform(every * 0.5, every * 1.5))
+        world.say(rng.choice(people), to_user_id=rng.choice(demo_ids), text=rng.choice(OPENERS + REPLIES))

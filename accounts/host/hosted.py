@@ -31,6 +31,9 @@ class Hosted:
     supervisor: asyncio.Task[None] | None = None
     last_saved: bytes = b""
     connected_at: float = 0.0
+    checkpointed_at: float = 0.0
+    # One checkpoint at a time: overlapping ones could commit an older update state after a newer one.
+    checkpoint_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def account_id(self) -> int:

@@ -106,6 +106,10 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
             if await _authorize(host, hosted) is False:
                 return
             hosted.connected_at = time.monotonic()
+            if hosted.authorized and hosted.session is not None and not hosted.session.has_update_state():
+                # A fresh login or import: persist the update state at once, so a crash before the
+                # first periodic checkpoint cannot lose what arrives from now on.
+                await checkpoint(host, hosted)
             hosted.ready.set()
             if hosted.paused_until <= time.monotonic():
                 host.consume(hosted)
@@ -206,14 +210,27 @@ async def apply_account_level(host: SessionHost, hosted: Hosted, outcome: tg_err
 
 async def checkpoint(host: SessionHost, hosted: Hosted) -> None:
     """Persist update state and new peers, after whatever consumed the updates has stored them."""
+    async with hosted.checkpoint_lock:
+        await _checkpoint(hosted)
+        hosted.checkpointed_at = time.monotonic()
+
+
+async def _checkpoint(hosted: Hosted) -> None:
     from accounts.host.runtime import db
 
     client, session = hosted.client, hosted.session
     if client is None or session is None or hosted.lost or not hosted.lease_certain():
         return
     if hosted.authorized:
+        # Snapshot Telethon's update state, let the handlers of every update it covers finish, have
+        # the hooks store what they buffered, and only then make that state the persisted one.
+        await client._save_states_and_entities()
+        state = session.pending_update_state()
+        handlers = [t for t in client._event_handler_tasks if not t.done()]
+        if handlers:
+            await asyncio.wait(handlers, timeout=30)
         await hooks.before_checkpoint(hosted)
-        await client._save_states_and_entities()  # Telethon's own snapshot of its update state
+        session.commit_update_state(state)
     await session.save()
     rows = session.take_pending_entities()
     if rows:

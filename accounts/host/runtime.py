@@ -161,7 +161,7 @@ class SessionHost:
     async def _checkpoint_due(self) -> None:
         now = time.monotonic()
         for hosted in list(self.accounts.values()):
-            if hosted.ready.is_set() and now - hosted.connected_at >= settings.SESSION_CHECKPOINT_INTERVAL:
+            if hosted.ready.is_set() and now - hosted.checkpointed_at >= settings.SESSION_CHECKPOINT_INTERVAL:
                 await lifecycle.checkpoint(self, hosted)
 
     # --- queues -----------------------------------------------------------------------------------

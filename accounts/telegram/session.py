@@ -49,11 +49,14 @@ class VaultSession(MemorySession):
             self._update_states[int(channel_id)] = types.updates.State(
                 pts=pts, qts=0, seq=0, unread_count=0, date=datetime.datetime.now(tz=datetime.UTC)
             )
+        self._committed = dict(self._update_states)
+        self._save_lock = asyncio.Lock()
         self._entities = set(entities)
         self.pending_entities: dict[int, tuple[int, int, str, str, str]] = {}
 
     def snapshot(self) -> SessionState:
-        general = self._update_states.get(0)
+        """What is persisted: the connection and key as they are now, the update state as committed."""
+        general = self._committed.get(0)
         return SessionState(
             dc_id=self._dc_id,
             server_address=self._server_address,
@@ -64,12 +67,29 @@ class VaultSession(MemorySession):
             qts=general.qts if general else 0,
             date=int(general.date.timestamp()) if general and general.date else 0,
             seq=general.seq if general else 0,
-            channels={str(k): v.pts for k, v in self._update_states.items() if k != 0},
+            channels={str(k): v.pts for k, v in self._committed.items() if k != 0},
         )
 
+    def has_update_state(self) -> bool:
+        return 0 in self._committed
+
+    def pending_update_state(self) -> dict[int, types.updates.State]:
+        """Telethon's update state right now (after ``client._save_states_and_entities()``)."""
+        return dict(self._update_states)
+
+    def commit_update_state(self, state: dict[int, types.updates.State]) -> None:
+        """Make ``state`` the one persisted: only once everything it covers has been stored.
+
+        Telethon also saves the session on its own (on connect, on a keepalive, on disconnect); those
+        saves keep the last committed update state, so the saved pts never runs ahead of the inbox.
+        """
+        self._committed = dict(state)
+
     async def save(self) -> None:  # type: ignore[override]
-        # Telethon awaits this (utils.maybe_async); the database write runs off the event loop.
-        await asyncio.to_thread(self._persist, self.snapshot())
+        # Telethon awaits this (utils.maybe_async). One write at a time per session: two concurrent
+        # writes would carry the same version and the loser would look fenced out.
+        async with self._save_lock:
+            await asyncio.to_thread(self._persist, self.snapshot())
 
     def process_entities(self, tlo: object) -> None:
         rows = self._entities_to_rows(tlo)

@@ -1,0 +1,207 @@
+"""Benchmark: inbox ingestion end to end (tgsim → Telethon → PostgreSQL) from many accounts.
+
+Run:  DEBUG=1 .venv/bin/python bench/inbox_ingest.py [--accounts 200] [--per 100]
+Uses its own database (switchboard_bench_inbox_ingest, recreated), tgsim in a thread of this process
+and one real session-host worker process holding every account. Personas write ``per`` private
+messages to each account as fast as tgsim takes them; the clock runs from the first message sent to
+the last one stored. Also times the storage step alone (inbox.store.ingest) on the same machine.
+Prints one line per measurement; bench/README.md records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ.setdefault("DEBUG", "1")
+os.environ["DATABASE_URL"] = "postgresql://localhost/switchboard_bench_inbox_ingest"
+os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:" + "YmVuY2gtbWFzdGVyLWtleS0wMDAwMDAwMDAwMDAwMDA=")
+os.environ["COMMAND_QUEUE_PREFIX"] = f"benchinbox{os.getpid()}.acct"
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS switchboard_bench_inbox_ingest WITH (FORCE)")
+        conn.execute("CREATE DATABASE switchboard_bench_inbox_ingest")
+
+
+def start_host(env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool", "threads", "--concurrency", "8",
+         "-Q", f"bench-inbox-{os.getpid()}", "--session-host", "--hostname", f"bench-inbox-{os.getpid()}@%h",
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def make_accounts(sim, count: int) -> list[tuple[int, int]]:
+    """Log ``count`` test numbers in against tgsim and import them; returns (account id, tgsim user id)."""
+    from accounts import imports, services
+    from accounts.sessions import SessionState
+
+    app = services.api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
+    base = 7000 + (os.getpid() % 200) * 10
+
+    async def login(phone: str) -> SessionState:
+        client = sim.client()
+        await client.connect()
+        await client.send_code_request(phone)
+        await client.sign_in(phone, "22222")
+        s = client.session
+        state = SessionState(
+            dc_id=s.dc_id, server_address=s.server_address, port=s.port, auth_key=s.auth_key.key
+        )
+        await client.disconnect()
+        return state
+
+    async def login_all(phones: list[str]) -> list[SessionState]:
+        states = []
+        for start in range(0, len(phones), 50):
+            states += await asyncio.gather(*(login(p) for p in phones[start : start + 50]))
+        return states
+
+    phones = [f"999662{(base + i) % 10000:04d}" for i in range(count)]
+    users = [sim.world_call("create_user", phone=p, first_name=f"Desk{p[-4:]}") for p in phones]
+    states = sim.run(login_all(phones), timeout=600)
+    accounts = [
+        imports.account_import(state=s, api_app=app, phone=p).pk for s, p in zip(states, phones, strict=True)
+    ]
+    return list(zip(accounts, users, strict=True))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (load on the machine does not change it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait(predicate, timeout: float, interval: float = 0.05) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(interval)
+    raise TimeoutError
+
+
+def store_alone(count: int) -> float:
+    """Records per second through inbox.store.ingest alone, in batches like a busy host's flushes."""
+    from accounts.models import Account
+    from inbox import store
+    from inbox.records import Batch, MessageRecord, PeerInfo, UserInfo
+
+    accounts = list(Account.objects.values_list("id", flat=True))
+    now = datetime.now(tz=UTC)
+    records = []
+    for n in range(count):
+        user = UserInfo(
+            telegram_id=90_000_000 + n % 2000, access_hash=n, first_name="Load", last_name=str(n % 2000)
+        )
+        records.append(
+            MessageRecord(
+                account_id=accounts[n % len(accounts)],
+                peer=PeerInfo(peer_id=user.telegram_id, kind="private", title=user.display_name, user=user),
+                telegram_id=1_000_000 + n,
+                out=False,
+                date=now,
+                text=f"load test message {n}",
+                sender=user,
+                sender_name=user.display_name,
+            )
+        )
+    started = time.perf_counter()
+    for start in range(0, count, 1000):
+        store.ingest(Batch(messages=records[start : start + 1000]))
+    return count / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=200)
+    parser.add_argument("--per", type=int, default=100, help="messages each account receives")
+    args = parser.parse_args()
+
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from accounts.models import Account, AccountEvent
+    from inbox.models import Message
+    from tests.support.tgsim import SimThread
+
+    logs = ROOT / "var" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    sim = SimThread(logs).start()
+    print(f"tgsim on port {sim.sim.port}; python {sys.version.split()[0]}; {os.cpu_count()} cores")
+    started = time.monotonic()
+    pairs = make_accounts(sim, args.accounts)
+    senders = sim.run(lambda: sim.world.bulk_create_users(args.accounts, prefix="writer"))
+    print(f"prepared {len(pairs)} logged-in accounts in {time.monotonic() - started:.1f} s")
+
+    host = start_host({**sim.env(), "SESSION_HOST_CAPACITY": "2000"}, logs / "inbox-host.log")
+    try:
+        ids = [a for a, _ in pairs]
+        took = wait(
+            lambda: (
+                AccountEvent.objects.filter(account_id__in=ids, kind="inbox_backfilled").count() == len(ids)
+            ),
+            600,
+        )
+        print(f"{len(ids)} accounts connected and backfilled in {took:.1f} s")
+        time.sleep(5)
+
+        total = args.accounts * args.per
+
+        def burst(round_: int) -> None:
+            world = sim.world
+            for (_, user), sender in zip(pairs, senders, strict=True):
+                world.say(
+                    sender, to_user_id=user, text=f"round {round_} from {sender}: is the flat still free?"
+                )
+
+        host_cpu, sim_cpu = cpu_seconds(host.pid), cpu_seconds(os.getpid())
+        first = time.monotonic()
+        for round_ in range(args.per):
+            sim.run(burst, round_)
+        sent = time.monotonic() - first
+        wait(lambda: Message.objects.count() >= total, timeout=900, interval=0.02)
+        stored = time.monotonic() - first
+        host_cpu, sim_cpu = cpu_seconds(host.pid) - host_cpu, cpu_seconds(os.getpid()) - sim_cpu
+        print(f"tgsim accepted {total} messages in {sent:.1f} s ({total / sent:.0f}/s)")
+        print(
+            f"ingested {total} messages from {len(ids)} accounts in {stored:.1f} s: "
+            f"{total / stored:.0f} messages/s "
+            f"end to end (first sent → last stored)"
+        )
+        print(
+            f"session host CPU {host_cpu:.1f} s = {host_cpu / total * 1e6:.0f} µs per message "
+            f"(Telethon, conversion, storage calls); tgsim + this process {sim_cpu:.1f} s; "
+            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+        assert Message.objects.count() == total, "duplicates or losses"
+        assert Account.objects.filter(pk__in=ids, conversations__isnull=False).distinct().count() == len(ids)
+    finally:
+        host.send_signal(signal.SIGTERM)
+        host.wait(120)
+    rate = store_alone(20_000)
+    print(f"storage alone (inbox.store.ingest, batches of 1000): {rate:.0f} messages/s")
+    sim.stop()
+
+
+if __name__ == "__main__":
+    main()

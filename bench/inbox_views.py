@@ -1,0 +1,203 @@
+"""Benchmark: server time of the inbox list and conversation views with 1,000,000 messages in 50,000
+conversations (50 accounts).
+
+Run:  .venv/bin/python bench/inbox_views.py [--conversations 50000] [--per 20] [--runs 30]
+Uses its own database (switchboard_bench_inbox_views, recreated), filled with set-based SQL, and times
+each view in-process through Django's test client (the full middleware stack, templates included) with
+DEBUG off. Prints the median and the 95th percentile per view; bench/README.md records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ["DEBUG"] = "0"  # DEBUG keeps every query in memory; production does not
+os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+os.environ["DATABASE_URL"] = "postgresql://localhost/switchboard_bench_inbox_views"
+os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:" + "YmVuY2gtbWFzdGVyLWtleS0wMDAwMDAwMDAwMDAwMDA=")
+
+WORDS = [
+    "flat",
+    "price",
+    "viewing",
+    "deposit",
+    "kitchen",
+    "garden",
+    "parking",
+    "contract",
+    "keys",
+    "monday",
+    "friday",
+    "weekend",
+    "balcony",
+    "furnished",
+    "pets",
+    "heating",
+    "bills",
+    "station",
+    "school",
+    "lease",
+    "offer",
+    "discount",
+    "invoice",
+    "delivery",
+    "refund",
+    "thanks",
+]
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS switchboard_bench_inbox_views WITH (FORCE)")
+        conn.execute("CREATE DATABASE switchboard_bench_inbox_views")
+
+
+def fill(conversations: int, per: int, accounts: int) -> None:
+    from django.db import connection
+
+    from accounts.devices import choose_device
+    from accounts.models import Account
+    from accounts.services import api_app_create
+
+    app = api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
+    Account.objects.bulk_create(
+        Account(
+            phone=f"99966{n:05d}",
+            api_app=app,
+            status="active",
+            first_name=f"Desk {n}",
+            **choose_device(seed=str(n)),
+        )
+        for n in range(accounts)
+    )
+    words = "(ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "])"
+    size = len(WORDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO inbox_contact (telegram_id, username, first_name, last_name, phone, is_bot,
+                                       is_deleted, opted_out, created_at, updated_at)
+            SELECT 5000000 + g, 'user' || g, 'Person', 'No' || g, '', false, false, false, now(), now()
+            FROM generate_series(1, %s) g
+            """,
+            [conversations],
+        )
+        cursor.execute(
+            """
+            INSERT INTO inbox_conversation (account_id, peer_id, kind, contact_id, title, username,
+                last_message_at, last_message_preview, unread_count, read_inbox_max_id, read_outbox_max_id,
+                state, created_at)
+            SELECT (SELECT min(id) FROM accounts_account) + (c.id %% %s), c.telegram_id,
+                   CASE WHEN c.id %% 10 = 0 THEN 'group' ELSE 'private' END, c.id,
+                   c.first_name || ' ' || c.last_name, c.username,
+                   now() - (c.id || ' minutes')::interval, 'last words', (c.id %% 4), 0, 0,
+                   CASE WHEN c.id %% 7 = 0 THEN 'closed' ELSE 'open' END, now()
+            FROM inbox_contact c
+            """,
+            [accounts],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO inbox_message (conversation_id, telegram_id, direction, sender_name, text, entities,
+                media_kind, media, date, deleted, delivery, failure_reason, created_at)
+            SELECT v.id, n, CASE WHEN n %% 3 = 0 THEN 'out' ELSE 'in' END, v.title,
+                   {words}[1 + (n * 7 + v.id) %% {size}] || ' ' || {words}[1 + (n * 13 + v.id * 3) %% {size}]
+                     || ' ' || {words}[1 + (n + v.id * 11) %% {size}] || ' about the place, number ' || n,
+                   '[]', '', '{{}}', v.last_message_at - ((%s - n) || ' minutes')::interval,
+                   false, 'sent', '', now()
+            FROM inbox_conversation v CROSS JOIN generate_series(1, %s) n
+            """,  # noqa: S608 - the word list is a constant
+            [per, per],
+        )
+        cursor.execute("ANALYZE")
+
+
+def timed(client, url: str, runs: int) -> tuple[float, float, int]:
+    samples = []
+    status = 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - started) * 1000)
+        status = response.status_code
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1], status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conversations", type=int, default=50_000)
+    parser.add_argument("--per", type=int, default=20)
+    parser.add_argument("--accounts", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true", help="keep the database of the previous run")
+    args = parser.parse_args()
+
+    if not args.reuse:
+        recreate_database()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+
+    from accounts.models import Account
+    from crm.models import User
+    from inbox.models import Conversation, Message
+
+    # No collectstatic here: plain static URLs instead of the hashed manifest production uses.
+    settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    started = time.monotonic()
+    if not args.reuse:
+        call_command("migrate", verbosity=0)
+        fill(args.conversations, args.per, args.accounts)
+        User.objects.create_user("bench-admin", role=User.Role.ADMIN)
+        operator = User.objects.create_user("bench-operator", role=User.Role.OPERATOR)
+        for account in Account.objects.order_by("id")[:10]:
+            account.operators.add(operator)
+    print(
+        f"filled {Conversation.objects.count():,} conversations, {Message.objects.count():,} messages "
+        f"in {time.monotonic() - started:.0f} s; python {sys.version.split()[0]}; {os.cpu_count()} cores"
+    )
+    admin = User.objects.get(username="bench-admin")
+    operator = User.objects.get(username="bench-operator")
+    busiest = Conversation.objects.order_by("-last_message_at").first()
+    deep = Conversation.objects.order_by("last_message_at").first()
+    granted = Conversation.objects.filter(account__operators=operator).order_by("-last_message_at").first()
+
+    for who, user, conversation in (("admin", admin, busiest), ("operator", operator, granted)):
+        client = Client()
+        client.force_login(user)
+        views = {
+            "list": "/inbox/",
+            "list, unread only": "/inbox/?unread=1",
+            "list, page 20": "/inbox/?page=20",
+            "list, search (no match)": "/inbox/?q=zebra",
+            "list, search (word in 1.7% of messages)": "/inbox/?q=refund+invoice",
+            "list, search (word in 10% of messages)": "/inbox/?q=balcony",
+            "conversation": f"/inbox/c/{conversation.pk}/",
+            "conversation (oldest)": f"/inbox/c/{deep.pk}/",
+            "live poll": "/inbox/poll/?v=-1",
+        }
+        if who == "operator":
+            views.pop("conversation (oldest)")
+        for name, url in views.items():
+            timed(client, url, 3)  # warm caches and connections
+            median, p95, status = timed(client, url, args.runs)
+            print(f"{who:8s} {name:32s} median {median:6.1f} ms   p95 {p95:6.1f} ms   (HTTP {status})")
+
+
+if __name__ == "__main__":
+    main()

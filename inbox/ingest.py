@@ -1,0 +1,148 @@
+"""Ingestion on the session host: Telethon event handlers fill a buffer, a flusher stores it in batches.
+
+Handlers only convert and append (no awaits, no network), so they keep up with any update rate. The
+buffer is flushed every INBOX_FLUSH_INTERVAL seconds and before every checkpoint: the session host
+saves an account's update state (pts/qts/date/seq) only after what that state covers is stored, so a
+host killed at any moment resumes from a state whose messages are already in PostgreSQL, and the
+catch-up (getDifference) on the next connection brings the rest. Storage is idempotent, so a message
+seen twice (catch-up overlapping live updates, or the backfill) is stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from telethon import events
+
+from inbox import live, store, telegram
+from inbox.records import Batch
+
+log = logging.getLogger(__name__)
+
+
+# After this many failed flushes in a row the batch is stored item by item, skipping what PostgreSQL
+# refuses as bad data; an outage still fails the whole flush, and everything stays buffered.
+POISON_AFTER = 3
+
+
+class Ingestor:
+    """The per-process buffer of everything received and not yet stored."""
+
+    def __init__(self) -> None:
+        self.pending = Batch()
+        self._lock: asyncio.Lock | None = None
+        self._flusher: asyncio.Task[None] | None = None
+        self.stored = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        """Start the periodic flush on the running (host) loop, once."""
+        if self._flusher is None or self._flusher.done():
+            self._lock = asyncio.Lock()
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(settings.INBOX_FLUSH_INTERVAL)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("inbox flush failed; keeping the batch for the next try")
+
+    async def flush(self) -> int:
+        """Store everything buffered so far; on failure the batch stays buffered (and this raises)."""
+        from accounts.host.runtime import db
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            batch, self.pending = self.pending, Batch()
+            if not len(batch):
+                return 0
+            started = time.monotonic()
+            try:
+                if self.failures >= POISON_AFTER:
+                    touched, skipped = await db(store.ingest_each)(batch)
+                    log.warning("inbox: stored a failing batch item by item; %d items skipped", skipped)
+                else:
+                    touched = await db(store.ingest)(batch)
+            except BaseException:
+                self.failures += 1
+                batch.extend(self.pending)
+                self.pending = batch
+                raise
+            self.failures = 0
+            self.stored += len(batch)
+            log.debug("inbox: stored %d items in %.0f ms", len(batch), (time.monotonic() - started) * 1000)
+        try:
+            await db(live.bump)(touched)
+        except Exception:  # a missed live update only delays the refresh; the data is stored
+            log.warning("inbox: could not signal live updates", exc_info=True)
+        return len(batch)
+
+
+ingestor = Ingestor()
+_background: set[asyncio.Task[None]] = set()  # strong references: the loop keeps only weak ones
+
+
+def attach(hosted: Any) -> None:
+    """Add the inbox's handlers to a new client (hooks.on_client)."""
+    client, account_id = hosted.client, hosted.account_id
+    pending = ingestor
+
+    async def on_message(event: Any) -> None:
+        record = telegram.message_record(account_id, event.message)
+        if record is not None:
+            pending.pending.messages.append(record)
+
+    async def on_deleted(event: Any) -> None:
+        pending.pending.deletions.append(telegram.deletion(account_id, event))
+
+    async def on_read(event: Any) -> None:
+        mark = telegram.read_mark(account_id, event)
+        if mark is not None:
+            pending.pending.reads.append(mark)
+
+    client.add_event_handler(on_message, events.NewMessage())
+    client.add_event_handler(on_message, events.MessageEdited())
+    client.add_event_handler(on_deleted, events.MessageDeleted())
+    client.add_event_handler(on_read, events.MessageRead(inbox=False))
+    client.add_event_handler(on_read, events.MessageRead(inbox=True))
+    ingestor.start()
+    task = asyncio.get_running_loop().create_task(_backfill_once_logged_in(hosted))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def before_checkpoint(hosted: Any) -> None:
+    """Store what was received before the account's update state is saved (hooks.on_checkpoint)."""
+    # Telethon dispatches updates to handlers in tasks: let those already started append first.
+    running = [t for t in getattr(hosted.client, "_event_handler_tasks", ()) if not t.done()]
+    if running:
+        await asyncio.wait(running, timeout=5)
+    await ingestor.flush()
+
+
+async def _backfill_once_logged_in(hosted: Any) -> None:
+    """Queue the dialog backfill the first time this account is connected and logged in."""
+    from accounts.host.commands import current_host
+    from accounts.host.runtime import db
+    from inbox.services import backfill_queue
+
+    host = current_host()
+
+    def still_ours() -> bool:
+        return host is not None and not hosted.lost and host.accounts.get(hosted.account_id) is hosted
+
+    while still_ours():
+        if hosted.ready.is_set() and hosted.authorized:
+            try:
+                await db(backfill_queue)(account_id=hosted.account_id)
+            except Exception:
+                log.exception("account %s: could not queue the inbox backfill", hosted.account_id)
+            return
+        await asyncio.sleep(1)

@@ -1,0 +1,188 @@
+"""Reads for the inbox: which conversations a user may see, the filtered list, a conversation's history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Account
+from inbox.models import CannedReply, Conversation, Label, MediaFile, Message
+
+PAGE_SIZE = 50
+HISTORY_PAGE = 40
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's filters, parsed once from the query string (unknown values are ignored)."""
+
+    q: str = ""
+    account: int | None = None
+    unread: bool = False
+    who: str = ""  # "", "mine", "unassigned"
+    label: int | None = None
+    kind: str = ""  # "", "private", "group", "channel"
+    state: str = "open"  # "open", "closed", "snoozed", "all"
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, query: Any) -> Filters:
+        def number(name: str) -> int | None:
+            value = query.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        return cls(
+            q=query.get("q", "").strip()[:200],
+            account=number("account"),
+            unread=query.get("unread") in ("1", "on", "true"),
+            who=query.get("who", "") if query.get("who") in ("mine", "unassigned") else "",
+            label=number("label"),
+            kind=query.get("kind", "") if query.get("kind") in Conversation.Kind.values else "",
+            state=query.get("state", "open")
+            if query.get("state") in (*Conversation.State.values, "all")
+            else "open",
+            page=max(1, number("page") or 1),
+        )
+
+
+def accounts_visible(*, user: Any) -> QuerySet[Account]:
+    """Admins see every account; operators only the accounts granted to them."""
+    if getattr(user, "is_admin", False):
+        return Account.objects.all()
+    return Account.objects.filter(operators=user)
+
+
+def conversations_visible(*, user: Any) -> QuerySet[Conversation]:
+    if getattr(user, "is_admin", False):
+        return Conversation.objects.all()
+    return Conversation.objects.filter(account__operators=user)
+
+
+def conversation_get(*, user: Any, conversation_id: int) -> Conversation:
+    """The conversation if the user may see it; 404 otherwise (its existence is not revealed)."""
+    conversation = (
+        conversations_visible(user=user)
+        .select_related("account", "contact", "assignee")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise Http404("No such conversation")
+    return conversation
+
+
+def conversation_list(*, user: Any, filters: Filters) -> tuple[list[Conversation], bool]:
+    """One page of the user's conversations, newest activity first; returns (rows, has_next)."""
+    rows = conversations_visible(user=user).filter(last_message_at__isnull=False)
+    if filters.account:
+        rows = rows.filter(account_id=filters.account)
+    if filters.unread:
+        rows = rows.filter(unread_count__gt=0)
+    if filters.who == "mine":
+        rows = rows.filter(assignee=user)
+    elif filters.who == "unassigned":
+        rows = rows.filter(assignee__isnull=True)
+    if filters.label:
+        rows = rows.filter(labels__id=filters.label)
+    if filters.kind:
+        rows = rows.filter(kind=filters.kind)
+    if filters.state == "open":
+        # A snooze that ran out counts as open again.
+        rows = rows.filter(Q(state="open") | Q(state="snoozed", snoozed_until__lte=timezone.now()))
+    elif filters.state != "all":
+        rows = rows.filter(state=filters.state)
+    if filters.q:
+        rows = rows.filter(id__in=RawSQL(SEARCH_CONVERSATIONS, [filters.q]))  # noqa: S611 - a parameter
+    start = (filters.page - 1) * PAGE_SIZE
+    page = list(
+        rows.select_related("account", "assignee")
+        .prefetch_related("labels")
+        .order_by("-last_message_at", "-id")[start : start + PAGE_SIZE + 1]
+    )
+    return page[:PAGE_SIZE], len(page) > PAGE_SIZE
+
+
+# The same expression as the GIN index "message_text_search", so the index serves it. OFFSET 0 keeps
+# PostgreSQL from folding the search into the newest-first walk over conversations, a plan that reads
+# every conversation's messages when few match.
+SEARCH_CONVERSATIONS = """
+    SELECT conversation_id FROM inbox_message
+    WHERE to_tsvector('simple'::regconfig, COALESCE(text, ''))
+          @@ websearch_to_tsquery('simple'::regconfig, %s)
+    OFFSET 0
+"""
+
+
+def message_search(*, query: str) -> QuerySet[Message]:
+    """Messages matching the words (PostgreSQL full-text search, served by the GIN index)."""
+    return Message.objects.annotate(search=SearchVector("text", config="simple")).filter(
+        search=SearchQuery(query, config="simple", search_type="websearch")
+    )
+
+
+def history(
+    *, conversation: Conversation, before: int | None = None, since: int | None = None
+) -> tuple[list[Message], bool]:
+    """Messages oldest first: the latest page, the page before message ``before``, or all from
+    message ``since`` on (what an open pane refreshes). Returns (messages, has_older)."""
+    messages = conversation.messages.select_related("sent_by").annotate(
+        has_file=Exists(MediaFile.objects.filter(message=OuterRef("pk")))
+    )
+    if since is not None:
+        anchor = messages.filter(pk=since).values_list("date", flat=True).first()
+        if anchor is not None:
+            rows = list(
+                messages.filter(Q(date__gt=anchor) | Q(date=anchor, id__gte=since)).order_by("date", "id")
+            )
+            return _with_quotes(conversation, rows), messages.filter(
+                Q(date__lt=anchor) | Q(date=anchor, id__lt=since)
+            ).exists()
+    if before is not None:
+        anchor = messages.filter(pk=before).values_list("date", flat=True).first()
+        if anchor is not None:
+            messages = messages.filter(Q(date__lt=anchor) | Q(date=anchor, id__lt=before))
+    page = list(messages.order_by("-date", "-id")[: HISTORY_PAGE + 1])
+    return _with_quotes(conversation, page[:HISTORY_PAGE][::-1]), len(page) > HISTORY_PAGE
+
+
+def _with_quotes(conversation: Conversation, rows: list[Any]) -> list[Any]:
+    """Give replies the text they answer (``reply_preview``), in one query."""
+    wanted = {m.reply_to_id for m in rows if m.reply_to_id}
+    if wanted:
+        quoted = dict(conversation.messages.filter(telegram_id__in=wanted).values_list("telegram_id", "text"))
+        for m in rows:
+            m.reply_preview = quoted.get(m.reply_to_id, "")  # type: ignore[attr-defined]
+    return rows
+
+
+def assignees(*, conversation: Conversation) -> QuerySet[Any]:
+    """Who may be assigned: admins and the operators granted this conversation's account."""
+    user_model = get_user_model()
+    return (
+        user_model.objects.filter(is_active=True)
+        .filter(Q(role="admin") | Q(granted_accounts=conversation.account_id))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def labels_all() -> QuerySet[Label]:
+    return Label.objects.order_by("name")
+
+
+def canned_all() -> QuerySet[CannedReply]:
+    return CannedReply.objects.order_by("shortcut")
+
+
+def unread_total(*, user: Any) -> int:
+    from django.db.models import Sum
+
+    total = conversations_visible(user=user).aggregate(n=Sum("unread_count"))["n"]
+    return int(total or 0)

@@ -1,0 +1,257 @@
+"""Writes about conversations: replies and their delivery, assignment, status, labels, notes, backfill."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import datetime
+from typing import Any
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Account, AccountEvent
+from accounts.services import account_command, event_record
+from inbox import live, store
+from inbox.models import CannedReply, Conversation, Label, MediaFile, Message, Note
+from inbox.records import Batch, MessageRecord, PeerInfo
+
+MAX_TEXT = 4096
+SHORTCUT = re.compile(r"^/([-a-zA-Z0-9_]+)$")
+
+
+def _bump_after_commit(account_id: int) -> None:
+    transaction.on_commit(lambda: live.bump([account_id]))
+
+
+# --- replies -----------------------------------------------------------------------------------------
+
+
+def canned_expand(text: str) -> str:
+    """A reply that is just ``/shortcut`` becomes that canned reply's text."""
+    match = SHORTCUT.match(text.strip())
+    if match:
+        canned = CannedReply.objects.filter(shortcut=match.group(1).lower()).first()
+        if canned is not None:
+            return canned.text
+    return text
+
+
+def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int | None = None) -> Message:
+    """Queue a reply: stored as pending with its random_id first, then sent by the account's host.
+
+    The random_id is chosen and stored before anything reaches Telegram, so a retry of the same
+    message can never send it twice (Telegram deduplicates by random_id).
+    """
+    from inbox.tasks import send_reply
+
+    text = canned_expand(text or "").strip()
+    if not text:
+        raise ValueError("Write something to send")
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"Telegram messages are at most {MAX_TEXT} characters")
+    if conversation.kind == Conversation.Kind.CHANNEL:
+        raise ValueError("Channels are read-only in the inbox")
+    with transaction.atomic():
+        message = Message.objects.create(
+            conversation=conversation,
+            direction=Message.Direction.OUT,
+            text=text,
+            reply_to_id=reply_to,
+            delivery=Message.Delivery.PENDING,
+            random_id=random.getrandbits(63),
+            sent_by=by if getattr(by, "pk", None) else None,
+            sender_name=getattr(by, "username", "") or "",
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_message_at=message.date, last_message_preview=store.preview_text(text, out=True)
+        )
+        account_command(account=conversation.account, task=send_reply, message_id=message.pk)
+        _bump_after_commit(conversation.account_id)
+    return message
+
+
+def reply_sent(*, message_id: int, telegram_id: int, date: datetime | None = None) -> None:
+    """The host sent the reply: record Telegram's id (the ingested copy of it, if any, is merged)."""
+    message = Message.objects.select_related("conversation").get(pk=message_id)
+    fields: dict[str, Any] = {
+        "telegram_id": telegram_id,
+        "delivery": Message.Delivery.SENT,
+        "failure_reason": "",
+    }
+    if date is not None:
+        fields["date"] = date
+    with transaction.atomic():
+        # The account's own update about this message may have been ingested first: keep our row,
+        # which knows who sent it and its random_id, and drop the copy.
+        Message.objects.filter(
+            conversation_id=message.conversation_id, telegram_id=telegram_id, random_id__isnull=True
+        ).exclude(pk=message_id).delete()
+        try:
+            with transaction.atomic():
+                Message.objects.filter(pk=message_id).update(**fields)
+        except IntegrityError:
+            # Another reply row already holds this id (a retry raced its original): this one is it.
+            Message.objects.filter(pk=message_id).update(delivery=Message.Delivery.SENT, failure_reason="")
+        _bump_after_commit(message.conversation.account_id)
+
+
+def reply_failed(*, message_id: int, reason: str) -> None:
+    message = Message.objects.select_related("conversation").filter(pk=message_id).first()
+    if message is None or message.delivery == Message.Delivery.SENT:
+        return
+    with transaction.atomic():
+        Message.objects.filter(pk=message_id).exclude(delivery=Message.Delivery.SENT).update(
+            delivery=Message.Delivery.FAILED, failure_reason=reason[:255]
+        )
+        _bump_after_commit(message.conversation.account_id)
+
+
+def reply_retry(*, message: Message, by: Any) -> Message:
+    """Send a failed reply again with the same random_id (so it can never arrive twice)."""
+    from inbox.tasks import send_reply
+
+    if message.delivery != Message.Delivery.FAILED:
+        raise ValueError("Only a failed reply can be retried")
+    with transaction.atomic():
+        claimed = Message.objects.filter(pk=message.pk, delivery=Message.Delivery.FAILED).update(
+            delivery=Message.Delivery.PENDING, failure_reason=""
+        )
+        if claimed:
+            account = message.conversation.account
+            account_command(account=account, task=send_reply, message_id=message.pk)
+            _bump_after_commit(account.pk)
+    message.refresh_from_db()
+    return message
+
+
+# --- working a conversation --------------------------------------------------------------------------
+
+
+def conversation_mark_read(*, conversation: Conversation) -> None:
+    """The operator opened it: everything received so far counts as read in the inbox."""
+    if conversation.unread_count == 0:
+        return
+    top = (
+        conversation.messages.filter(direction=Message.Direction.IN, telegram_id__isnull=False)
+        .order_by("-telegram_id")
+        .values_list("telegram_id", flat=True)
+        .first()
+    )
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(
+            unread_count=0, read_inbox_max_id=max(conversation.read_inbox_max_id, top or 0)
+        )
+        _bump_after_commit(conversation.account_id)
+    conversation.unread_count = 0
+
+
+def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any) -> None:
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
+        _bump_after_commit(conversation.account_id)
+    conversation.assignee = assignee
+
+
+def conversation_set_state(
+    *, conversation: Conversation, state: str, by: Any, until: datetime | None = None
+) -> None:
+    """Close, reopen or snooze (until a time; a new inbound message wakes it earlier)."""
+    if state not in Conversation.State.values:
+        raise ValueError("Unknown conversation state")
+    if state == Conversation.State.SNOOZED and (until is None or until <= timezone.now()):
+        raise ValueError("Snooze until a time in the future")
+    snoozed_until = until if state == Conversation.State.SNOOZED else None
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(state=state, snoozed_until=snoozed_until)
+        _bump_after_commit(conversation.account_id)
+    conversation.state, conversation.snoozed_until = state, snoozed_until
+
+
+def conversation_set_labels(*, conversation: Conversation, labels: list[Label], by: Any) -> None:
+    with transaction.atomic():
+        conversation.labels.set(labels)
+        _bump_after_commit(conversation.account_id)
+
+
+def note_add(*, conversation: Conversation, text: str, by: Any) -> Note:
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("Write the note first")
+    return Note.objects.create(conversation=conversation, text=text, author=by)
+
+
+# --- media, fetched when an operator opens it -------------------------------------------------------
+
+MEDIA_STATUS = "inbox:media:{}"
+
+
+def media_status(*, message: Message) -> str:
+    """ "ready", "fetching", "failed: <reason>" or "" (never asked for)."""
+    if MediaFile.objects.filter(message=message).exists():
+        return "ready"
+    return cache.get(MEDIA_STATUS.format(message.pk), "")
+
+
+def media_request(*, message: Message) -> str:
+    """Ask the account's host to fetch the file (once, however often operators click); returns the status."""
+    from inbox.tasks import fetch_media
+
+    status = media_status(message=message)
+    if status in ("ready", "fetching") or not message.media_kind or message.telegram_id is None:
+        return status
+    cache.set(MEDIA_STATUS.format(message.pk), "fetching", timeout=120)
+    account_command(account=message.conversation.account, task=fetch_media, message_id=message.pk)
+    return "fetching"
+
+
+def media_store(*, message_id: int, data: bytes, mime_type: str) -> None:
+    MediaFile.objects.update_or_create(
+        message_id=message_id, defaults={"data": data, "mime_type": mime_type[:100], "size": len(data)}
+    )
+    cache.delete(MEDIA_STATUS.format(message_id))
+
+
+def media_failed(*, message_id: int, reason: str) -> None:
+    cache.set(MEDIA_STATUS.format(message_id), f"failed: {reason}", timeout=600)
+
+
+# --- backfill after onboarding -----------------------------------------------------------------------
+
+
+def backfill_queue(*, account_id: int) -> bool:
+    """Queue the dialog backfill for a newly active account, once in its life. True if queued now."""
+    from inbox.tasks import backfill
+
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account_id)
+        if AccountEvent.objects.filter(account=account, kind="inbox_backfill_queued").exists():
+            return False
+        event_record(account=account, kind="inbox_backfill_queued")
+        account_command(account=account, task=backfill)
+    return True
+
+
+def backfill_store(
+    *, account_id: int, dialogs: list[tuple[PeerInfo, int, int, int, list[MessageRecord]]]
+) -> int:
+    """Store the backfilled dialogs, then Telegram's own read state and unread counts for them."""
+    conversations = store.conversations_ensure(account_id=account_id, peers=[d[0] for d in dialogs])
+    batch = Batch(messages=[m for d in dialogs for m in d[4]])
+    store.ingest(batch)
+    for peer, unread, read_inbox, read_outbox, _ in dialogs:
+        store.dialog_state_apply(
+            conversation_id=conversations[peer.peer_id],
+            unread_count=unread,
+            read_inbox_max_id=read_inbox,
+            read_outbox_max_id=read_outbox,
+        )
+    account = Account.objects.get(pk=account_id)
+    event_record(
+        account=account,
+        kind="inbox_backfilled",
+        reason=f"{len(dialogs)} dialogs, {len(batch.messages)} messages",
+    )
+    live.bump([account_id])
+    return len(batch.messages)

@@ -1,0 +1,372 @@
+"""Writing ingested batches: bulk upserts, idempotent on (account, peer, message id).
+
+One batch is one transaction of a handful of set-based statements, whatever its size: contacts,
+the access hashes each account holds, conversations, messages, then deletions, read marks and the
+per-conversation summary (last activity, preview, unread count). Running a batch twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import DataError, IntegrityError, connection, transaction
+
+from inbox.records import Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
+
+# Telethon marks channel (and supergroup) ids as -(10**12 + id); private and basic-group message ids
+# share one numbering per account, channel message ids are per channel.
+log = logging.getLogger(__name__)
+
+CHANNEL_MARK = -(10**12)
+PREVIEW_LENGTH = 200
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text (and jsonb) cannot hold NUL; Telegram text can.
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def ingest_each(batch: Batch) -> tuple[set[int], int]:
+    """Store a batch item by item, skipping (and counting) items PostgreSQL refuses: the fallback for a
+    batch that keeps failing, so one bad item cannot hold up everything received after it."""
+    touched: set[int] = set()
+    skipped = 0
+    parts = [Batch(messages=[m]) for m in batch.messages]
+    parts += [Batch(deletions=[d]) for d in batch.deletions] + [Batch(reads=[r]) for r in batch.reads]
+    for part in parts:
+        try:
+            touched |= ingest(part)
+        except (DataError, IntegrityError):
+            # Only the item's own fault is skipped; an outage (OperationalError) propagates and the
+            # whole batch stays buffered for the next try.
+            log.exception("inbox: skipped an item PostgreSQL refused")
+            skipped += 1
+    return touched, skipped
+
+
+def ingest(batch: Batch) -> set[int]:
+    """Store a batch of ingested messages, edits, deletions and read marks; returns the accounts touched."""
+    if not len(batch):
+        return set()
+    with transaction.atomic(), connection.cursor() as cursor:
+        contacts = _upsert_contacts(cursor, _users(batch.messages))
+        _upsert_hashes(cursor, batch.messages, contacts)
+        peers = {(m.account_id, m.peer.peer_id): m.peer for m in batch.messages}
+        conversations = _upsert_conversations(cursor, peers, contacts)
+        changed = _upsert_messages(cursor, batch.messages, conversations, contacts)
+        deleted_in = _apply_deletions(cursor, batch.deletions)
+        recount = deleted_in | _apply_reads(cursor, batch.reads)
+        _summarise(cursor, changed, deleted_in)
+        _recount_unread(cursor, recount)
+        _add_unread(cursor, [(c, tid) for c, tid, inbound in changed if inbound and c not in recount])
+    return (
+        {m.account_id for m in batch.messages}
+        | {d.account_id for d in batch.deletions}
+        | {r.account_id for r in batch.reads}
+    )
+
+
+def conversations_ensure(*, account_id: int, peers: Iterable[PeerInfo]) -> dict[int, int]:
+    """Conversations for these peers (created if new); returns peer_id → conversation id."""
+    peers = list(peers)
+    with transaction.atomic(), connection.cursor() as cursor:
+        users = {p.user.telegram_id: p.user for p in peers if p.user}
+        contacts = _upsert_contacts(cursor, users)
+        found = _upsert_conversations(cursor, {(account_id, p.peer_id): p for p in peers}, contacts)
+    return {peer: conv for (_, peer), conv in found.items()}
+
+
+def _users(messages: list[MessageRecord]) -> dict[int, UserInfo]:
+    users: dict[int, UserInfo] = {}
+    for m in messages:
+        for user in (m.peer.user, m.sender):
+            if user is not None and (user.first_name or user.username or user.telegram_id not in users):
+                users[user.telegram_id] = user
+    return users
+
+
+def _upsert_contacts(cursor: Any, users: dict[int, UserInfo]) -> dict[int, int]:
+    if not users:
+        return {}
+    rows = list(users.values())
+    cursor.execute(
+        """
+        INSERT INTO inbox_contact (telegram_id, username, first_name, last_name, phone, is_bot, is_deleted,
+                                   opted_out, created_at, updated_at)
+        SELECT u.*, false, now(), now()
+        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bool[], %s::bool[])
+             AS u(telegram_id, username, first_name, last_name, phone, is_bot, is_deleted)
+        ON CONFLICT (telegram_id) DO UPDATE SET
+            username = EXCLUDED.username,
+            first_name = COALESCE(NULLIF(EXCLUDED.first_name, ''), inbox_contact.first_name),
+            last_name = COALESCE(NULLIF(EXCLUDED.last_name, ''), inbox_contact.last_name),
+            phone = COALESCE(NULLIF(EXCLUDED.phone, ''), inbox_contact.phone),
+            is_deleted = EXCLUDED.is_deleted,
+            updated_at = now()
+        -- Min users (big groups) come without names: never let them blank a known contact.
+        WHERE EXCLUDED.first_name <> '' AND (inbox_contact.username, inbox_contact.first_name,
+              inbox_contact.last_name, inbox_contact.is_deleted)
+              IS DISTINCT FROM
+              (EXCLUDED.username, EXCLUDED.first_name, EXCLUDED.last_name, EXCLUDED.is_deleted)
+        """,
+        [
+            [u.telegram_id for u in rows],
+            [u.username for u in rows],
+            [_clean(u.first_name) for u in rows],
+            [_clean(u.last_name) for u in rows],
+            [u.phone for u in rows],
+            [u.is_bot for u in rows],
+            [u.is_deleted for u in rows],
+        ],
+    )
+    cursor.execute("SELECT telegram_id, id FROM inbox_contact WHERE telegram_id = ANY(%s)", [list(users)])
+    return dict(cursor.fetchall())
+
+
+def _upsert_hashes(cursor: Any, messages: list[MessageRecord], contacts: dict[int, int]) -> None:
+    hashes: dict[tuple[int, int], int] = {}
+    for m in messages:
+        for user in (m.peer.user, m.sender):
+            if user is not None and user.access_hash is not None and user.telegram_id in contacts:
+                hashes[(contacts[user.telegram_id], m.account_id)] = user.access_hash
+    if not hashes:
+        return
+    cursor.execute(
+        """
+        INSERT INTO inbox_contacthash (contact_id, account_id, access_hash, seen_at)
+        SELECT h.*, now() FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS h(c, a, hash)
+        ON CONFLICT (contact_id, account_id) DO UPDATE SET access_hash = EXCLUDED.access_hash, seen_at = now()
+        WHERE inbox_contacthash.access_hash <> EXCLUDED.access_hash
+        """,
+        [[c for c, _ in hashes], [a for _, a in hashes], list(hashes.values())],
+    )
+
+
+def _upsert_conversations(
+    cursor: Any, peers: dict[tuple[int, int], PeerInfo], contacts: dict[int, int]
+) -> dict[tuple[int, int], int]:
+    if not peers:
+        return {}
+    keys = list(peers)
+    rows = [peers[k] for k in keys]
+    cursor.execute(
+        """
+        INSERT INTO inbox_conversation (account_id, peer_id, kind, contact_id, title, username,
+            last_message_preview, unread_count, read_inbox_max_id, read_outbox_max_id, state, created_at)
+        SELECT p.*, '', 0, 0, 0, 'open', now()
+        FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[])
+             AS p(account_id, peer_id, kind, contact_id, title, username)
+        ON CONFLICT (account_id, peer_id) DO UPDATE SET
+            -- An update without the chat's entity has no title and only guesses the kind: keep ours.
+            kind = CASE WHEN EXCLUDED.title <> '' THEN EXCLUDED.kind ELSE inbox_conversation.kind END,
+            title = COALESCE(NULLIF(EXCLUDED.title, ''), inbox_conversation.title),
+            username = CASE WHEN EXCLUDED.title <> '' THEN EXCLUDED.username
+                            ELSE inbox_conversation.username END,
+            contact_id = COALESCE(EXCLUDED.contact_id, inbox_conversation.contact_id)
+        WHERE EXCLUDED.title <> '' AND (inbox_conversation.title, inbox_conversation.username,
+              inbox_conversation.kind, inbox_conversation.contact_id)
+              IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.username, EXCLUDED.kind, EXCLUDED.contact_id)
+        """,
+        [
+            [a for a, _ in keys],
+            [p for _, p in keys],
+            [r.kind for r in rows],
+            [contacts.get(r.user.telegram_id) if r.user else None for r in rows],
+            [_clean(r.title[:255]) for r in rows],
+            [r.username for r in rows],
+        ],
+    )
+    cursor.execute(
+        """
+        SELECT c.account_id, c.peer_id, c.id FROM inbox_conversation c
+        JOIN unnest(%s::bigint[], %s::bigint[]) AS k(account_id, peer_id)
+          ON c.account_id = k.account_id AND c.peer_id = k.peer_id
+        """,
+        [[a for a, _ in keys], [p for _, p in keys]],
+    )
+    return {(a, p): conv for a, p, conv in cursor.fetchall()}
+
+
+def _upsert_messages(
+    cursor: Any,
+    messages: list[MessageRecord],
+    conversations: dict[tuple[int, int], int],
+    contacts: dict[int, int],
+) -> list[tuple[int, int, bool]]:
+    """Insert new messages, apply newer edits; returns (conversation, telegram id, new inbound?) changed."""
+    latest: dict[tuple[int, int], MessageRecord] = {}
+    for m in messages:  # one row per key: ON CONFLICT cannot touch a row twice in one statement
+        key = (conversations[(m.account_id, m.peer.peer_id)], m.telegram_id)
+        known = latest.get(key)
+        if known is None or (m.edited_at or m.date) >= (known.edited_at or known.date):
+            latest[key] = m
+    if not latest:
+        return []
+    # Insert in Telegram's order: rows of the same second are told apart by their id (arrival) order.
+    keys = sorted(latest, key=lambda k: (latest[k].date, k[1]))
+    rows = [latest[k] for k in keys]
+    cursor.execute(
+        """
+        INSERT INTO inbox_message (conversation_id, telegram_id, direction, sender_id, sender_name, text,
+            entities, media_kind, media, reply_to_id, date, edited_at, deleted, delivery, failure_reason,
+            created_at)
+        SELECT m.conversation_id, m.telegram_id, m.direction, m.sender_id, m.sender_name, m.text,
+               m.entities::jsonb, m.media_kind, m.media::jsonb, m.reply_to_id, m.date, m.edited_at,
+               false, 'sent', '', now()
+        FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
+                    %s::text[], %s::text[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
+             AS m(conversation_id, telegram_id, direction, sender_id, sender_name, text, entities, media_kind,
+                  media, reply_to_id, date, edited_at)
+        ON CONFLICT (conversation_id, telegram_id) DO UPDATE SET
+            text = EXCLUDED.text, entities = EXCLUDED.entities, media_kind = EXCLUDED.media_kind,
+            media = EXCLUDED.media, edited_at = EXCLUDED.edited_at
+        -- Only a newer edit changes a stored message; a replayed update changes nothing.
+        WHERE EXCLUDED.edited_at IS NOT NULL
+          AND (inbox_message.edited_at IS NULL OR EXCLUDED.edited_at > inbox_message.edited_at)
+        RETURNING conversation_id, telegram_id, (xmax = 0) AND direction = 'in'
+        """,
+        [
+            [c for c, _ in keys],
+            [t for _, t in keys],
+            ["out" if r.out else "in" for r in rows],
+            [contacts.get(r.sender.telegram_id) if r.sender else None for r in rows],
+            [_clean(r.sender_name[:255]) for r in rows],
+            [_clean(r.text) for r in rows],
+            [_clean(json.dumps(r.entities)) for r in rows],
+            [r.media_kind for r in rows],
+            [_clean(json.dumps(r.media, default=str)) for r in rows],
+            [r.reply_to_id for r in rows],
+            [r.date for r in rows],
+            [r.edited_at for r in rows],
+        ],
+    )
+    return [(conv, tid, bool(inbound)) for conv, tid, inbound in cursor.fetchall()]
+
+
+def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> set[int]:
+    touched: set[int] = set()
+    for d in deletions:
+        if d.channel_peer_id is not None:
+            scope, params = "c.peer_id = %s", [d.channel_peer_id]
+        else:
+            scope, params = "c.peer_id > %s", [CHANNEL_MARK]
+        cursor.execute(
+            f"""
+            UPDATE inbox_message m SET deleted = true FROM inbox_conversation c
+            WHERE m.conversation_id = c.id AND c.account_id = %s AND {scope}
+              AND m.telegram_id = ANY(%s) AND NOT m.deleted
+            RETURNING m.conversation_id
+            """,  # noqa: S608 - scope is one of two fixed strings
+            [d.account_id, *params, list(d.ids)],
+        )
+        touched.update(row[0] for row in cursor.fetchall())
+    return touched
+
+
+def _apply_reads(cursor: Any, reads: list[ReadMark]) -> set[int]:
+    touched: set[int] = set()
+    for r in reads:
+        column = "read_outbox_max_id" if r.outbox else "read_inbox_max_id"
+        cursor.execute(
+            f"""
+            UPDATE inbox_conversation SET {column} = %s
+            WHERE account_id = %s AND peer_id = %s AND {column} < %s RETURNING id
+            """,  # noqa: S608 - column is one of two fixed names
+            [r.max_id, r.account_id, r.peer_id, r.max_id],
+        )
+        if not r.outbox:
+            touched.update(row[0] for row in cursor.fetchall())
+    return touched
+
+
+def _summarise(cursor: Any, changed: list[tuple[int, int, bool]], deleted_in: set[int]) -> None:
+    """Last activity and preview from each touched conversation's newest message (ties broken by
+    arrival: Telegram dates have whole seconds); a new inbound message reopens a closed or snoozed one."""
+    touched = sorted({conv for conv, _, _ in changed} | deleted_in)
+    if not touched:
+        return
+    reopen = sorted({conv for conv, _, inbound in changed if inbound})
+    cursor.execute(
+        f"""
+        UPDATE inbox_conversation c SET
+            last_message_at = m.date,
+            last_message_preview = left(
+                CASE WHEN m.direction = 'out' THEN 'You: ' ELSE '' END ||
+                COALESCE(NULLIF(btrim(regexp_replace(m.text, '\\s+', ' ', 'g')), ''),
+                         CASE WHEN m.media_kind <> ''
+                              THEN '[' || replace(m.media_kind, '_', ' ') || ']' END,
+                         ''),
+                {PREVIEW_LENGTH}),
+            state = CASE WHEN c.id = ANY(%s) THEN 'open' ELSE c.state END,
+            snoozed_until = CASE WHEN c.id = ANY(%s) THEN NULL ELSE c.snoozed_until END
+        FROM (
+            SELECT DISTINCT ON (conversation_id) conversation_id, date, direction, text, media_kind
+            FROM inbox_message WHERE conversation_id = ANY(%s) AND NOT deleted
+            ORDER BY conversation_id, date DESC, id DESC
+        ) m
+        WHERE c.id = m.conversation_id
+        """,  # noqa: S608 - PREVIEW_LENGTH is a constant
+        [reopen, reopen, touched],
+    )
+
+
+def preview_text(text: str, *, out: bool, media_kind: str = "") -> str:
+    """One line for the conversation list: the text, or the media kind, "You: " for our own."""
+    text = " ".join(text.split())
+    if not text and media_kind:
+        text = f"[{media_kind.replace('_', ' ')}]"
+    return (("You: " if out else "") + text)[:PREVIEW_LENGTH]
+
+
+def _add_unread(cursor: Any, new_inbound: list[tuple[int, int]]) -> None:
+    """New inbound messages above the read mark add to the unread count (a recount would read every
+    message of a busy conversation on every flush)."""
+    if not new_inbound:
+        return
+    cursor.execute(
+        """
+        UPDATE inbox_conversation c SET unread_count = c.unread_count + v.n
+        FROM (
+            SELECT x.conv, count(*) AS n
+            FROM unnest(%s::bigint[], %s::bigint[]) AS x(conv, tid)
+            JOIN inbox_conversation r ON r.id = x.conv AND x.tid > r.read_inbox_max_id
+            GROUP BY x.conv
+        ) v
+        WHERE c.id = v.conv
+        """,
+        [[conv for conv, _ in new_inbound], [tid for _, tid in new_inbound]],
+    )
+
+
+def _recount_unread(cursor: Any, conversation_ids: set[int]) -> None:
+    if not conversation_ids:
+        return
+    cursor.execute(
+        """
+        UPDATE inbox_conversation c SET unread_count = (
+            SELECT count(*) FROM inbox_message m
+            WHERE m.conversation_id = c.id AND m.direction = 'in' AND NOT m.deleted
+              AND m.telegram_id > c.read_inbox_max_id)
+        WHERE c.id = ANY(%s)
+        """,
+        [sorted(conversation_ids)],
+    )
+
+
+def dialog_state_apply(
+    *, conversation_id: int, unread_count: int, read_inbox_max_id: int, read_outbox_max_id: int
+) -> None:
+    """Telegram's own read state for a dialog (from the backfill's dialog list)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE inbox_conversation SET unread_count = %s,
+                read_inbox_max_id = GREATEST(read_inbox_max_id, %s),
+                read_outbox_max_id = GREATEST(read_outbox_max_id, %s)
+            WHERE id = %s
+            """,
+            [unread_count, read_inbox_max_id, read_outbox_max_id, conversation_id],
+        )

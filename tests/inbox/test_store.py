@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from inbox import store
+from inbox.models import Contact, Conversation, Message
+from inbox.records import Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+ALICE = UserInfo(telegram_id=501, access_hash=77, first_name="Alice", username="alice")
+CHANNEL = -1000000000900
+
+
+def private(account, telegram_id, text, *, out=False, at=T0, edited=None):
+    peer = PeerInfo(peer_id=ALICE.telegram_id, kind="private", title="Alice", username="alice", user=ALICE)
+    return MessageRecord(
+        account_id=account.pk,
+        peer=peer,
+        telegram_id=telegram_id,
+        out=out,
+        date=at,
+        text=text,
+        sender=None if out else ALICE,
+        sender_name="" if out else "Alice",
+        edited_at=edited,
+    )
+
+
+def in_channel(account, telegram_id, text):
+    peer = PeerInfo(peer_id=CHANNEL, kind="group", title="Buyers")
+    return MessageRecord(
+        account_id=account.pk,
+        peer=peer,
+        telegram_id=telegram_id,
+        out=False,
+        date=T0,
+        text=text,
+        sender=ALICE,
+        sender_name="Alice",
+    )
+
+
+@pytest.fixture
+def account(make_account):
+    return make_account(status="active")
+
+
+def test_storing_the_same_batch_twice_changes_nothing(account):
+    batch = Batch(
+        messages=[private(account, 1, "hi"), private(account, 2, "there", at=T0 + timedelta(seconds=1))]
+    )
+    assert store.ingest(batch) == {account.pk}
+    store.ingest(batch)
+    conversation = Conversation.objects.get(account=account)
+    assert conversation.messages.count() == 2
+    assert conversation.unread_count == 2
+    assert conversation.last_message_preview == "there"
+    assert Contact.objects.get().first_name == "Alice"
+    assert account.contact_hashes.get().access_hash == 77
+
+
+def test_a_replayed_older_version_never_overwrites_an_edit(account):
+    store.ingest(Batch(messages=[private(account, 1, "v2", edited=T0 + timedelta(minutes=5))]))
+    store.ingest(Batch(messages=[private(account, 1, "v1")]))
+    store.ingest(Batch(messages=[private(account, 1, "v0", edited=T0 + timedelta(minutes=1))]))
+    assert Message.objects.get().text == "v2"
+
+
+def test_the_newest_message_gives_the_preview_even_within_one_second(account):
+    store.ingest(Batch(messages=[private(account, 1, "first"), private(account, 2, "second")]))
+    store.ingest(Batch(messages=[private(account, 1, "first, edited", edited=T0 + timedelta(seconds=5))]))
+    assert Conversation.objects.get().last_message_preview == "second"
+
+
+def test_private_deletions_never_touch_channel_messages_with_the_same_id(account):
+    store.ingest(
+        Batch(messages=[private(account, 7, "private seven"), in_channel(account, 7, "channel seven")])
+    )
+    store.ingest(Batch(deletions=[Deletion(account_id=account.pk, ids=(7,))]))
+    assert list(Message.objects.filter(deleted=True).values_list("text", flat=True)) == ["private seven"]
+    store.ingest(Batch(deletions=[Deletion(account_id=account.pk, ids=(7,), channel_peer_id=CHANNEL)]))
+    assert Message.objects.filter(deleted=True).count() == 2
+
+
+def test_read_marks_update_unread_counts_and_receipts(account):
+    store.ingest(
+        Batch(
+            messages=[private(account, n, f"m{n}") for n in (1, 2, 3)] + [private(account, 4, "ok", out=True)]
+        )
+    )
+    store.ingest(
+        Batch(
+            reads=[
+                ReadMark(account_id=account.pk, peer_id=ALICE.telegram_id, max_id=2, outbox=False),
+                ReadMark(account_id=account.pk, peer_id=ALICE.telegram_id, max_id=4, outbox=True),
+            ]
+        )
+    )
+    conversation = Conversation.objects.get()
+    assert conversation.unread_count == 1
+    assert conversation.read_outbox_max_id == 4
+
+
+def test_a_new_inbound_message_reopens_a_closed_conversation_but_our_own_does_not(account):
+    store.ingest(Batch(messages=[private(account, 1, "hi")]))
+    Conversation.objects.update(state="closed")
+    store.ingest(Batch(messages=[private(account, 2, "sent from my phone", out=True)]))
+    assert Conversation.objects.get().state == "closed"
+    store.ingest(Batch(messages=[private(account, 3, "hello again")]))
+    assert Conversation.objects.get().state == "open"
+
+
+def test_text_with_nul_characters_is_stored_without_them(account):
+    store.ingest(Batch(messages=[private(account, 1, "bad\x00byte")]))
+    assert Message.objects.get().text == "badbyte"
+
+
+def test_item_by_item_storage_skips_only_what_postgresql_refuses(account):
+    too_big = private(account, 2**63, "an id PostgreSQL cannot hold")  # out of bigint range
+    touched, skipped = store.ingest_each(Batch(messages=[private(account, 1, "fine"), too_big]))
+    assert (touched, skipped) == ({account.pk}, 1)
+    assert list(Message.objects.values_list("text", flat=True)) == ["fine"]
