@@ -117,3 +117,19 @@ def make_account(api_app):
         return account
 
     return make
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One Debian Chromium per test module (see tests/support/browser.py)."""
+    from tests.support.browser import launch_chromium
+
+    yield from launch_chromium()
+
+
+@pytest.fixture
+def browser_host_env(host_env):
+    """host_env for session hosts started during browser tests: they keep Django's async-safety check."""
+    from tests.support.browser import UNSAFE
+
+    return {**host_env, UNSAFE: ""}

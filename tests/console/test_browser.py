@@ -48,11 +48,11 @@ def register_and_enter_phone(page, phone: str, *, api_id: int) -> None:
     step(page, "send_code")
 
 
-def test_the_wizard_logs_in_an_account_with_2fa(admin_page, tgsim, console_host_env, tmp_path, artifacts):
+def test_the_wizard_logs_in_an_account_with_2fa(admin_page, tgsim, browser_host_env, tmp_path, artifacts):
     page = admin_page
     phone = new_phone()
     user_id = tgsim.world_call("create_user", phone=phone, first_name="Wanda", password="open sesame")
-    with session_host("console", log_path=tmp_path / "host.log", env=console_host_env):
+    with session_host("console", log_path=tmp_path / "host.log", env=browser_host_env):
         register_and_enter_phone(page, phone, api_id=700001)
         shot(page, artifacts, "wizard-1-send-code")
         press(page, "Send the code")
@@ -77,12 +77,12 @@ def test_the_wizard_logs_in_an_account_with_2fa(admin_page, tgsim, console_host_
 
 
 def test_the_wizard_logs_in_without_2fa_after_a_wrong_code(
-    admin_page, tgsim, console_host_env, tmp_path, artifacts
+    admin_page, tgsim, browser_host_env, tmp_path, artifacts
 ):
     page = admin_page
     phone = new_phone()
     tgsim.world_call("create_user", phone=phone, first_name="Carl")
-    with session_host("console", log_path=tmp_path / "host.log", env=console_host_env):
+    with session_host("console", log_path=tmp_path / "host.log", env=browser_host_env):
         register_and_enter_phone(page, phone, api_id=700002)
         press(page, "Send the code")
         step(page, "code")
@@ -98,12 +98,12 @@ def test_the_wizard_logs_in_without_2fa_after_a_wrong_code(
     assert Account.objects.get(phone=phone).status == S.ACTIVE
 
 
-def test_a_banned_number_is_shown_as_banned(admin_page, tgsim, console_host_env, tmp_path, artifacts):
+def test_a_banned_number_is_shown_as_banned(admin_page, tgsim, browser_host_env, tmp_path, artifacts):
     page = admin_page
     phone = new_phone()
     user_id = tgsim.world_call("create_user", phone=phone, first_name="Barred")
     tgsim.world_call("set_user", user_id, banned=True)
-    with session_host("console", log_path=tmp_path / "host.log", env=console_host_env):
+    with session_host("console", log_path=tmp_path / "host.log", env=browser_host_env):
         register_and_enter_phone(page, phone, api_id=700003)
         press(page, "Send the code")
         step(page, "banned")
@@ -115,14 +115,14 @@ def test_a_banned_number_is_shown_as_banned(admin_page, tgsim, console_host_env,
 
 
 def test_an_imported_session_is_validated_and_a_duplicate_is_refused(
-    admin_page, tgsim, console_host_env, api_app, tmp_path, artifacts
+    admin_page, tgsim, browser_host_env, api_app, tmp_path, artifacts
 ):
     page = admin_page
     phone = new_phone()
     name = f"imogen{new_phone()[-4:]}"
     user_id = tgsim.world_call("create_user", phone=phone, first_name="Imogen", username=name)
     string = string_session(login_session(tgsim, phone=phone))
-    with session_host("console", log_path=tmp_path / "host.log", env=console_host_env):
+    with session_host("console", log_path=tmp_path / "host.log", env=browser_host_env):
         page.goto("/accounts/import/")
         page.fill("textarea[name=string_session]", string)
         press(page, "Import")
@@ -149,11 +149,11 @@ def test_an_imported_session_is_validated_and_a_duplicate_is_refused(
 
 
 def test_a_revoked_account_is_re_logged_in_on_the_same_row(
-    admin_page, tgsim, console_host_env, api_app, tmp_path, artifacts
+    admin_page, tgsim, browser_host_env, api_app, tmp_path, artifacts
 ):
     page = admin_page
     account, user_id = ready_account(tgsim, api_app, first_name="Rex")
-    with session_host("console", log_path=tmp_path / "host.log", env=console_host_env):
+    with session_host("console", log_path=tmp_path / "host.log", env=browser_host_env):
         wait_for(
             lambda: Account.objects.filter(pk=account.pk, telegram_id=user_id).exists(),
             timeout=30,

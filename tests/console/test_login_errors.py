@@ -26,13 +26,13 @@ def run_step(client, account, name, data):
 
 
 def test_each_login_error_is_said_in_plain_words_and_keeps_the_step(
-    admin_client, tgsim, console_host_env, make_account, tmp_path
+    admin_client, tgsim, browser_host_env, make_account, tmp_path
 ):
     phone = new_phone()
     tgsim.world_call("create_user", phone=phone, first_name="Erin")
     account = make_account(phone=phone)
     send = {"confirm": "1"}  # past the third code of the day the wizard asks for a confirmation
-    with session_host("console", log_path=tmp_path / "host.log", env=console_host_env):
+    with session_host("console", log_path=tmp_path / "host.log", env=browser_host_env):
         tgsim.fault("inject", "API_ID_INVALID", method="auth.sendCode")
         html = run_step(admin_client, account, "accounts:request_code", send)
         assert "Telegram rejected the API id / hash pair" in html and 'data-step="send_code"' in html
@@ -60,12 +60,12 @@ def test_each_login_error_is_said_in_plain_words_and_keeps_the_step(
 
 
 def test_a_flood_wait_shows_the_time_left_and_a_blind_retry_gets_the_same_answer(
-    admin_client, tgsim, console_host_env, make_account, tmp_path
+    admin_client, tgsim, browser_host_env, make_account, tmp_path
 ):
     phone = new_phone()
     tgsim.world_call("create_user", phone=phone, first_name="Fred")
     account = make_account(phone=phone)
-    with session_host("console", log_path=tmp_path / "host.log", env=console_host_env):
+    with session_host("console", log_path=tmp_path / "host.log", env=browser_host_env):
         tgsim.fault("inject", "FLOOD_WAIT_120", method="auth.sendCode")
         html = run_step(admin_client, account, "accounts:request_code", {})
         assert "Telegram asks to wait 120 s" in html and "You can try again in <time data-countdown" in html

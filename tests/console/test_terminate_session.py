@@ -14,10 +14,10 @@ S = Account.Status
 
 
 def test_terminate_session_logs_out_on_telegram_and_keeps_the_account_offline(
-    admin_client, tgsim, console_host_env, api_app, tmp_path
+    admin_client, tgsim, browser_host_env, api_app, tmp_path
 ):
     account, user_id = ready_account(tgsim, api_app, first_name="Terry")
-    with session_host("console", log_path=tmp_path / "host.log", env=console_host_env):
+    with session_host("console", log_path=tmp_path / "host.log", env=browser_host_env):
         wait_for(
             lambda: Account.objects.filter(pk=account.pk, telegram_id=user_id).exists(),
             timeout=30,

@@ -19,13 +19,13 @@ LIVE_BUDGET = 2.0
 
 
 def test_an_operator_sees_a_message_arrive_live_answers_it_and_the_persona_receives_it(
-    tgsim, inbox_host_env, api_app, operator, operator_page, artifacts, tmp_path
+    tgsim, browser_host_env, api_app, operator, operator_page, artifacts, tmp_path
 ):
     page = operator_page
     account, me, _ = agent(tgsim, api_app, first_name="Harbour Lettings")
     account.operators.add(operator)
     grace = tgsim.world_call("create_user", phone=new_phone(), first_name="Grace", last_name="Hopper")
-    with session_host("a", log_path=tmp_path / "host.log", env=inbox_host_env):
+    with session_host("a", log_path=tmp_path / "host.log", env=browser_host_env):
         wait_for(lambda: account.events.filter(kind="inbox_backfilled").exists(), timeout=30, what="backfill")
         page.goto("/inbox/")
         page.wait_for_selector("#poll", state="attached")
