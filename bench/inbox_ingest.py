@@ -11,89 +11,21 @@ Prints one line per measurement; bench/README.md records the figures.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ["DATABASE_URL"] = "postgresql://localhost/switchboard_bench_inbox_ingest"
-os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:" + "YmVuY2gtbWFzdGVyLWtleS0wMDAwMDAwMDAwMDAwMDA=")
-os.environ["COMMAND_QUEUE_PREFIX"] = f"benchinbox{os.getpid()}.acct"
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS switchboard_bench_inbox_ingest WITH (FORCE)")
-        conn.execute("CREATE DATABASE switchboard_bench_inbox_ingest")
-
-
-def start_host(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool", "threads", "--concurrency", "8",
-         "-Q", f"bench-inbox-{os.getpid()}", "--session-host", "--hostname", f"bench-inbox-{os.getpid()}@%h",
-         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+from support import ROOT, cpu_seconds, logged_in_accounts, setup, start_host, wait
 
 
 def make_accounts(sim, count: int) -> list[tuple[int, int]]:
-    """Log ``count`` test numbers in against tgsim and import them; returns (account id, tgsim user id)."""
-    from accounts import imports, services
-    from accounts.sessions import SessionState
-
-    app = services.api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
+    """``count`` logged-in accounts: (account id, tgsim user id)."""
     base = 7000 + (os.getpid() % 200) * 10
-
-    async def login(phone: str) -> SessionState:
-        client = sim.client()
-        await client.connect()
-        await client.send_code_request(phone)
-        await client.sign_in(phone, "22222")
-        s = client.session
-        state = SessionState(
-            dc_id=s.dc_id, server_address=s.server_address, port=s.port, auth_key=s.auth_key.key
-        )
-        await client.disconnect()
-        return state
-
-    async def login_all(phones: list[str]) -> list[SessionState]:
-        states = []
-        for start in range(0, len(phones), 50):
-            states += await asyncio.gather(*(login(p) for p in phones[start : start + 50]))
-        return states
-
-    phones = [f"999662{(base + i) % 10000:04d}" for i in range(count)]
-    users = [sim.world_call("create_user", phone=p, first_name=f"Desk{p[-4:]}") for p in phones]
-    states = sim.run(login_all(phones), timeout=600)
-    accounts = [
-        imports.account_import(state=s, api_app=app, phone=p).pk for s, p in zip(states, phones, strict=True)
-    ]
-    return list(zip(accounts, users, strict=True))
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (load on the machine does not change it)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait(predicate, timeout: float, interval: float = 0.05) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if predicate():
-            return time.monotonic() - started
-        time.sleep(interval)
-    raise TimeoutError
+    return logged_in_accounts(
+        sim, [f"999662{(base + i) % 10000:04d}" for i in range(count)], first_name="Desk"
+    )
 
 
 def store_alone(count: int) -> float:
@@ -133,13 +65,7 @@ def main() -> None:
     parser.add_argument("--per", type=int, default=100, help="messages each account receives")
     args = parser.parse_args()
 
-    recreate_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup(database="switchboard_bench_inbox_ingest", queue_prefix="benchinbox")
     from accounts.models import Account, AccountEvent
     from inbox.models import Message
     from tests.support.tgsim import SimThread
@@ -153,7 +79,7 @@ def main() -> None:
     senders = sim.run(lambda: sim.world.bulk_create_users(args.accounts, prefix="writer"))
     print(f"prepared {len(pairs)} logged-in accounts in {time.monotonic() - started:.1f} s")
 
-    host = start_host({**sim.env(), "SESSION_HOST_CAPACITY": "2000"}, logs / "inbox-host.log")
+    host = start_host("inbox", {**sim.env(), "SESSION_HOST_CAPACITY": "2000"}, logs / "inbox-host.log")
     try:
         ids = [a for a, _ in pairs]
         took = wait(

@@ -8,103 +8,18 @@ session-host worker processes. Prints one line per measurement; bench/README.md 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ["DATABASE_URL"] = "postgresql://localhost/switchboard_bench"
-os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:" + "YmVuY2gtbWFzdGVyLWtleS0wMDAwMDAwMDAwMDAwMDA=")
-os.environ["COMMAND_QUEUE_PREFIX"] = f"bench{os.getpid()}.acct"
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS switchboard_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE switchboard_bench")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def start_host(name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "8",
-            "-Q",
-            f"bench-{name}-{os.getpid()}",
-            "--session-host",
-            "--hostname",
-            f"bench-{name}@%h",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+from support import ROOT, logged_in_accounts, rss_mb, setup, start_host, wait
 
 
 def make_accounts(sim, count: int, *, offset: int) -> list[int]:
-    """Log ``count`` fresh test numbers in against tgsim (50 at a time) and import them as accounts."""
-    from accounts import imports, services
-    from accounts.models import ApiApp
-    from accounts.sessions import SessionState
-
-    app = ApiApp.objects.first() or services.api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
-
-    async def login(phone: str) -> SessionState:
-        client = sim.client()
-        await client.connect()
-        await client.send_code_request(phone)
-        await client.sign_in(phone, "22222")
-        s = client.session
-        state = SessionState(
-            dc_id=s.dc_id, server_address=s.server_address, port=s.port, auth_key=s.auth_key.key
-        )
-        await client.disconnect()
-        return state
-
-    async def login_all(phones: list[str]) -> list[SessionState]:
-        states = []
-        for start in range(0, len(phones), 50):
-            states += await asyncio.gather(*(login(p) for p in phones[start : start + 50]))
-        return states
-
     # Telegram's test-DC numbers 999662YYYY all log in with the code 22222.
     phones = [f"999662{offset + i:04d}" for i in range(count)]
-    for phone in phones:
-        sim.world_call("create_user", phone=phone, first_name=f"Bench{phone[-4:]}")
-    states = sim.run(login_all(phones), timeout=600)
-    return [
-        imports.account_import(state=st, api_app=app, phone=ph).pk
-        for st, ph in zip(states, phones, strict=True)
-    ]
+    return [account for account, _user in logged_in_accounts(sim, phones)]
 
 
 def connected(ids: list[int]) -> int:
@@ -119,29 +34,13 @@ def held_by(ids: list[int], pid: int) -> int:
     return Lease.objects.filter(account_id__in=ids, holder__contains=f"/{pid}/").count()
 
 
-def wait(predicate, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if predicate():
-            return time.monotonic() - started
-        time.sleep(0.25)
-    raise TimeoutError
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,500,1000")
     parser.add_argument("--takeover", type=int, default=500, help="accounts in the takeover run (0 skips it)")
     args = parser.parse_args()
 
-    recreate_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    sys.path.insert(0, str(ROOT / "tests"))
+    setup(database="switchboard_bench", queue_prefix="bench")
     from tests.support.tgsim import SimThread
 
     logs = ROOT / "var" / "bench"

@@ -1,0 +1,89 @@
+"""What the benchmarks share: a database of their own, real session hosts, logged-in accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def setup(*, database: str, queue_prefix: str) -> None:
+    """Point Django at a fresh benchmark database (dropped and recreated), migrate, and set it up."""
+    import psycopg
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["DATABASE_URL"] = f"postgresql://localhost/{database}"
+    os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:YmVuY2gtbWFzdGVyLWtleS0wMDAwMDAwMDAwMDAwMDA=")
+    os.environ["COMMAND_QUEUE_PREFIX"] = f"{queue_prefix}{os.getpid()}.acct"
+    with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{database}"')
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def start_host(name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A real session host process (threads pool, its own control queue), logging to ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool", "threads", "--concurrency", "8",
+         "-Q", f"bench-{name}-{os.getpid()}", "--session-host", "--hostname", f"bench-{name}@%h",
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def logged_in_accounts(sim, phones: list[str], *, first_name: str = "Bench") -> list[tuple[int, int]]:
+    """Create the numbers in tgsim, log each in (50 at a time) and import it: [(account id, user id)]."""
+    from accounts import imports, services
+    from accounts.models import ApiApp
+    from tests.support.accounts import log_in
+
+    app = ApiApp.objects.first() or services.api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
+    users = [sim.world_call("create_user", phone=p, first_name=f"{first_name}{p[-4:]}") for p in phones]
+
+    async def all_of_them():
+        states = []
+        for start in range(0, len(phones), 50):
+            states += await asyncio.gather(*(log_in(sim, phone=p) for p in phones[start : start + 50]))
+        return states
+
+    states = sim.run(all_of_them(), timeout=900)
+    ids = [
+        imports.account_import(state=s, api_app=app, phone=p).pk for s, p in zip(states, phones, strict=True)
+    ]
+    return list(zip(ids, users, strict=True))
+
+
+def wait(predicate: Callable[[], object], timeout: float, interval: float = 0.25) -> float:
+    """Seconds until ``predicate()`` holds; TimeoutError after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(interval)
+    raise TimeoutError
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (load on the machine does not change it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
