@@ -5,8 +5,8 @@ empty, Switchboard refuses and reschedules the work itself rather than let Teleg
 FLOOD_WAIT or PEER_FLOOD that marks the account. Buckets refill continuously (capacity = the budget,
 rate = budget / period), so "20 new DMs a day" never means 20 at midnight and none after.
 
-A bucket lives at ``budget:{account_id}:{action}`` as a hash of {tokens, ts}. A missing key is a full
-bucket, and each key expires once it would have refilled, so idle accounts cost nothing in Redis.
+A bucket lives at ``budget:{database}:{account_id}:{action}`` as a hash of {tokens, ts}. A missing key
+is a full bucket, and each key expires once it would have refilled, so idle accounts cost nothing.
 """
 
 from __future__ import annotations
@@ -101,7 +101,9 @@ def _redis() -> tuple[redis.Redis, Script]:
 
 
 def bucket_key(*, account_id: int, action: str) -> str:
-    return f"budget:{account_id}:{action}"
+    # Account ids are only unique within one database; several deployments (or test runs) may share
+    # a Redis, so the database name is part of the key.
+    return f"budget:{settings.DATABASES['default']['NAME']}:{account_id}:{action}"
 
 
 def budgets_for(*, limits: Mapping[str, Budget | int] | None = None) -> dict[str, Budget]:

@@ -1,11 +1,224 @@
+"""Outreach pages (admins only): campaigns, audiences, scraping, warm-up. Function views; htmx fragments
+are partials of the page templates."""
+
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
 
 from crm.permissions import admin_required
+from outreach import imports, scraping, selectors, services, spintax, warmup
+from outreach.forms import AudienceForm, CampaignForm, CsvImportForm, ScrapeForm, WarmupForm
+from outreach.models import Audience, Campaign, ScrapeJob, WarmupPlan
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _page(request: HttpRequest, items, per_page: int) -> Page:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
 @admin_required
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "outreach/index.html")
+    return render(
+        request, "outreach/index.html", {"campaigns": _page(request, selectors.campaign_list(), 25)}
+    )
+
+
+@admin_required
+def campaign_new(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if not k.startswith("follow_up")}
+        name, template, audience, senders = (data.pop(k) for k in ("name", "template", "audience", "senders"))
+        media = data.pop("media", None)
+        try:
+            campaign = services.campaign_create(
+                name=name,
+                template=template,
+                audience=audience,
+                senders=list(senders),
+                follow_ups=form.follow_ups(),
+                **data,
+            )
+        except services.CampaignError as error:
+            form.add_error(None, str(error))
+        else:
+            if media:
+                campaign.media = media
+                campaign.save(update_fields=["media"])
+            messages.success(request, f"Campaign “{campaign.name}” saved as a draft.")
+            return redirect("outreach:campaign", pk=campaign.pk)
+    return render(request, "outreach/campaign_new.html", {"form": form})
+
+
+@admin_required
+def spintax_preview(request: HttpRequest) -> HttpResponse:
+    """The template's variants, samples, or the position of its syntax error (for the form, via htmx)."""
+    source = request.POST.get("template", "") if request.method == "POST" else request.GET.get("template", "")
+    try:
+        preview = spintax.preview(source, context={"first_name": "Ada"}, samples=5)
+    except spintax.SpintaxError as error:
+        caret = " " * error.position + "^"
+        return render(request, "outreach/_preview.html", {"error": error, "source": source, "caret": caret})
+    return render(request, "outreach/_preview.html", {"preview": preview})
+
+
+@admin_required
+def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("audience"), pk=pk)
+    template_name = "outreach/campaign.html"
+    if request.htmx:
+        template_name += "#stats"
+    context = {
+        "campaign": campaign,
+        "stats": selectors.campaign_stats(campaign=campaign),
+        "follow_ups": campaign.follow_ups.all(),
+        "senders": campaign.senders.all(),
+    }
+    return render(request, template_name, context)
+
+
+@admin_required
+@require_POST
+def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        if action == "start":
+            added = services.campaign_start(campaign=campaign, by=request.user)
+            messages.success(request, f"Started: {added} recipients.")
+        elif action == "pause":
+            services.campaign_pause(campaign=campaign, by=request.user)
+        elif action == "resume":
+            services.campaign_resume(campaign=campaign, by=request.user)
+        else:
+            return HttpResponse(status=404)
+    except services.CampaignError as error:
+        messages.error(request, str(error))
+    return redirect("outreach:campaign", pk=pk)
+
+
+@admin_required
+def audiences(request: HttpRequest) -> HttpResponse:
+    form = AudienceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        audience = form.save()
+        return redirect("outreach:audience", pk=audience.pk)
+    audiences = _page(request, selectors.audience_list(), 50)
+    return render(request, "outreach/audiences.html", {"audiences": audiences, "form": form})
+
+
+@admin_required
+def audience_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    audience = get_object_or_404(Audience, pk=pk)
+    form = AudienceForm(request.POST or None, instance=audience)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Filters saved.")
+        return redirect("outreach:audience", pk=pk)
+    context = {
+        "audience": audience,
+        "form": form,
+        "csv_form": CsvImportForm(),
+        "size": audience.members.count(),
+        "usable": selectors.audience_contacts(audience=audience).count(),
+        "people": _page(request, selectors.audience_contacts(audience=audience).order_by("id"), 50),
+    }
+    return render(request, "outreach/audience.html", context)
+
+
+@admin_required
+@require_POST
+def audience_import(request: HttpRequest, pk: int, source: str) -> HttpResponse:
+    audience = get_object_or_404(Audience, pk=pk)
+    if source == "csv":
+        form = CsvImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            messages.error(request, "Choose a CSV file.")
+            return redirect("outreach:audience", pk=pk)
+        report = imports.audience_import_csv(audience=audience, data=form.cleaned_data["file"].read())
+    elif source == "conversations":
+        report = imports.audience_import_conversations(audience=audience)
+    else:
+        return HttpResponse(status=404)
+    messages.success(request, f"Added {report.added} people ({report.known} were already in the list).")
+    for line, error in report.errors[:20]:
+        messages.warning(request, f"Line {line}: {error}")
+    if len(report.errors) > 20:
+        messages.warning(request, f"…and {len(report.errors) - 20} more rows with errors.")
+    return redirect("outreach:audience", pk=pk)
+
+
+@admin_required
+def scrapes(request: HttpRequest) -> HttpResponse:
+    form = ScrapeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = scraping.job_create(by=request.user, **form.cleaned_data)
+        except scraping.ScrapeError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("outreach:scrape", pk=job.pk)
+    page = _page(request, selectors.scrape_job_list(), 25)
+    jobs = [(job, scraping.job_progress(job)) for job in page]
+    return render(request, "outreach/scrapes.html", {"form": form, "jobs": jobs, "page": page})
+
+
+@admin_required
+def scrape_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ScrapeJob.objects.select_related("account", "audience"), pk=pk)
+    template_name = "outreach/scrape.html"
+    if request.htmx:
+        template_name = "outreach/_scrape_row.html" if request.GET.get("row") else template_name + "#progress"
+    return render(request, template_name, {"job": job, "progress": scraping.job_progress(job)})
+
+
+@admin_required
+@require_POST
+def scrape_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    job = get_object_or_404(ScrapeJob, pk=pk)
+    actions = {"pause": scraping.job_pause, "resume": scraping.job_resume, "cancel": scraping.job_cancel}
+    if action not in actions:
+        return HttpResponse(status=404)
+    actions[action](job=job)
+    return redirect("outreach:scrape", pk=pk)
+
+
+@admin_required
+def warmups(request: HttpRequest) -> HttpResponse:
+    form = WarmupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        warmup.plan_create(
+            account=data["account"],
+            days=data["days"],
+            start_limits={"new_dm": data["start_new_dm"], "join": data["start_join"]},
+            target_limits={"new_dm": data["target_new_dm"], "join": data["target_join"]},
+            actions_per_day=data["actions_per_day"],
+            channels=data["channels"].splitlines(),
+            active_from=data["active_from"],
+            active_to=data["active_to"],
+            timezone_name=data["timezone"],
+        )
+        messages.success(request, f"Warm-up started for {data['account'].display_name}.")
+        return redirect("outreach:warmups")
+    return render(request, "outreach/warmups.html", {"form": form, "stages": warmup.stages()})
+
+
+@admin_required
+@require_POST
+def warmup_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    plan = get_object_or_404(WarmupPlan, pk=pk)
+    if action in ("pause", "resume"):
+        warmup.plan_pause(plan=plan, paused=action == "pause")
+    elif action == "delete":
+        warmup.plan_delete(plan=plan)
+    else:
+        return HttpResponse(status=404)
+    return redirect("outreach:warmups")

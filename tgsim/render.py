@@ -193,7 +193,9 @@ def message(world: World, viewer: int, msg: Message, channel_id: int | None = No
                 peer_id=types.PeerChannel(ch.id),
                 post=True,
                 out=msg.from_id == viewer or None,
+                # Telegram sends views and forwards together; Telethon serialises one only with the other.
                 views=len(ch.members),
+                forwards=0,
                 **common,
             )
         return types.Message(

@@ -1,4 +1,4 @@
-"""Browser fixtures for outreach: Debian's Chromium through Playwright (see tests/inbox/conftest.py)."""
+"""Outreach test fixtures (the Chromium fixture is the shared one in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,42 +7,21 @@ from pathlib import Path
 
 import pytest
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "outreach"
-CHROMIUM = "/usr/bin/chromium"
-UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Playwright's sync API marks an event loop as running in this thread, which makes Django refuse
-    ORM calls; the tests' ORM use is plain synchronous code, so the check is lifted for the module."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    before = os.environ.get(UNSAFE)
-    os.environ[UNSAFE] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if before is None:
-            os.environ.pop(UNSAFE, None)
-        else:
-            os.environ[UNSAFE] = before
-
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
+    from tests.support.browser import artifacts_dir
+
+    return artifacts_dir("outreach")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _account_ids_of_our_own(django_db_setup, django_db_blocker):
+    """Budget buckets live in Redis keyed by account id, shared with every other test process (and a
+    running demo). Campaign tests spend them for real, so accounts made here start at ids no other
+    process uses; otherwise a parallel run empties our buckets and sends wait for a day."""
+    from django.db import connection
+
+    start = 10_000_000 + (os.getpid() % 100_000) * 1_000
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('accounts_account', 'id'), %s)", [start])

@@ -13,6 +13,7 @@ from outreach import planner
 from outreach.models import Campaign
 from tests.support import outreach as build
 from tests.support.accounts import ready_account
+from tests.support.browser import logged_in_page
 from tests.support.processes import session_host, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -37,7 +38,7 @@ class Beat(threading.Thread):
 
 
 def test_an_admin_creates_a_campaign_and_watches_its_counters_move(
-    chromium, live_server, admin_user, tgsim, host_env, api_app, tmp_path, artifacts
+    chromium, live_server, admin_user, tgsim, browser_host_env, api_app, tmp_path, artifacts
 ):
     senders = [ready_account(tgsim, api_app, first_name=name)[0] for name in ("Harbour", "Quay")]
     for account in senders:
@@ -46,17 +47,10 @@ def test_an_admin_creates_a_campaign_and_watches_its_counters_move(
         tgsim, 12, prefix=f"web{senders[0].pk}x{tmp_path.name[-6:]}", reply_probability=0.5
     )
     audience = build.audience(people, name="Harbour leads")
-    host_env = {**host_env, "DJANGO_ALLOW_ASYNC_UNSAFE": ""}
 
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.goto("/login/")
-    page.fill("input[name=username]", admin_user.username)
-    page.fill("input[name=password]", "pw-admin-1")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
+    context, page = logged_in_page(
+        chromium, live_server, admin_user.username, "pw-admin-1", viewport=(1360, 900)
+    )
     page.goto("/outreach/")
     page.click("text=New campaign")
     page.fill("input[name=name]", "Harbour spring offer")
@@ -86,7 +80,7 @@ def test_an_admin_creates_a_campaign_and_watches_its_counters_move(
 
     seen: list[int] = []
     beat = Beat()
-    with session_host("browser", log_path=tmp_path / "host.log", env=host_env):
+    with session_host("browser", log_path=tmp_path / "host.log", env=browser_host_env):
         wait_for(
             lambda: (
                 Account.objects.filter(pk__in=[a.pk for a in senders], telegram_id__isnull=False).count() == 2

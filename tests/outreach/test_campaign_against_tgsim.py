@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 from django.db.models import Count
 
+from accounts import budgets
 from accounts.models import Account
 from inbox.models import ContactHash, Message
 from outreach import planner, services
@@ -52,6 +53,8 @@ def pool(tgsim, api_app, n, **limits):
     accounts = [ready_account(tgsim, api_app, first_name=f"Sender{i}") for i in range(n)]
     for account, _ in accounts:
         build.generous_limits(account, **limits)
+        # Budget buckets live in a Redis shared with other test processes, keyed by account id.
+        budgets.reset(account_id=account.pk)
     return accounts
 
 
@@ -184,6 +187,7 @@ def test_a_campaign_with_media_sends_the_picture_with_its_text(tgsim, host_env, 
         "media", log_path=tmp_path / "host.log", env={**host_env, "MEDIA_ROOT": str(tmp_path / "media")}
     ):
         run_ticks(campaign, until=finished(campaign), timeout=60, what="the campaign to finish")
+        wait_for(lambda: build.backfilled([senders[0][0]]), timeout=30, what="the inbox backfill")
     for person in people:
         [message] = tgsim.world_call("messages_between", person.telegram_id, senders[0][1])
         assert message["media"] == "photo" and message["text"].startswith(("Hi", "Hello"))

@@ -86,6 +86,7 @@ def test_a_group_with_hidden_members_ends_with_a_clear_message(tgsim, host_env, 
     job = scraping.job_create(account=account, target=f"https://t.me/{name}")
     with session_host("hidden", log_path=tmp_path / "host.log", env=host_env):
         wait_for(lambda: job_state(job), timeout=60, what="the scrape to end")
+        wait_for(lambda: build.backfilled([account]), timeout=30, what="the inbox backfill")
     assert job.state == "failed"
     assert "hides its member list" in job.message
     assert job.members == 0
@@ -111,5 +112,6 @@ def test_a_scrape_pauses_resumes_counts_flood_waits_and_cancels(tgsim, host_env,
         other = scraping.job_create(account=account, target=name)
         scraping.job_cancel(job=other)
         time.sleep(2)
+        wait_for(lambda: build.backfilled([account]), timeout=30, what="the inbox backfill")
     other.refresh_from_db()
     assert other.state == "cancelled" and other.pages == 0

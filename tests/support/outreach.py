@@ -126,3 +126,17 @@ def replies_sent(tgsim, people: list[Contact], senders: list[int]) -> dict[int, 
         return first
 
     return tgsim.run(collect)
+
+
+def backfilled(accounts) -> bool:
+    """The inbox finished its first backfill of these accounts: a host stopped mid-backfill takes its
+    whole shutdown timeout, so short tests wait for it before leaving the session host."""
+    from accounts.models import AccountEvent
+
+    ids = {a.pk for a in accounts}
+    done = set(
+        AccountEvent.objects.filter(account_id__in=ids, kind="inbox_backfilled").values_list(
+            "account_id", flat=True
+        )
+    )
+    return done == ids

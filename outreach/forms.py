@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import available_timezones
+
+from django import forms
+
+from accounts.models import Account
+from outreach import spintax
+from outreach.models import Audience, Campaign
+
+SENDABLE = (Account.Status.ACTIVE, Account.Status.COOLDOWN, Account.Status.SPAM_LIMITED)
+
+
+def _spintax(value: str) -> str:
+    error = spintax.validate(value)
+    if error is not None:
+        raise forms.ValidationError(str(error))
+    return value
+
+
+class CampaignForm(forms.ModelForm):
+    senders = forms.ModelMultipleChoiceField(
+        queryset=Account.objects.filter(status__in=SENDABLE), widget=forms.CheckboxSelectMultiple
+    )
+    follow_up_1_days = forms.FloatField(required=False, min_value=0, label="Follow-up 1 after (days)")
+    follow_up_1 = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Follow-up 1"
+    )
+    follow_up_2_days = forms.FloatField(required=False, min_value=0, label="Follow-up 2 after (days)")
+    follow_up_2 = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Follow-up 2"
+    )
+    timezone = forms.ChoiceField(choices=[(z, z) for z in sorted(available_timezones())], initial="UTC")
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "template",
+            "media",
+            "audience",
+            "senders",
+            "daily_cap",
+            "gap_min",
+            "gap_max",
+            "window_start",
+            "window_end",
+            "timezone",
+            "stop_on_reply",
+            "allow_recontact",
+        ]
+        labels = {
+            "daily_cap": "Messages per sender per day",
+            "gap_min": "Shortest gap (s)",
+            "gap_max": "Longest gap (s)",
+            "window_start": "Send from",
+            "window_end": "Send until (same as from: all day)",
+        }
+        widgets = {
+            "template": forms.Textarea(attrs={"rows": 4}),
+            "window_start": forms.TimeInput(attrs={"type": "time"}),
+            "window_end": forms.TimeInput(attrs={"type": "time"}),
+        }
+
+    def clean_template(self) -> str:
+        return _spintax(self.cleaned_data["template"])
+
+    def clean_follow_up_1(self) -> str:
+        return _spintax(self.cleaned_data["follow_up_1"])
+
+    def clean_follow_up_2(self) -> str:
+        return _spintax(self.cleaned_data["follow_up_2"])
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if (data.get("gap_max") or 0) < (data.get("gap_min") or 0):
+            self.add_error("gap_max", "The longest gap must not be shorter than the shortest")
+        return data
+
+    def follow_ups(self) -> list[tuple[timedelta, str]]:
+        steps = []
+        for n in (1, 2):
+            text, days = self.cleaned_data.get(f"follow_up_{n}"), self.cleaned_data.get(f"follow_up_{n}_days")
+            if text and days is not None:
+                steps.append((timedelta(days=days), text))
+        return steps
+
+
+class AudienceForm(forms.ModelForm):
+    class Meta:
+        model = Audience
+        fields = ["name", "require_username", "exclude_contacted", "exclude_opted_out"]
+
+
+class CsvImportForm(forms.Form):
+    file = forms.FileField(label="CSV file (columns: username, phone, user_id)")
+
+
+class ScrapeForm(forms.Form):
+    account = forms.ModelChoiceField(queryset=Account.objects.filter(status__in=SENDABLE[:2]))
+    target = forms.CharField(max_length=255, label="Group (@username or link)")
+    audience = forms.ModelChoiceField(
+        queryset=Audience.objects.all(), required=False, empty_label="A new audience for this group"
+    )
+
+
+class WarmupForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=Account.objects.filter(status__in=SENDABLE[:2], warmup_plan__isnull=True)
+    )
+    days = forms.IntegerField(min_value=1, max_value=90, initial=14)
+    start_new_dm = forms.IntegerField(min_value=0, initial=2, label="New DMs a day at the start")
+    target_new_dm = forms.IntegerField(min_value=0, initial=20, label="New DMs a day at the end")
+    start_join = forms.IntegerField(min_value=0, initial=1)
+    target_join = forms.IntegerField(min_value=0, initial=5)
+    actions_per_day = forms.IntegerField(min_value=0, max_value=200, initial=12)
+    channels = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Public channels to read and join, one per line",
+    )
+    active_from = forms.TimeField(initial="08:00", widget=forms.TimeInput(attrs={"type": "time"}))
+    active_to = forms.TimeField(initial="22:00", widget=forms.TimeInput(attrs={"type": "time"}))
+    timezone = forms.ChoiceField(choices=[(z, z) for z in sorted(available_timezones())], initial="UTC")

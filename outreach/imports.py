@@ -1,0 +1,125 @@
+"""Filling audiences: from a CSV file (username / phone / user_id) and from existing conversations."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inbox.models import Contact, Conversation
+from outreach.models import Audience, AudienceMember
+
+USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+COLUMNS = {"username", "phone", "user_id", "first_name", "last_name"}
+MAX_ROWS = 100_000
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    known: int = 0  # rows naming people already in the audience
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, what is wrong)
+
+
+def audience_import_csv(*, audience: Audience, data: bytes | str) -> ImportReport:
+    """Add the CSV's people to the audience. Good rows are kept; each bad row is reported by line.
+
+    A row names a person by ``user_id`` (a Telegram id, stored as a contact), or by ``username`` / ``phone``
+    of a contact Switchboard already knows (from a scrape, an import or a conversation): Telegram gives
+    out ids and access hashes only through an account, so an unknown username is reported, not guessed.
+    """
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    reader = csv.DictReader(io.StringIO(text))
+    header = {(name or "").strip().lower() for name in reader.fieldnames or []}
+    report = ImportReport()
+    if not header & {"username", "phone", "user_id"}:
+        report.errors.append((1, "The first line must name a username, phone or user_id column"))
+        return report
+    contact_ids: list[int] = []
+    for line, row in enumerate(reader, start=2):
+        if line > MAX_ROWS + 1:
+            report.errors.append((line, f"Only the first {MAX_ROWS} rows are imported"))
+            break
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        try:
+            contact_ids.append(_contact_for(row))
+        except ValueError as error:
+            report.errors.append((line, str(error)))
+    _add(audience, contact_ids, source="csv", report=report)
+    return report
+
+
+def _contact_for(row: dict[str, str]) -> int:
+    user_id, username, phone = row.get("user_id", ""), row.get("username", ""), row.get("phone", "")
+    if username:
+        match = USERNAME.match(username.replace("https://t.me/", "").replace("t.me/", ""))
+        if not match:
+            raise ValueError(f"{username!r} is not a Telegram username")
+        username = match.group(1)
+    phone = re.sub(r"[\s()+.-]", "", phone)
+    if phone and not phone.isdigit():
+        raise ValueError(f"{row.get('phone')!r} is not a phone number")
+    if user_id:
+        if not user_id.isdigit() or int(user_id) <= 0:
+            raise ValueError(f"{user_id!r} is not a Telegram user id")
+        contact, created = Contact.objects.get_or_create(
+            telegram_id=int(user_id),
+            defaults={
+                "username": username,
+                "phone": phone,
+                "first_name": row.get("first_name", "")[:128],
+                "last_name": row.get("last_name", "")[:128],
+            },
+        )
+        if not created and username and contact.username != username:
+            Contact.objects.filter(pk=contact.pk).update(username=username, updated_at=timezone.now())
+        return contact.pk
+    if username:
+        found = Contact.objects.filter(username__iexact=username).values_list("id", flat=True).first()
+        if found is None:
+            raise ValueError(
+                f"@{username} is not a known contact yet: add its user_id, or scrape a group it is in"
+            )
+        return found
+    if phone:
+        found = Contact.objects.filter(phone=phone).values_list("id", flat=True).first()
+        if found is None:
+            raise ValueError(f"No known contact has the phone {phone}")
+        return found
+    raise ValueError("The row names nobody (empty username, phone and user_id)")
+
+
+def audience_import_conversations(
+    *, audience: Audience, account_ids: list[int] | None = None
+) -> ImportReport:
+    """Add everyone with a private conversation (of the given accounts, or of all) to the audience."""
+    private = Conversation.objects.filter(kind=Conversation.Kind.PRIVATE)
+    if account_ids:
+        private = private.filter(account_id__in=account_ids)
+    peers = private.values("peer_id")
+    ids = list(
+        Contact.objects.filter(Q(telegram_id__in=peers) | Q(conversations__in=private), is_bot=False)
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    report = ImportReport()
+    _add(audience, ids, source="conversations", report=report)
+    return report
+
+
+def _add(audience: Audience, contact_ids: list[int], *, source: str, report: ImportReport) -> None:
+    unique = list(dict.fromkeys(contact_ids))
+    with transaction.atomic():
+        before = audience.members.count()
+        AudienceMember.objects.bulk_create(
+            [AudienceMember(audience=audience, contact_id=cid, source=source) for cid in unique],
+            ignore_conflicts=True,
+            batch_size=5000,
+        )
+        report.added = audience.members.count() - before
+    report.known = len(unique) - report.added

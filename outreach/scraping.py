@@ -1,0 +1,264 @@
+"""Scraping a group's members into an audience: a chain of one-page commands with the cursor in the job row.
+
+Each command fetches one page (200 members of the recent list, or of one search query), stores it and
+advances the cursor in one transaction that also queues the next command. A command carries the step
+number it was queued for; a stale or duplicate one changes nothing. The watchdog re-queues a running job
+whose chain went quiet (its worker died between commit and publish), so restarts resume from the cursor.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.services import account_command
+from inbox.models import Contact, ContactHash
+from outreach.models import Audience, AudienceMember, ScrapeJob
+from outreach.telegram import PAGE, Group, GroupInfo, Person
+
+State = ScrapeJob.State
+# Telegram lists at most this many members of one filter by offset; the search sweep finds the rest.
+VISIBLE_CAP = 10_000
+SWEEP = list(string.ascii_lowercase + string.digits)
+# Common first-name starts catch people whose names are not in Latin script or start with symbols.
+NAME_PREFIXES = ["al", "an", "ma", "mi", "jo", "da", "sa", "ka", "el", "le", "ch", "ro"]
+EXPAND = string.ascii_lowercase + string.digits + "_"
+
+
+class ScrapeError(ValueError):
+    pass
+
+
+def job_create(
+    *, account: Account, target: str, audience: Audience | None = None, by: Any = None
+) -> ScrapeJob:
+    """Start collecting ``target``'s members through ``account`` into ``audience`` (a new one by default)."""
+    target = target.strip()
+    if not target:
+        raise ScrapeError("Enter a group's @username or link")
+    if account.status not in (Account.Status.ACTIVE, Account.Status.COOLDOWN):
+        raise ScrapeError(f"{account.display_name} is {account.get_status_display().lower()}")
+    with transaction.atomic():
+        if audience is None:
+            name = f"Members of {target} ({timezone.now():%Y-%m-%d %H:%M:%S})"
+            audience = Audience.objects.create(name=name)
+        job = ScrapeJob.objects.create(account=account, target=target, audience=audience)
+        _queue(job)
+    return job
+
+
+def _queue(job: ScrapeJob) -> None:
+    from outreach.tasks import scrape_page
+
+    account_command(account=job.account, task=scrape_page, job_id=job.pk, step=job.step)
+
+
+def job_pause(*, job: ScrapeJob) -> None:
+    ScrapeJob.objects.filter(pk=job.pk, state=State.RUNNING).update(
+        state=State.PAUSED, updated_at=timezone.now()
+    )
+
+
+def job_resume(*, job: ScrapeJob) -> None:
+    with transaction.atomic():
+        if ScrapeJob.objects.filter(pk=job.pk, state=State.PAUSED).update(
+            state=State.RUNNING, updated_at=timezone.now()
+        ):
+            job.refresh_from_db()
+            _queue(job)
+
+
+def job_cancel(*, job: ScrapeJob) -> None:
+    ScrapeJob.objects.filter(pk=job.pk, state__in=(State.RUNNING, State.PAUSED)).update(
+        state=State.CANCELLED, finished_at=timezone.now(), updated_at=timezone.now(), message="Cancelled"
+    )
+
+
+def jobs_revive(*, quiet_for: timedelta = timedelta(minutes=2)) -> int:
+    """Re-queue running jobs whose chain stopped (a command lost between commit and publish)."""
+    revived = 0
+    for job in ScrapeJob.objects.filter(state=State.RUNNING, updated_at__lt=timezone.now() - quiet_for):
+        with transaction.atomic():
+            ScrapeJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
+            _queue(job)
+        revived += 1
+    return revived
+
+
+@dataclass(frozen=True)
+class Cursor:
+    job_id: int
+    step: int
+    target: str
+    channel_id: int | None
+    channel_hash: int | None
+    query: str | None  # None: the recent list
+    offset: int
+
+
+def cursor_for(*, job_id: int, account_id: int, step: int) -> Cursor | None:
+    """Where the job stands, if this command is the one it waits for (else None: stale or stopped)."""
+    job = ScrapeJob.objects.filter(pk=job_id, account_id=account_id, state=State.RUNNING, step=step).first()
+    if job is None:
+        return None
+    query = job.queries[job.query_index] if job.phase == "search" else None
+    return Cursor(job.pk, job.step, job.target, job.channel_id, job.channel_hash, query, job.offset)
+
+
+def job_located(*, job_id: int, group: Group, info: GroupInfo) -> None:
+    ScrapeJob.objects.filter(pk=job_id).update(
+        channel_id=group.channel_id,
+        channel_hash=group.access_hash,
+        title=group.title,
+        total=info.members,
+        updated_at=timezone.now(),
+    )
+
+
+def job_finish(*, job_id: int, state: str, message: str) -> None:
+    ScrapeJob.objects.filter(pk=job_id, state=State.RUNNING).update(
+        state=state, message=message[:255], finished_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+def flood_wait_noted(*, job_id: int) -> None:
+    from django.db.models import F
+
+    ScrapeJob.objects.filter(pk=job_id).update(flood_waits=F("flood_waits") + 1, updated_at=timezone.now())
+
+
+def page_store(*, job_id: int, account_id: int, step: int, count: int, people: list[Person]) -> bool:
+    """Store one page and move the cursor; queue the next page. Returns whether the job goes on."""
+    with transaction.atomic():
+        job = ScrapeJob.objects.select_for_update().filter(pk=job_id, state=State.RUNNING, step=step).first()
+        if job is None:
+            return False  # a duplicate of a page already stored, or the job was paused or cancelled
+        me = Account.objects.filter(pk=account_id).values_list("telegram_id", flat=True).first()
+        store_people(
+            account_id=account_id,
+            audience_id=job.audience_id,
+            job_id=job.pk,
+            people=[p for p in people if p.user_id != me],
+        )
+        job.pages += 1
+        job.members = AudienceMember.objects.filter(audience_id=job.audience_id).count()
+        _advance(job, count=count, got=len(people))
+        job.step += 1
+        job.updated_at = timezone.now()
+        if job.state == State.RUNNING:
+            _queue(job)
+        job.save()
+        return job.state == State.RUNNING
+
+
+def _advance(job: ScrapeJob, *, count: int, got: int) -> None:
+    reachable = min(count, VISIBLE_CAP)
+    if job.phase == "recent":
+        job.total = max(job.total, count)
+        job.offset += PAGE
+        if got and job.offset < reachable:
+            return
+        if count <= VISIBLE_CAP or job.members + 1 >= count:  # + 1: the scraping account itself
+            _done(job, f"Collected {job.members} members")
+            return
+        job.phase, job.offset, job.queries, job.query_index = "search", 0, SWEEP + NAME_PREFIXES, 0
+        return
+    query = job.queries[job.query_index]
+    if job.offset == 0 and count > VISIBLE_CAP and len(query) < 6:
+        # Even this query is capped: sweep its longer prefixes instead of paging its visible part.
+        job.queries = [*job.queries, *(query + char for char in EXPAND)]
+        got = 0
+    job.offset += PAGE
+    if got and job.offset < reachable:
+        return
+    job.query_index += 1
+    job.offset = 0
+    if job.query_index >= len(job.queries) or job.members + 1 >= job.total:
+        _done(
+            job, f"Collected {job.members} of {job.total} members (search sweep of {job.query_index} queries)"
+        )
+
+
+def _done(job: ScrapeJob, message: str) -> None:
+    job.state, job.message, job.finished_at = State.DONE, message, timezone.now()
+
+
+def store_people(*, account_id: int, audience_id: int, job_id: int, people: list[Person]) -> None:
+    """Upsert contacts, this account's own access_hash for each, and their audience membership."""
+    if not people:
+        return
+    now = timezone.now()
+    unique = {p.user_id: p for p in people}
+    contacts = Contact.objects.bulk_create(
+        [
+            Contact(
+                telegram_id=p.user_id,
+                username=p.username,
+                first_name=p.first_name[:128],
+                last_name=p.last_name[:128],
+                phone=p.phone,
+                is_bot=p.is_bot,
+                is_deleted=p.is_deleted,
+                updated_at=now,
+            )
+            for p in unique.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["telegram_id"],
+        update_fields=["username", "first_name", "last_name", "is_bot", "is_deleted", "updated_at"],
+    )
+    ids = {c.telegram_id: c.pk for c in contacts}
+    ContactHash.objects.bulk_create(
+        [
+            ContactHash(
+                contact_id=ids[p.user_id], account_id=account_id, access_hash=p.access_hash, seen_at=now
+            )
+            for p in unique.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["contact", "account"],
+        update_fields=["access_hash", "seen_at"],
+    )
+    AudienceMember.objects.bulk_create(
+        [
+            AudienceMember(
+                audience_id=audience_id, contact_id=ids[p.user_id], source=f"scrape:{job_id}", added_at=now
+            )
+            for p in unique.values()
+            if not p.is_deleted and not p.is_bot
+        ],
+        ignore_conflicts=True,
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    pages: int
+    members: int
+    total: int
+    flood_waits: int
+    percent: int
+    eta_seconds: int | None
+
+
+def job_progress(job: ScrapeJob) -> Progress:
+    """Pages, members and an ETA from the pace so far (the search sweep's size is an estimate)."""
+    elapsed = max(1.0, ((job.finished_at or timezone.now()) - job.started_at).total_seconds())
+    if job.phase == "recent":
+        remaining = max(0, math.ceil(min(job.total, VISIBLE_CAP) / PAGE) - job.pages)
+        if job.total > VISIBLE_CAP:
+            remaining += len(SWEEP + NAME_PREFIXES) * 3
+    else:
+        remaining = max(0, len(job.queries) - job.query_index) * 3
+    percent = (
+        100 if job.state == State.DONE else min(99, int(100 * job.members / job.total)) if job.total else 0
+    )
+    eta = None if job.state != State.RUNNING or not job.pages else int(remaining * elapsed / job.pages)
+    return Progress(job.pages, job.members, job.total, job.flood_waits, percent, eta)
