@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -161,16 +160,10 @@ def proxy_display(proxy: str) -> str:
 
 
 def warmup_stage(*, account: Account) -> str | None:
-    """The account's warm-up stage from the outreach app, or None when outreach does not tell."""
-    try:
-        outreach_selectors = importlib.import_module("outreach.selectors")
-    except ImportError:
-        return None
-    stage_of = getattr(outreach_selectors, "warmup_stage", None)
-    if stage_of is None:
-        return None
-    stage = stage_of(account)
-    return str(stage) if stage else None
+    """The account's warm-up stage ("day 3 of 14"), or None when it has no warm-up plan."""
+    from outreach.selectors import warmup_stage as stage_of  # outreach owns warm-up plans
+
+    return stage_of(account)
 
 
 # --- the login wizard ------------------------------------------------------------------------------------

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
 
+from accounts.models import Account
 from inbox.models import Contact
-from outreach.models import Audience, Campaign, Recipient, ScrapeJob, Send
+from outreach.limits import plan_day
+from outreach.models import Audience, Campaign, Recipient, ScrapeJob, Send, WarmupPlan
 
 
 def audience_contacts(*, audience: Audience) -> QuerySet[Contact]:
@@ -124,3 +127,14 @@ def campaign_list() -> QuerySet[Campaign]:
 
 def scrape_job_list() -> QuerySet[ScrapeJob]:
     return ScrapeJob.objects.select_related("account", "audience")
+
+
+def warmup_stage(account: Account) -> str | None:
+    """One line for the account page: "day 3 of 14", "done (14 days)", "paused", or None without a plan."""
+    plan = WarmupPlan.objects.filter(account=account).first()
+    if plan is None:
+        return None
+    day = plan_day(plan, now=timezone.now())
+    if day > plan.days:
+        return f"done ({plan.days} days)"
+    return f"day {day} of {plan.days}{' (paused)' if plan.paused else ''}"

@@ -164,3 +164,16 @@ def test_an_audience_s_people_are_listed_a_page_at_a_time(admin_client):
     assert b"Page 1 of 2" in first.content and first.content.count(b"@paged") == 50
     second = admin_client.get(reverse("outreach:audience", args=[audience.pk]) + "?page=2")
     assert second.content.count(b"@paged") == 10
+
+
+def test_the_account_page_shows_the_warm_up_stage(admin_client, make_account):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from outreach.models import WarmupPlan
+
+    account = make_account(status="active")
+    WarmupPlan.objects.create(account=account, days=14, started_at=timezone.now() - timedelta(days=2, hours=1))
+    html = admin_client.get(f"/accounts/{account.pk}/").content.decode()
+    assert "day 3 of 14" in html
