@@ -174,6 +174,7 @@ def test_the_account_page_shows_the_warm_up_stage(admin_client, make_account):
     from outreach.models import WarmupPlan
 
     account = make_account(status="active")
-    WarmupPlan.objects.create(account=account, days=14, started_at=timezone.now() - timedelta(days=2, hours=1))
+    started = timezone.now() - timedelta(days=2, hours=1)
+    WarmupPlan.objects.create(account=account, days=14, started_at=started)
     html = admin_client.get(f"/accounts/{account.pk}/").content.decode()
     assert "day 3 of 14" in html
