@@ -52,8 +52,12 @@ SECRET_NAMES = re.compile(
 )
 
 # A StringSession is "1" + urlsafe base64 of ~263 bytes; auth keys are 256 bytes. Anything this long
-# and this uniform is a key or ciphertext, never something an operator needs to read in a log.
-SECRET_SHAPES = re.compile(r"[A-Za-z0-9+/_=-]{120,}|(?:[0-9a-fA-F]{2}){64,}")
+# and this uniform is a key or ciphertext, never something an operator needs to read in a log. A
+# Python bytes repr of 16 bytes or more (b'\x8f\x02…', possibly cut short) is how raw key
+# material looks once something printed it.
+SECRET_SHAPES = re.compile(
+    r"[A-Za-z0-9+/_=-]{120,}|(?:[0-9a-fA-F]{2}){64,}|\bb(['\"])(?:(?!\1)[^\\\n]|\\.){16,}"
+)
 
 
 def redact_text(text: str) -> str:

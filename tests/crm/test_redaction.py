@@ -99,3 +99,15 @@ def test_session_reprs_never_show_the_auth_key():
     assert "dc_id=2" in shown and "auth_key=set" in shown
     for text in (repr(key)[2:-1], key.hex(), key[:64].hex()):
         assert text not in shown
+
+
+def test_a_printed_bytes_key_is_redacted_even_when_cut_short():
+    import os
+
+    from crm.redact import redact_text
+
+    key = os.urandom(64)
+    shown = redact_text(f"state auth_key={key!r} pts=3 | truncated {repr(key)[:40]}")
+    assert repr(key)[2:20] not in shown and repr(key)[2:12] not in shown
+    assert shown.startswith("state auth_key=[redacted]") and "pts=3" in shown
+    assert redact_text("short b'abc' stays") == "short b'abc' stays"
