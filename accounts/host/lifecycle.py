@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -34,14 +35,14 @@ def _load(account_id: int) -> tuple[Account, str, sessions.SessionState, int, li
 
 def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) -> None:
     """Telethon's save(), run in a worker thread: a fenced, sealed write of the session."""
-    raw = state.to_bytes()
-    if raw == hosted.last_saved:
+    digest = state_digest(state)
+    if digest == hosted.last_saved:
         return
     try:
         hosted.version = sessions.session_store(
             holder=host.name, grant=hosted.grant, state=state, version=hosted.version
         )
-        hosted.last_saved = raw
+        hosted.last_saved = digest
     except sessions.FencedOut:
         # Another host owns the account now: never write again, and get out of its way.
         log.warning("account %s: session write fenced out; dropping", hosted.account_id)
@@ -49,6 +50,10 @@ def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) ->
         host.loop.call_soon_threadsafe(
             lambda: host.loop.create_task(host.drop(hosted, save=False, release=False))
         )
+
+
+def state_digest(state: sessions.SessionState) -> bytes:
+    return hashlib.sha256(state.to_bytes()).digest()
 
 
 async def supervise(host: SessionHost, hosted: Hosted) -> None:
@@ -75,7 +80,7 @@ async def _build(host: SessionHost, hosted: Hosted) -> bool:
     except Account.DoesNotExist:
         return False
     hosted.version = version
-    hosted.last_saved = state.to_bytes()
+    hosted.last_saved = state_digest(state)
     hosted.status = account.status
     hosted.session = VaultSession(state, persist=lambda s: _persist(host, hosted, s), entities=entities)
     device = {
