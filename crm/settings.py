@@ -79,9 +79,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Failed logins allowed per username and per client address within the window before refusing.
+# Failed logins per (username, client address) that are free; each further one makes that pair wait
+# LOGIN_THROTTLE_DELAY seconds, doubling, up to LOGIN_THROTTLE_MAX_DELAY. Failures are forgotten after
+# LOGIN_THROTTLE_WINDOW seconds without one.
 LOGIN_THROTTLE_ATTEMPTS = env.integer("LOGIN_THROTTLE_ATTEMPTS", 5)
-LOGIN_THROTTLE_WINDOW = env.integer("LOGIN_THROTTLE_WINDOW", 15 * 60)
+LOGIN_THROTTLE_DELAY = env.number("LOGIN_THROTTLE_DELAY", 5.0)
+LOGIN_THROTTLE_MAX_DELAY = env.number("LOGIN_THROTTLE_MAX_DELAY", 15 * 60.0)
+LOGIN_THROTTLE_WINDOW = env.integer("LOGIN_THROTTLE_WINDOW", 60 * 60)
+# Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client. Nobody else's is
+# believed, so a client cannot pick the address its failed logins are counted against. Give uvicorn the
+# same list (--forwarded-allow-ips), as docker-compose.yml does.
+TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.boolean("SECURE_COOKIES", not DEBUG)

@@ -11,31 +11,18 @@ from django.views.decorators.cache import never_cache
 
 from crm import throttle
 from crm.celery import app as celery_app
-
-
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+from crm.forms import LoginForm
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login, refusing further attempts once a username or address keeps guessing wrong."""
+    """Django's login, slowed down per username and address while guesses keep failing (crm.forms)."""
 
     template_name = "registration/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        username = request.POST.get("username", "")
-        address = client_address(request)
-        if throttle.login_blocked(username=username, address=address):
-            form = self.get_form()
-            form.add_error(None, "Too many failed attempts. Wait a few minutes and try again.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
-        response = super().post(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            throttle.login_succeeded(username=username, address=address)
-        else:
-            throttle.login_failed(username=username, address=address)
-        return response
+        return throttle.throttled_status(super().post(request, *args, **kwargs))
 
 
 def home(request: HttpRequest) -> HttpResponse:
