@@ -64,7 +64,7 @@ def networks(name: str, default: str = "") -> list[str]:
     entries = listing(name, default)
     for entry in entries:
         try:
-            ipaddress.ip_network(entry, strict=False)
+            ipaddress.ip_network(entry)
         except ValueError:
             raise ConfigError(f"{name} must list IP addresses or CIDR blocks, not {entry!r}") from None
     return entries

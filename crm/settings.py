@@ -165,6 +165,9 @@ INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", "inbox:versions")
 # Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
 ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 
+# When set, /readyz answers only requests carrying "Authorization: Bearer <HEALTH_TOKEN>".
+HEALTH_TOKEN = env.string("HEALTH_TOKEN", "")
+
 SENTRY_DSN = env.string("SENTRY_DSN", "")
 SWITCHBOARD_MASTER_KEYS = env.string("SWITCHBOARD_MASTER_KEYS", "")
 
