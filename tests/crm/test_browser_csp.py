@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from inbox.models import Label
+from outreach.models import Audience, ScrapeJob
 from tests.support.browser import logged_in_page
 from tests.support.inbox import conversation_make
 from tests.support.security import production
@@ -74,4 +75,14 @@ def test_the_main_pages_pass_the_content_security_policy_and_htmx_still_works(ad
     page.wait_for_selector("h1")
     page.goto("/outreach/campaigns/new/")
     page.wait_for_load_state("networkidle")
+    job = ScrapeJob.objects.create(
+        account=hot,
+        target="@flatmates",
+        audience=Audience.objects.create(name="Flatmates"),
+        state=ScrapeJob.State.PAUSED,
+        total=400,
+        members=100,
+    )
+    page.goto(f"/outreach/scraping/{job.pk}/")
+    assert page.locator(".bar span").evaluate("el => el.style.width") == "25%"
     assert_no_violation(page)
