@@ -77,11 +77,13 @@ def account_import(
         account = Account.objects.create(
             phone=phone,
             api_app=api_app,
-            proxy=proxy,
             status=Account.Status.ACTIVE,
             status_reason=IMPORT_VALIDATING,
             **choose_device(seed=phone),
         )
+        if proxy:
+            account.set_proxy(proxy)
+            account.save(update_fields=["proxy_sealed", "proxy_shown"])
         leases.ensure_lease(account_id=account.pk)
         TelegramSession.objects.create(
             account=account,

@@ -66,9 +66,10 @@ def account_create(*, phone: str, api_app: ApiApp, proxy: str = "", by: Any = No
     if Account.objects.filter(phone=phone).exists():
         raise ValueError("An account with this phone number already exists")
     with transaction.atomic():
-        account = Account.objects.create(
-            phone=phone, api_app=api_app, proxy=proxy, **choose_device(seed=phone)
-        )
+        account = Account.objects.create(phone=phone, api_app=api_app, **choose_device(seed=phone))
+        if proxy:
+            account.set_proxy(proxy)
+            account.save(update_fields=["proxy_sealed", "proxy_shown"])
         leases.ensure_lease(account_id=account.pk)
         event_record(account=account, kind="created", to_status=account.status, actor=by)
         hosts_wake()
@@ -217,10 +218,10 @@ def account_proxy_set(*, account_id: int, proxy: str, by: Any = None) -> None:
     parse_proxy(proxy)  # raises ValueError for a URL the client could not use
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        if account.proxy == proxy:
+        if account.proxy_url() == proxy:
             return
-        account.proxy = proxy
-        account.save(update_fields=["proxy"])
+        account.set_proxy(proxy)
+        account.save(update_fields=["proxy_sealed", "proxy_shown"])
         # Never log the proxy URL itself: it may carry the proxy's password.
         event_record(
             account=account, kind="proxy_changed", reason="Proxy changed" if proxy else "Direct", actor=by

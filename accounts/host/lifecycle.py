@@ -92,7 +92,7 @@ async def _build(host: SessionHost, hosted: Hosted) -> bool:
         api_id=account.api_app.api_id,
         api_hash=api_hash,
         device=device,
-        proxy=account.proxy,
+        proxy=account.proxy_url(),
     )
     hooks.client_created(hosted)
     return True
