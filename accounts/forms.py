@@ -7,9 +7,9 @@ from typing import Any
 from django import forms
 
 from accounts.models import Account, ApiApp
+from accounts.proxies import parse_proxy
 from accounts.selectors import operator_choices
 from accounts.services import normalize_phone
-from accounts.telegram.client import parse_proxy
 
 
 def _proxy(value: str) -> str:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts import leases
 from accounts.devices import choose_device
 from accounts.models import Account, AccountEvent, ApiApp
+from accounts.proxies import parse_proxy
 
 log = logging.getLogger(__name__)
 S = Account.Status
@@ -213,8 +214,6 @@ def account_disable(*, account_id: int, reason: str = "Disabled by an admin", by
 
 def account_proxy_set(*, account_id: int, proxy: str, by: Any = None) -> None:
     """Route the account through another proxy (or none); its host reconnects through it at once."""
-    from accounts.telegram.client import parse_proxy
-
     parse_proxy(proxy)  # raises ValueError for a URL the client could not use
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
