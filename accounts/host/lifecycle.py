@@ -96,7 +96,7 @@ async def _connect(host: SessionHost, hosted: Hosted) -> None:
         await asyncio.wait_for(hosted.client.connect(), settings.SESSION_CONNECT_TIMEOUT)
 
 
-async def _discard_client(host: SessionHost, hosted: Hosted) -> None:
+async def _discard_client(hosted: Hosted) -> None:
     """Stop a client whose connection ended and forget it, so the next attempt builds a fresh one.
 
     Connecting the same TelegramClient again starts a second update loop beside the old one (Telethon's
@@ -201,7 +201,7 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
                 return
             log.exception("account %s: unexpected error while connecting", hosted.account_id)
         # Every retry starts from a fresh client, never a used one (see _discard_client).
-        await _discard_client(host, hosted)
+        await _discard_client(hosted)
         # Exponential backoff with jitter; the lease is kept (renewed by the host) while we retry.
         await asyncio.sleep(backoff * random.uniform(0.7, 1.3))
         backoff = min(backoff * 2, 60.0)
