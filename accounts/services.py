@@ -16,6 +16,7 @@ from accounts import leases
 from accounts.devices import choose_device
 from accounts.models import Account, AccountEvent, ApiApp
 from accounts.proxies import parse_proxy
+from crm import vault
 
 log = logging.getLogger(__name__)
 S = Account.Status
@@ -136,6 +137,26 @@ def account_transition(
         if to in ALERTING and current != to:
             transaction.on_commit(lambda: alert_send(account_id=account.pk, status=to, reason=reason))
     return account
+
+
+def account_unopenable(*, account_id: int, what: str, error: vault.BlobError, host: str) -> Account:
+    """A sealed secret the account needs cannot be opened: its master key left the keyring, or the
+    blob was altered. Retrying cannot help, so the account waits for an admin in reauth_required
+    (an alert goes out), and the event names the master key id, never key material."""
+    key = f"master key {error.key_id!r}"
+    if isinstance(error, vault.UnknownKeyError):
+        why = f"it is sealed under {key}, which {vault.SETTING} no longer holds"
+    elif isinstance(error, vault.TamperedError):
+        why = f"it fails authentication under {key} (altered or corrupted)"
+    else:
+        why = "it is not a readable sealed blob"
+    return account_transition(
+        account_id=account_id,
+        to=S.REAUTH_REQUIRED,
+        reason=f"Cannot open {what}: {why}",
+        detail={"host": host, "what": what, "key_id": error.key_id, "error": type(error).__name__},
+        force=True,
+    )
 
 
 def alert_send(*, account_id: int, status: str, reason: str) -> None:

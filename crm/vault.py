@@ -69,15 +69,24 @@ class KeyringError(VaultError):
     """SWITCHBOARD_MASTER_KEYS is malformed."""
 
 
-class UnknownKeyError(VaultError):
+class BlobError(VaultError):
+    """This one blob cannot be opened (the keyring itself is fine): ``key_id`` names the master key it
+    is wrapped under, when its header says so. Never key material."""
+
+    def __init__(self, message: str, *, key_id: str | None = None) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
+class UnknownKeyError(BlobError):
     """The blob was sealed under a master key id that is not in the keyring."""
 
 
-class TamperedError(VaultError):
+class TamperedError(BlobError):
     """Authentication failed: the blob was altered, or it belongs to another context."""
 
 
-class MalformedBlobError(VaultError):
+class MalformedBlobError(BlobError):
     """The bytes are not a vault blob of a format this code understands."""
 
 
@@ -108,7 +117,7 @@ class Keyring:
         try:
             return self._ciphers[key_id]
         except KeyError:
-            raise UnknownKeyError(f"master key id {key_id!r} is not in {SETTING}") from None
+            raise UnknownKeyError(f"master key id {key_id!r} is not in {SETTING}", key_id=key_id) from None
 
 
 # A random 32-byte key has about 30 distinct byte values; fewer than 16 happens by chance with a
@@ -316,14 +325,14 @@ def _unwrap(envelope: _Envelope, *, context_bytes: bytes) -> bytes:
         )
     except InvalidTag:
         # A wrong context lands here too: the wrap is bound to it, so we fail before touching data.
-        raise TamperedError(_TAMPERED) from None
+        raise TamperedError(_TAMPERED, key_id=envelope.key_id) from None
 
 
 def _open(envelope: _Envelope, *, data_key: bytes, context_bytes: bytes) -> bytes:
     try:
         return AESGCM(data_key).decrypt(envelope.nonce, envelope.ciphertext, _DATA_AD + context_bytes)
     except InvalidTag:
-        raise TamperedError(_TAMPERED) from None
+        raise TamperedError(_TAMPERED, key_id=envelope.key_id) from None
 
 
 # Registry of sealed fields, so key rotation can find every blob without knowing the apps.

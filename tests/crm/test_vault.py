@@ -95,6 +95,18 @@ def test_a_blob_under_a_key_id_missing_from_the_keyring_is_refused(keys):
         vault.unseal(blob, context=CONTEXT)
 
 
+def test_a_blob_that_cannot_be_opened_names_its_master_key_id_and_nothing_secret(keys):
+    blob = vault.seal(SECRET, context=CONTEXT)
+    tampered = blob[:-1] + bytes([blob[-1] ^ 1])
+    with pytest.raises(vault.BlobError) as altered:
+        vault.unseal(tampered, context=CONTEXT)
+    keys.SWITCHBOARD_MASTER_KEYS = f"new:{NEW}"
+    with pytest.raises(vault.BlobError) as unknown:
+        vault.unseal(blob, context=CONTEXT)
+    assert (altered.value.key_id, unknown.value.key_id) == ("old", "old")
+    assert OLD not in str(altered.value) + str(unknown.value)
+
+
 def test_a_blob_relabelled_with_another_key_id_does_not_open(keys):
     keys.SWITCHBOARD_MASTER_KEYS = f"old:{OLD},olx:{OLD}"
     blob = vault.seal(SECRET, context=CONTEXT)
