@@ -159,13 +159,18 @@ def page_store(*, job_id: int, account_id: int, step: int, count: int, people: l
 
 
 def _advance(job: ScrapeJob, *, count: int, got: int) -> None:
+    """Move the cursor past this page. The offset moves by what the page held, never by the size asked
+    for: a server may answer with shorter pages (Telegram allows up to 200, others send 100)."""
     reachable = min(count, VISIBLE_CAP)
     if job.phase == "recent":
         job.total = max(job.total, count)
-        job.offset += PAGE
+        job.offset += got
         if got and job.offset < reachable:
             return
-        if count <= VISIBLE_CAP or job.members + 1 >= count:  # + 1: the scraping account itself
+        if count <= VISIBLE_CAP:
+            _list_ended(job, listed=job.offset, count=count)
+            return
+        if job.members + 1 >= count:  # + 1: the scraping account itself
             _done(job, f"Collected {job.members} members")
             return
         job.phase, job.offset, job.queries, job.query_index = "search", 0, SWEEP + NAME_PREFIXES, 0
@@ -175,7 +180,7 @@ def _advance(job: ScrapeJob, *, count: int, got: int) -> None:
         # Even this query is capped: sweep its longer prefixes instead of paging its visible part.
         job.queries = [*job.queries, *(query + char for char in EXPAND)]
         got = 0
-    job.offset += PAGE
+    job.offset += got
     if got and job.offset < reachable:
         return
     job.query_index += 1
@@ -184,6 +189,18 @@ def _advance(job: ScrapeJob, *, count: int, got: int) -> None:
         _done(
             job, f"Collected {job.members} of {job.total} members (search sweep of {job.query_index} queries)"
         )
+
+
+def _list_ended(job: ScrapeJob, *, listed: int, count: int) -> None:
+    """The whole list was within reach: done only if Telegram listed as many members as it reports."""
+    if listed >= count:
+        _done(job, f"Collected {job.members} members")
+        return
+    job.state, job.finished_at = State.INCOMPLETE, timezone.now()
+    job.message = (
+        f"Incomplete: {listed} of {count} members listed; Telegram did not show the rest "
+        f"({job.members} collected)"
+    )
 
 
 def _done(job: ScrapeJob, message: str) -> None:
