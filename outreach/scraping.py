@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import account_command
+from crm.text import without_nul
 from inbox.models import Contact, ContactHash
 from outreach.models import Audience, AudienceMember, ScrapeJob
 from outreach.telegram import PAGE, Group, GroupInfo, Person
@@ -116,7 +117,7 @@ def job_located(*, job_id: int, group: Group, info: GroupInfo) -> None:
     ScrapeJob.objects.filter(pk=job_id).update(
         channel_id=group.channel_id,
         channel_hash=group.access_hash,
-        title=group.title,
+        title=without_nul(group.title)[:255],
         total=info.members,
         updated_at=timezone.now(),
     )
@@ -212,7 +213,7 @@ def store_people(*, account_id: int, audience_id: int, job_id: int, people: list
     if not people:
         return
     now = timezone.now()
-    unique = {p.user_id: p for p in people}
+    unique = {p.user_id: p for p in without_nul(people)}
     contacts = Contact.objects.bulk_create(
         [
             Contact(

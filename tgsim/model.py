@@ -52,6 +52,8 @@ class Message:
     twin: tuple[int, int] | None = None
     fwd: tuple[int, int] | None = None  # (original author peer id, original date)
     reply_to: int | None = None
+    # Formatting as sent (bold, links with their URLs, mentions...): TL MessageEntity objects, kept as is.
+    entities: tuple = ()
     reactions: dict[int, str] = field(default_factory=dict)  # reactor user id -> emoticon
     # Basic groups store a copy per member; all copies share this list of (owner, message id).
     copies: list[tuple[int, int]] | None = None

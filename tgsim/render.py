@@ -184,6 +184,7 @@ def message(world: World, viewer: int, msg: Message, channel_id: int | None = No
         edit_date=ts(msg.edit_date) if msg.edit_date else None,
         fwd_from=fwd,
         reply_to=reply,
+        entities=list(getattr(msg, "entities", ())) or None,  # worlds saved before entities have none
         reactions=reactions(msg),
     )
     if channel_id is not None:

@@ -119,6 +119,34 @@ def test_text_with_nul_characters_is_stored_without_them(account):
     assert Message.objects.get().text == "badbyte"
 
 
+def test_nul_characters_anywhere_in_a_message_are_cleaned_and_the_batch_is_stored_whole(account):
+    evil = UserInfo(telegram_id=502, access_hash=78, first_name="Ev\x00e", last_name="N\x00ul")
+    peer = PeerInfo(peer_id=CHANNEL, kind="group", title="Buy\x00ers")
+    nul = MessageRecord(
+        account_id=account.pk,
+        peer=peer,
+        telegram_id=7,
+        out=False,
+        date=T0,
+        text="see\x00 here",
+        sender=evil,
+        sender_name="Ev\x00e N\x00ul",
+        entities=[{"type": "texturl", "offset": 0, "length": 3, "url": "https://x.test/\x00a"}],
+        media_kind="document",
+        media={"name": "plan\x00.pdf", "mime_type": "application/pdf", "size": 3, "nested": ["a\x00"]},
+    )
+    store.ingest(Batch(messages=[private(account, 1, "fine"), nul]))
+
+    stored = Message.objects.get(telegram_id=7)
+    assert stored.text == "see here"
+    assert stored.sender_name == "Eve Nul"
+    assert stored.entities[0]["url"] == "https://x.test/a"
+    assert stored.media["name"] == "plan.pdf" and stored.media["nested"] == ["a"]
+    assert stored.conversation.title == "Buyers"
+    assert (stored.sender.first_name, stored.sender.last_name) == ("Eve", "Nul")
+    assert Message.objects.get(telegram_id=1).text == "fine"
+
+
 def test_item_by_item_storage_skips_only_what_postgresql_refuses(account):
     too_big = private(account, 2**63, "an id PostgreSQL cannot hold")  # out of bigint range
     touched, skipped = store.ingest_each(Batch(messages=[private(account, 1, "fine"), too_big]))
