@@ -14,8 +14,9 @@ from typing import Any
 
 from django.db import DataError, IntegrityError, connection, transaction
 
+from accounts.services import service_notification_record
 from crm.text import without_nul
-from inbox.records import Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
+from inbox.records import SERVICE_USER_ID, Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
 
 # Telethon marks channel (and supergroup) ids as -(10**12 + id); private and basic-group message ids
 # share one numbering per account, channel message ids are per channel.
@@ -48,12 +49,14 @@ def ingest(batch: Batch) -> set[int]:
     if not len(batch):
         return set()
     batch = without_nul(batch)
+    messages = [m for m in batch.messages if not m.is_service_notification]
     with transaction.atomic(), connection.cursor() as cursor:
-        contacts = _upsert_contacts(cursor, _users(batch.messages))
-        _upsert_hashes(cursor, batch.messages, contacts)
-        peers = {(m.account_id, m.peer.peer_id): m.peer for m in batch.messages}
+        _record_service_notifications([m for m in batch.messages if m.is_service_notification])
+        contacts = _upsert_contacts(cursor, _users(messages))
+        _upsert_hashes(cursor, messages, contacts)
+        peers = {(m.account_id, m.peer.peer_id): m.peer for m in messages}
         conversations = _upsert_conversations(cursor, peers, contacts)
-        changed = _upsert_messages(cursor, batch.messages, conversations, contacts)
+        changed = _upsert_messages(cursor, messages, conversations, contacts)
         deleted_in = _apply_deletions(cursor, batch.deletions)
         recount = deleted_in | _apply_reads(cursor, batch.reads)
         _summarise(cursor, changed, deleted_in)
@@ -67,13 +70,27 @@ def ingest(batch: Batch) -> set[int]:
 
 
 def conversations_ensure(*, account_id: int, peers: Iterable[PeerInfo]) -> dict[int, int]:
-    """Conversations for these peers (created if new); returns peer_id → conversation id."""
-    peers = [without_nul(p) for p in peers]
+    """Conversations for these peers (created if new); returns peer_id → conversation id. Telegram's
+    service account never gets one."""
+    peers = [without_nul(p) for p in peers if p.peer_id != SERVICE_USER_ID]
     with transaction.atomic(), connection.cursor() as cursor:
         users = {p.user.telegram_id: p.user for p in peers if p.user}
         contacts = _upsert_contacts(cursor, users)
         found = _upsert_conversations(cursor, {(account_id, p.peer_id): p for p in peers}, contacts)
     return {peer: conv for (_, peer), conv in found.items()}
+
+
+def _record_service_notifications(notices: list[MessageRecord]) -> None:
+    """Messages from Telegram's service account go to the account's own history for admins (their codes
+    were masked on conversion), once each; the inbox never shows them."""
+    for notice in notices:
+        if not notice.out:
+            service_notification_record(
+                account_id=notice.account_id,
+                telegram_id=notice.telegram_id,
+                date=notice.date,
+                text=notice.text,
+            )
 
 
 def _users(messages: list[MessageRecord]) -> dict[int, UserInfo]:

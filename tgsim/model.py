@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 Event = tuple[int, int, str, object]
 
 
+# Telegram's own service account: login codes and security notices come from it ("Telegram", verified).
+SERVICE_USER_ID = 777000
+
+
 @dataclass
 class Password:
     """A 2FA password kept the way Telegram keeps it: only the SRP verifier v = g^x mod p, never the text."""
