@@ -1,6 +1,6 @@
 """Scraping a group's members into an audience: a chain of one-page commands with the cursor in the job row.
 
-Each command fetches one page (200 members of the recent list, or of one search query), stores it and
+Each command fetches one page (up to 200 members of the recent list, or of one search query), stores it and
 advances the cursor in one transaction that also queues the next command. A command carries the step
 number it was queued for; a stale or duplicate one changes nothing. The watchdog re-queues a running job
 whose chain went quiet (its worker died between commit and publish), so restarts resume from the cursor.
@@ -135,8 +135,11 @@ def flood_wait_noted(*, job_id: int) -> None:
     ScrapeJob.objects.filter(pk=job_id).update(flood_waits=F("flood_waits") + 1, updated_at=timezone.now())
 
 
-def page_store(*, job_id: int, account_id: int, step: int, count: int, people: list[Person]) -> bool:
-    """Store one page and move the cursor; queue the next page. Returns whether the job goes on."""
+def page_store(
+    *, job_id: int, account_id: int, step: int, count: int, listed: int, people: list[Person]
+) -> bool:
+    """Store one page (``listed`` participants, ``people`` the users among them) and move the cursor;
+    queue the next page. Returns whether the job goes on."""
     with transaction.atomic():
         job = ScrapeJob.objects.select_for_update().filter(pk=job_id, state=State.RUNNING, step=step).first()
         if job is None:
@@ -150,7 +153,7 @@ def page_store(*, job_id: int, account_id: int, step: int, count: int, people: l
         )
         job.pages += 1
         job.members = AudienceMember.objects.filter(audience_id=job.audience_id).count()
-        _advance(job, count=count, got=len(people))
+        _advance(job, count=count, got=listed)
         job.step += 1
         job.updated_at = timezone.now()
         if job.state == State.RUNNING:
