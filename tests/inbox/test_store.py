@@ -178,6 +178,24 @@ def test_service_notifications_are_masked_as_they_are_converted():
     assert record.text == "Login code: •••••. Do not give it"
 
 
+def test_a_service_conversation_stored_before_the_fix_moves_to_the_account_history_masked(account):
+    import importlib
+
+    from django.apps import apps
+
+    from tests.support.inbox import conversation_make
+
+    conversation_make(
+        account, title="Telegram", peer_id=SERVICE_USER_ID, texts=("Login code: 40917. Do not give it",)
+    )
+    migration = importlib.import_module("inbox.migrations.0005_ingest_fidelity_service_notifications")
+    migration.service_conversations_to_account_history(apps, None)
+
+    assert not Conversation.objects.filter(peer_id=SERVICE_USER_ID).exists()
+    [event] = account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)
+    assert event.detail == {"telegram_id": 1, "text": "Login code: •••••. Do not give it"}
+
+
 def test_item_by_item_storage_skips_only_what_postgresql_refuses(account):
     too_big = private(account, 2**63, "an id PostgreSQL cannot hold")  # out of bigint range
     touched, skipped = store.ingest_each(Batch(messages=[private(account, 1, "fine"), too_big]))
