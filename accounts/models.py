@@ -208,6 +208,9 @@ class Entity(models.Model):
 class AccountEvent(models.Model):
     """Every status transition and notable operation of an account, with the reason."""
 
+    # A message from Telegram's service account, codes masked; detail holds its telegram_id and text.
+    SERVICE_NOTIFICATION = "service_notification"
+
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=40)

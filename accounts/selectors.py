@@ -137,6 +137,11 @@ def account_events(*, account: Account, limit: int = 50) -> list[AccountEvent]:
     return list(account.events.select_related("actor")[:limit])
 
 
+def service_notifications(*, account: Account, limit: int = 10) -> list[AccountEvent]:
+    """Telegram's own messages to the account (login codes masked on the way in), newest first."""
+    return list(account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)[:limit])
+
+
 def account_errors(*, account: Account, limit: int = 10) -> list[AccountEvent]:
     bad = Q(kind__in=ERROR_KINDS) | Q(kind="status", to_status__in=BAD_STATUSES)
     return list(account.events.filter(bad)[:limit])

@@ -99,6 +99,24 @@ def event_record(
     )
 
 
+def service_notification_record(*, account_id: int, telegram_id: int, date: datetime, text: str) -> bool:
+    """Keep a message from Telegram's service account (login codes, new-login notices) on the account's
+    history, where only admins look, once per message. The caller masks its codes. True if it was new."""
+    seen = AccountEvent.objects.filter(
+        account_id=account_id, kind=AccountEvent.SERVICE_NOTIFICATION, detail__telegram_id=telegram_id
+    )
+    if seen.exists():
+        return False
+    AccountEvent.objects.create(
+        account_id=account_id,
+        at=date,
+        kind=AccountEvent.SERVICE_NOTIFICATION,
+        reason=text.split("\n", 1)[0][:255],
+        detail={"telegram_id": telegram_id, "text": text},
+    )
+    return True
+
+
 def account_transition(
     *,
     account_id: int,

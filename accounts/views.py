@@ -131,6 +131,7 @@ def _account_page(request: HtmxHttpRequest, account: Account, **extra: object) -
         "row": selectors.fleet_row(account=account),
         "events": selectors.account_events(account=account),
         "errors": selectors.account_errors(account=account),
+        "service_notifications": selectors.service_notifications(account=account),
         "proxy": account.proxy_shown,
         "warmup": selectors.warmup_stage(account=account),
         "alerts": selectors.alerts(),
