@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from accounts.imports import SESSION_FILE_MAX_BYTES, too_big_message
 from accounts.models import Account, ApiApp
 from accounts.selectors import operator_choices
 from accounts.services import normalize_phone
@@ -111,6 +112,12 @@ class ImportForm(forms.Form):
 
     def clean_proxy(self) -> str:
         return _proxy(self.cleaned_data.get("proxy", ""))
+
+    def clean_session_file(self) -> Any:
+        upload = self.cleaned_data.get("session_file")
+        if upload and upload.size > SESSION_FILE_MAX_BYTES:
+            raise forms.ValidationError(too_big_message())
+        return upload
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
