@@ -32,13 +32,14 @@ def key_holder(*, auth_key: bytes) -> Account | None:
     return session.account if session is not None else None
 
 
-def user_holder(*, telegram_id: int, phone: str = "", exclude: int | None = None) -> Account | None:
-    """Another account that is this Telegram user, by user id or by phone number."""
+def user_holder(*, telegram_id: int, exclude: int | None = None) -> Account | None:
+    """Another account signed in as this Telegram user.
+
+    By user id only: a number may have moved to another Telegram user since, and an account that has
+    not signed in yet is nobody's duplicate (if it signs in as this user, it is refused then).
+    """
     others = Account.objects.exclude(pk=exclude) if exclude is not None else Account.objects.all()
-    twin = others.filter(telegram_id=telegram_id).first()
-    if twin is None and phone:
-        twin = others.filter(phone=phone).first()
-    return twin
+    return others.filter(telegram_id=telegram_id).first()
 
 
 def duplicate_reason(*, twin: Account) -> str:
@@ -70,18 +71,18 @@ def key_clash(*, account_id: int) -> str:
 def profile_save(*, account_id: int, me: Me) -> str:
     """Store who the account is on Telegram, and return "".
 
-    When another account already is that Telegram user (or number), this one is disabled instead and
-    the reason returned: the caller must stop hosting it before it takes a command.
+    When another account already is that Telegram user, this one is disabled instead and the reason
+    returned: the caller must stop hosting it before it takes a command.
     """
-    twin = user_holder(telegram_id=me.telegram_id, phone=me.phone, exclude=account_id)
+    twin = user_holder(telegram_id=me.telegram_id, exclude=account_id)
     if twin is None:
         try:
             with transaction.atomic():
                 _store(account_id=account_id, me=me)
             return ""
         except IntegrityError:
-            # Another account took this user (or number) between the check and the write.
-            twin = user_holder(telegram_id=me.telegram_id, phone=me.phone, exclude=account_id)
+            # Another account took this user between the check and the write (telegram_id is unique).
+            twin = user_holder(telegram_id=me.telegram_id, exclude=account_id)
             if twin is None:
                 raise
     reason = duplicate_reason(twin=twin)
@@ -99,8 +100,12 @@ def _store(*, account_id: int, me: Me) -> None:
         "first_name": me.first_name,
         "last_name": me.last_name,
     }
-    if account.phone.startswith("import-") and me.phone:
-        fields["phone"] = me.phone  # an import without a number learns it now
+    if (
+        account.phone.startswith("import-")
+        and me.phone
+        and not Account.objects.filter(phone=me.phone).exists()
+    ):
+        fields["phone"] = me.phone  # an import without a number learns it now (unless another row has it)
     first_time = account.telegram_id is None and account.status_reason == IMPORT_VALIDATING
     if first_time:
         fields["status_reason"] = "Imported; the session works"
