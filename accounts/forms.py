@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from accounts.imports import SESSION_FILE_MAX_BYTES, too_big_message
+from accounts import imports
 from accounts.models import Account, ApiApp
 from accounts.selectors import operator_choices
 from accounts.services import normalize_phone
@@ -91,6 +91,7 @@ class ImportForm(forms.Form):
     api_app = forms.ModelChoiceField(queryset=ApiApp.objects.order_by("name"), empty_label=None)
     string_session = forms.CharField(
         required=False,
+        max_length=imports.SESSION_STRING_MAX_CHARS,
         label="StringSession",
         widget=SecretTextarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
     )
@@ -115,8 +116,8 @@ class ImportForm(forms.Form):
 
     def clean_session_file(self) -> Any:
         upload = self.cleaned_data.get("session_file")
-        if upload and upload.size > SESSION_FILE_MAX_BYTES:
-            raise forms.ValidationError(too_big_message())
+        if upload and upload.size > imports.SESSION_FILE_MAX_BYTES:
+            raise forms.ValidationError(imports.too_big_message())
         return upload
 
     def clean(self) -> dict[str, Any]:

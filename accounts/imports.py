@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
 
 from accounts import identity, leases, services
 from accounts.devices import choose_device
@@ -27,6 +28,8 @@ from crm import vault
 
 # A Telethon .session holds the key and a cache of peers: a few MB at most, even for busy accounts.
 SESSION_FILE_MAX_BYTES = 10 * 1024 * 1024
+# A StringSession is 353 characters (369 with an IPv6 address); allow for surrounding whitespace.
+SESSION_STRING_MAX_CHARS = 1000
 AUTH_KEY_BYTES = 256  # MTProto auth keys are 2048 bits
 DC_IDS = range(1, 6)  # Telegram's data centres are 1-5 (its test DCs reuse those ids)
 
@@ -46,7 +49,7 @@ class Exported:
 def session_from_string(text: str) -> Exported:
     """Telethon's StringSession: "1" then urlsafe base64 of dc id, IPv4 or IPv6 address, port, key."""
     text = (text or "").strip()
-    if not text.startswith("1"):
+    if len(text) > SESSION_STRING_MAX_CHARS or not text.startswith("1"):
         raise ImportError_("That is not a Telethon session string")
     try:
         raw = base64.urlsafe_b64decode(text[1:] + "=" * (-len(text[1:]) % 4))
@@ -84,14 +87,16 @@ def session_from_file(path: str | Path) -> Exported:
         raise ImportError_("The .session file must hold exactly one session")
     dc_id, server_address, port, key = rows[0]
     state = _checked(dc_id=dc_id, server_address=server_address, port=port, auth_key=key)
-    if update and all(isinstance(v, int) or v is None for v in update):
-        state.pts, state.qts, state.date, state.seq = (max(0, v or 0) for v in update)
+    if update:
+        if not all(v is None or (isinstance(v, int) and 0 <= v < 2**31) for v in update):
+            raise ImportError_("The .session file's update state is not valid")
+        state.pts, state.qts, state.date, state.seq = (v or 0 for v in update)
     telegram_id = me[0] if me and isinstance(me[0], int) and me[0] > 0 else None
     return Exported(state, telegram_id=telegram_id)
 
 
 def too_big_message() -> str:
-    return f"The .session file is larger than {SESSION_FILE_MAX_BYTES // (1024 * 1024)} MB"
+    return f"The .session file is larger than {filesizeformat(SESSION_FILE_MAX_BYTES)}"
 
 
 def _first(conn: sqlite3.Connection, query: str) -> Any:
