@@ -1,8 +1,9 @@
 """Each stored session's auth_key_id, unique: the database refuses one auth key for two accounts.
 
 Existing sessions get theirs from the sealed blob. Where two accounts already share a key, the one
-imported first keeps it and the others are disabled, so no host connects them again before an admin
-looks (Telegram would kill the key as AUTH_KEY_DUPLICATED).
+imported first keeps it; the others are disabled and their copy of the key is erased, so neither a host
+nor an admin's "resume" connects it a second time (Telegram would kill it as AUTH_KEY_DUPLICATED).
+Such an account logs in again with the wizard if it is wanted.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def fill_auth_key_ids(apps, schema_editor):
         key_id = auth_key_id(state.auth_key)
         if key_id in seen:
             Account.objects.filter(pk=row.account_id).update(
-                status="disabled", status_reason=f"Same auth key as account #{seen[key_id]}"
+                status="disabled", status_reason=f"Same auth key as account #{seen[key_id]}; log in again"
             )
+            TelegramSession.objects.filter(pk=row.pk).delete()
             continue
         seen[key_id] = row.account_id
         TelegramSession.objects.filter(pk=row.pk).update(auth_key_id=key_id)

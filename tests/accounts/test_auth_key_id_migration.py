@@ -1,4 +1,4 @@
-"""Sessions stored before auth_key_id existed get theirs; a key two accounts already share stays with one."""
+"""Sessions stored before auth_key_id existed get theirs; a key two accounts share stays with the first."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def stored_before(account: Account, key: bytes) -> None:
     TelegramSession.objects.create(account=account, version=1, blob=blob)
 
 
-def test_the_migration_fingerprints_old_sessions_and_disables_a_later_sharer_of_a_key(make_account):
+def test_the_migration_fingerprints_old_sessions_and_takes_a_shared_key_from_the_later_sharer(make_account):
     first, sharer, alone = (make_account(status=Account.Status.ACTIVE) for _ in range(3))
     shared, own = bytes(range(256)), bytes(reversed(range(256)))
     stored_before(first, shared)
@@ -35,9 +35,9 @@ def test_the_migration_fingerprints_old_sessions_and_disables_a_later_sharer_of_
     migration.fill_auth_key_ids(apps, None)
 
     ids = dict(TelegramSession.objects.values_list("account_id", "auth_key_id"))
-    assert ids == {first.pk: auth_key_id(shared), sharer.pk: None, alone.pk: auth_key_id(own)}
+    assert ids == {first.pk: auth_key_id(shared), alone.pk: auth_key_id(own)}  # the copy is erased
     sharer.refresh_from_db()
     first.refresh_from_db()
     assert sharer.status == Account.Status.DISABLED
-    assert sharer.status_reason == f"Same auth key as account #{first.pk}"
+    assert sharer.status_reason == f"Same auth key as account #{first.pk}; log in again"
     assert first.status == Account.Status.ACTIVE
