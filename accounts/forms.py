@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from accounts import imports
 from accounts.models import Account, ApiApp
 from accounts.proxies import parse_proxy
 from accounts.selectors import operator_choices
@@ -104,6 +105,7 @@ class ImportForm(forms.Form):
     api_app = forms.ModelChoiceField(queryset=ApiApp.objects.order_by("name"), empty_label=None)
     string_session = forms.CharField(
         required=False,
+        max_length=imports.SESSION_STRING_MAX_CHARS,
         label="StringSession",
         widget=SecretTextarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
     )
@@ -125,6 +127,12 @@ class ImportForm(forms.Form):
 
     def clean_proxy(self) -> str:
         return _proxy(self.cleaned_data.get("proxy", ""))
+
+    def clean_session_file(self) -> Any:
+        upload = self.cleaned_data.get("session_file")
+        if upload and upload.size > imports.SESSION_FILE_MAX_BYTES:
+            raise forms.ValidationError(imports.too_big_message())
+        return upload
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

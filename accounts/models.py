@@ -150,6 +150,8 @@ class TelegramSession(models.Model):
 
     Every write bumps ``version`` (part of the seal's associated data) and succeeds only while the
     writer holds the account's lease with the current fencing token: see accounts.leases.
+    ``auth_key_id`` is the key's non-secret fingerprint (accounts.sessions.auth_key_id), unique, so the
+    database itself refuses to keep one auth key for two accounts (Telegram would kill it as duplicated).
     """
 
     account = models.OneToOneField(
@@ -158,6 +160,7 @@ class TelegramSession(models.Model):
     blob = models.BinaryField(editable=False)
     version = models.PositiveIntegerField(default=0)
     fencing_token = models.BigIntegerField(default=0)
+    auth_key_id = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

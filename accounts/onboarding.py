@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import sessions
+from accounts import identity, sessions
 from accounts.models import Account
 from accounts.services import account_command, account_transition, event_record
 from accounts.telegram.auth import CodeSent
-from accounts.telegram.profile import Me, profile_save
+from accounts.telegram.profile import Me
 from crm import vault
 from crm.redact import Secret
 
@@ -118,10 +118,20 @@ def password_needed(*, account_id: int, hint: str) -> None:
     )
 
 
-def signed_in(*, account_id: int, me: Me) -> None:
-    profile_save(account_id=account_id, me=me)
+def signed_in(*, account_id: int, me: Me) -> str:
+    """Telegram accepted the login: the account is active. Returns "", or why the login is refused.
+
+    A login that turns out to be the Telegram user of another account (say its owner changed number)
+    leaves the account disabled and its fresh session erased, never hosted: the host logs that key
+    out. The other account is not touched.
+    """
+    refused = identity.profile_save(account_id=account_id, me=me)
     Account.objects.filter(pk=account_id).update(login_code_hash="", login_attempts_today=0)
+    if refused:
+        sessions.session_erase(account_id=account_id)
+        return refused
     account_transition(account_id=account_id, to=S.ACTIVE, reason="Signed in", force=True)
+    return ""
 
 
 def login_failed(*, account_id: int, reason: str) -> None:

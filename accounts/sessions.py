@@ -8,6 +8,7 @@ the bounded Entity table instead, so the blob stays small and is rewritten cheap
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -49,6 +50,18 @@ class SessionState:
         return cls(**data)
 
 
+def auth_key_id(key: bytes) -> int:
+    """Telegram's own auth_key_id of a key: the low 64 bits of SHA1(key), as a signed 64-bit integer.
+
+    It is what the database compares to refuse a key already in the fleet. Telegram sends it in clear
+    in the header of every encrypted packet, so storing it reveals nothing a network observer cannot
+    see, and SHA1's preimage resistance keeps the 2048-bit key out of reach. Unlike an HMAC under our
+    own keys, it never changes when the master keyring or SECRET_KEY is rotated.
+    """
+    digest = hashlib.sha1(key, usedforsecurity=False).digest()  # Telegram's definition, not our choice
+    return int.from_bytes(digest[12:20], "little", signed=True)
+
+
 class FencedOut(Exception):
     """The write was refused: this host no longer holds the account's lease with that token."""
 
@@ -65,7 +78,8 @@ def session_load(*, account_id: int) -> tuple[SessionState, int]:
 def session_store(*, holder: str, grant: Grant, state: SessionState, version: int) -> int:
     """Seal and write the state as ``version + 1`` if, and only if, we still hold the lease.
 
-    Returns the new version. Raises FencedOut when the lease moved on (or expired) meanwhile.
+    Returns the new version. Raises FencedOut when the lease moved on (or expired) meanwhile, and
+    IntegrityError when another account's session holds the same auth key.
     """
     new_version = version + 1
     blob = vault.seal(
@@ -74,13 +88,15 @@ def session_store(*, holder: str, grant: Grant, state: SessionState, version: in
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO accounts_telegramsession (account_id, blob, version, fencing_token, updated_at)
-            SELECT %(account)s, %(blob)s, %(new)s, %(token)s, now()
+            INSERT INTO accounts_telegramsession
+              (account_id, blob, version, fencing_token, auth_key_id, updated_at)
+            SELECT %(account)s, %(blob)s, %(new)s, %(token)s, %(key_id)s, now()
             WHERE EXISTS (SELECT 1 FROM accounts_lease WHERE account_id = %(account)s
                           AND holder = %(holder)s AND token = %(token)s AND expires_at > now())
             ON CONFLICT (account_id) DO UPDATE
               SET blob = EXCLUDED.blob, version = EXCLUDED.version,
-                  fencing_token = EXCLUDED.fencing_token, updated_at = now()
+                  fencing_token = EXCLUDED.fencing_token, auth_key_id = EXCLUDED.auth_key_id,
+                  updated_at = now()
               WHERE accounts_telegramsession.version = %(old)s
             RETURNING version
             """,
@@ -91,6 +107,7 @@ def session_store(*, holder: str, grant: Grant, state: SessionState, version: in
                 "old": version,
                 "token": grant.token,
                 "holder": holder,
+                "key_id": auth_key_id(state.auth_key) if state.auth_key else None,
             },
         )
         if cursor.fetchone() is None:

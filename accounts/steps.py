@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from accounts import onboarding
@@ -14,6 +15,7 @@ from accounts.services import account_touch, event_record
 from accounts.telegram import auth, chats, messages, profile
 
 S = Account.Status
+log = logging.getLogger(__name__)
 
 
 async def _account(hosted: Hosted) -> Account:
@@ -56,9 +58,12 @@ async def check_password(hosted: Hosted, *, sealed_password: str) -> dict[str, A
 
 
 async def _signed_in(hosted: Hosted, me: profile.Me) -> dict[str, Any]:
+    refused = await db(onboarding.signed_in)(account_id=hosted.account_id, me=me)
+    if refused:
+        await _discard_login(hosted)
+        raise Failed(refused, status=S.DISABLED)
     hosted.authorized = True
     hosted.status = S.ACTIVE
-    await db(onboarding.signed_in)(account_id=hosted.account_id, me=me)
     await _save_session(hosted)
     return {"ok": True, "status": S.ACTIVE, "telegram_id": me.telegram_id, "username": me.username}
 
@@ -69,6 +74,19 @@ async def _save_session(hosted: Hosted) -> None:
         await lifecycle.checkpoint(host, hosted)
 
 
+async def _discard_login(hosted: Hosted) -> None:
+    """A refused login's key is ours alone and of no use: log it out, so it does not linger among the
+    user's sessions, and stop hosting it. The session is erased already; nothing is written again."""
+    hosted.lost = True
+    try:
+        await auth.log_out(hosted.client)
+    except Exception:
+        log.warning("account %s: logging the refused login out failed", hosted.account_id, exc_info=True)
+    host = current_host()
+    if host is not None:
+        await host.drop(hosted, save=False, release=False)
+
+
 def _require_login(hosted: Hosted) -> None:
     if not hosted.authorized:
         raise Failed("The account is not logged in")
@@ -77,7 +95,11 @@ def _require_login(hosted: Hosted) -> None:
 async def refresh_profile(hosted: Hosted) -> dict[str, Any]:
     _require_login(hosted)
     me = await profile.get_me(hosted.client)
-    await db(profile.profile_save)(account_id=hosted.account_id, me=me)
+    host = current_host()
+    assert host is not None  # commands run only on a session host
+    refused = await lifecycle.identify(host, hosted, me)
+    if refused:
+        raise Failed(refused, status=S.DISABLED)
     return {"ok": True, "telegram_id": me.telegram_id, "username": me.username}
 
 

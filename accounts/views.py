@@ -252,8 +252,10 @@ def import_session(request: HtmxHttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
+            exported = _exported(form)
             account = imports.account_import(
-                state=_import_state(form),
+                state=exported.state,
+                telegram_id=exported.telegram_id,
                 api_app=form.cleaned_data["api_app"],
                 phone=form.cleaned_data["phone"],
                 proxy=form.cleaned_data["proxy"],
@@ -269,14 +271,14 @@ def import_session(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, _fragment(request, "accounts/import.html", "form"), {"form": form})
 
 
-def _import_state(form: ImportForm) -> imports.SessionState:
+def _exported(form: ImportForm) -> imports.Exported:
     text = form.cleaned_data["string_session"].strip()
     if text:
-        return imports.state_from_string(text)
+        return imports.session_from_string(text)
     upload = form.cleaned_data["session_file"]
     # Telethon's .session is SQLite, which reads from a path: copy the upload to a private temp file.
     with tempfile.NamedTemporaryFile(suffix=".session") as copy:
         for chunk in upload.chunks():
             copy.write(chunk)
         copy.flush()
-        return imports.state_from_file(copy.name)
+        return imports.session_from_file(copy.name)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import IntegrityError
 
-from accounts import sessions
+from accounts import identity, sessions
 from accounts.host import hooks
 from accounts.host.hosted import Hosted
 from accounts.models import Account
@@ -23,6 +23,7 @@ from crm import vault
 
 if TYPE_CHECKING:
     from accounts.host.runtime import SessionHost
+    from accounts.telegram.profile import Me
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,20 @@ def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) ->
     except sessions.FencedOut:
         # Another host owns the account now: never write again, and get out of its way.
         log.warning("account %s: session write fenced out; dropping", hosted.account_id)
-        hosted.lost = True
-        host.loop.call_soon_threadsafe(
-            lambda: host.loop.create_task(host.drop(hosted, save=False, release=False))
-        )
+        _let_go(host, hosted)
+    except IntegrityError:
+        # Another account's session holds this very key: two connections would get it killed.
+        reason = identity.key_clash(account_id=hosted.account_id)
+        log.error("account %s: %s; dropping", hosted.account_id, reason)
+        _let_go(host, hosted)
+
+
+def _let_go(host: SessionHost, hosted: Hosted) -> None:
+    """From a worker thread: never write again, and drop the account on the host's loop."""
+    hosted.lost = True
+    host.loop.call_soon_threadsafe(
+        lambda: host.loop.create_task(host.drop(hosted, save=False, release=False))
+    )
 
 
 def state_digest(state: sessions.SessionState) -> bytes:
@@ -246,7 +257,6 @@ async def _still_ours(host: SessionHost, hosted: Hosted) -> bool:
 
 async def _authorize(host: SessionHost, hosted: Hosted) -> bool | None:
     """For a logged-in account, prove the session still works (and learn who we are)."""
-    from accounts.host.runtime import db
     from accounts.telegram import profile
 
     if hosted.status in LOGIN_STATUSES:
@@ -262,9 +272,23 @@ async def _authorize(host: SessionHost, hosted: Hosted) -> bool | None:
             await apply_account_level(host, hosted, outcome)
             return False
         raise
+    if await identify(host, hosted, me):
+        return False
     hosted.authorized = True
-    await db(profile.profile_save)(account_id=hosted.account_id, me=me)
     return None
+
+
+async def identify(host: SessionHost, hosted: Hosted, me: Me) -> str:
+    """Record who the account is on Telegram; returns "". When it is another account's Telegram user it
+    is disabled (accounts.identity) and dropped here at once, before it takes a single command: returns
+    why."""
+    from accounts.host.runtime import db
+
+    refused = await db(identity.profile_save)(account_id=hosted.account_id, me=me)
+    if refused:
+        log.warning("account %s: %s; not hosting it", hosted.account_id, refused)
+        await host.drop(hosted, save=False, release=False)
+    return refused
 
 
 async def _handle_update_error(host: SessionHost, hosted: Hosted) -> bool | None:

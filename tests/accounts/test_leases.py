@@ -102,3 +102,25 @@ def test_the_session_blob_is_sealed_and_bound_to_its_account(make_account):
     TelegramSession.objects.create(account=other, blob=bytes(row.blob), version=1)
     with pytest.raises(vault.TamperedError):
         sessions.session_load(account_id=other.pk)
+
+
+def test_the_database_refuses_one_auth_key_in_two_accounts_sessions(make_account):
+    from django.db import IntegrityError
+    from telethon.crypto import AuthKey
+
+    from accounts.models import TelegramSession
+
+    first, second = make_account(status=Account.Status.ACTIVE), make_account(status=Account.Status.ACTIVE)
+    grants = {g.account_id: g for g in leases.claim(holder="h", limit=5, ttl=30)}
+    key = bytes(range(256))
+    sessions.session_store(
+        holder="h", grant=grants[first.pk], state=sessions.SessionState(auth_key=key), version=0
+    )
+    with pytest.raises(IntegrityError):
+        sessions.session_store(
+            holder="h", grant=grants[second.pk], state=sessions.SessionState(auth_key=key), version=0
+        )
+    # Telegram's own auth_key_id (what travels in clear in every packet), never the key itself.
+    stored = TelegramSession.objects.get(pk=first.pk).auth_key_id
+    assert stored % 2**64 == AuthKey(key).key_id
+    assert not TelegramSession.objects.filter(pk=second.pk).exists()

@@ -140,12 +140,12 @@ def test_an_imported_session_is_validated_and_a_duplicate_is_refused(
     duplicate = Account.objects.exclude(pk=account.pk).get()
     assert duplicate.status == S.DISABLED
 
-    # And the same number typed in at import is refused before anything connects.
+    # And the same session imported again is refused before anything connects.
     page.goto("/accounts/import/")
     page.fill("textarea[name=string_session]", string)
-    page.fill("input[name=phone]", f"+{phone}")
     press(page, "Import")
-    page.wait_for_selector("text=An account with this phone number already exists")
+    page.wait_for_selector(f"text=This session is already in the fleet as account #{account.pk}")
+    assert Account.objects.count() == 2
 
 
 def test_a_revoked_account_is_re_logged_in_on_the_same_row(

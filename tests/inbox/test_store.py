@@ -188,7 +188,7 @@ def test_a_service_conversation_stored_before_the_fix_moves_to_the_account_histo
     conversation_make(
         account, title="Telegram", peer_id=SERVICE_USER_ID, texts=("Login code: 40917. Do not give it",)
     )
-    migration = importlib.import_module("inbox.migrations.0005_ingest_fidelity_service_notifications")
+    migration = importlib.import_module("inbox.migrations.0005_service_notifications")
     migration.service_conversations_to_account_history(apps, None)
 
     assert not Conversation.objects.filter(peer_id=SERVICE_USER_ID).exists()

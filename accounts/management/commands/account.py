@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts import imports, onboarding, services
 from accounts.models import Account, ApiApp
 
+S = Account.Status
 WAIT = 90.0  # seconds for a session host to pick the command up and answer
 
 
@@ -81,7 +82,7 @@ class Command(BaseCommand):
             ) from None
         if not result.get("ok"):
             self.stderr.write(result.get("error", "Telegram refused it"))
-            if result.get("status") in {Account.Status.BANNED, Account.Status.REAUTH_REQUIRED}:
+            if result.get("status") in {S.BANNED, S.REAUTH_REQUIRED, S.DISABLED}:
                 raise CommandError("Cannot continue with this account")
         return dict(result)
 
@@ -118,8 +119,13 @@ class Command(BaseCommand):
         try:
             if string == "-":
                 string = input()
-            state = imports.state_from_string(string) if string else imports.state_from_file(file or "")
-            account = imports.account_import(state=state, api_app=app, phone=phone, proxy=proxy)
+            if string:
+                exported = imports.session_from_string(string)
+            else:
+                exported = imports.session_from_file(file or "")
+            account = imports.account_import(
+                state=exported.state, telegram_id=exported.telegram_id, api_app=app, phone=phone, proxy=proxy
+            )
         except ValueError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"Account #{account.pk} imported; waiting for a session host to validate it…")
