@@ -64,7 +64,7 @@ def session_load(*, account_id: int) -> tuple[SessionState, int]:
 def session_store(*, holder: str, grant: Grant, state: SessionState, version: int) -> int:
     """Seal and write the state as ``version + 1`` if, and only if, we still hold the lease.
 
-    Returns the new version. Raises FencedOut when the lease moved on (or expired) meanwhile.
+    Returns the new version. Raises FencedOut when the lease moved on (or expired, or was revoked) meanwhile.
     """
     new_version = version + 1
     blob = vault.seal(
@@ -76,7 +76,8 @@ def session_store(*, holder: str, grant: Grant, state: SessionState, version: in
             INSERT INTO accounts_telegramsession (account_id, blob, version, fencing_token, updated_at)
             SELECT %(account)s, %(blob)s, %(new)s, %(token)s, now()
             WHERE EXISTS (SELECT 1 FROM accounts_lease WHERE account_id = %(account)s
-                          AND holder = %(holder)s AND token = %(token)s AND expires_at > now())
+                          AND holder = %(holder)s AND token = %(token)s AND expires_at > now()
+                          AND NOT revoking)
             ON CONFLICT (account_id) DO UPDATE
               SET blob = EXCLUDED.blob, version = EXCLUDED.version,
                   fencing_token = EXCLUDED.fencing_token, updated_at = now()

@@ -8,6 +8,7 @@ zombie host cannot send); otherwise the message goes back to the account's queue
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import Reject
+from django.db import DatabaseError
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts import leases
 from accounts.host import lifecycle
@@ -23,6 +26,8 @@ from accounts.host.hosted import Hosted
 from accounts.host.runtime import NotHeld, Paused, SessionHost, db
 from accounts.models import Account
 from accounts.telegram import errors as tg_errors
+
+log = logging.getLogger(__name__)
 
 Call = Callable[[Hosted], Awaitable[Any]]  # receives the hosted account (client, grant, status)
 
@@ -89,10 +94,17 @@ async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str
         raise NotHeld from None
     if hosted.paused_until > time.monotonic():
         raise Paused(hosted.paused_until - time.monotonic())
-    if not hosted.lease_certain() or not await db(leases.is_current)(holder=host.name, grant=hosted.grant):
-        raise NotHeld
-    if budget:
-        await _take_budget(hosted, budget)
+    try:
+        if not hosted.lease_certain() or not await db(leases.is_current)(
+            holder=host.name, grant=hosted.grant
+        ):
+            raise NotHeld
+        if budget:
+            await _take_budget(hosted, budget)
+    except (DatabaseError, RedisError):
+        # Nothing has reached Telegram: back to the queue (invariant 2). Failing would ack and lose it.
+        log.warning("account %s: lease or budget check failed; requeueing the command", account_id)
+        raise NotHeld from None
     try:
         return await call(hosted)
     except (NotHeld, Paused, ChatWait, Failed):

@@ -35,19 +35,20 @@ def _load(account_id: int) -> tuple[Account, str, sessions.SessionState, int, li
 def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) -> None:
     """Telethon's save(), run in a worker thread: a fenced, sealed write of the session."""
     raw = state.to_bytes()
-    if raw == hosted.last_saved:
-        return
+    if raw == hosted.last_saved or hosted.lost:
+        return  # a lost lease never writes (and never waits on the database on its way out)
     try:
         hosted.version = sessions.session_store(
             holder=host.name, grant=hosted.grant, state=state, version=hosted.version
         )
         hosted.last_saved = raw
     except sessions.FencedOut:
-        # Another host owns the account now: never write again, and get out of its way.
+        # Another host owns the account now, or it was revoked: never write again, and get out of its
+        # way. Releasing after the disconnect frees a revoked lease and is a no-op for one moved on.
         log.warning("account %s: session write fenced out; dropping", hosted.account_id)
         hosted.lost = True
         host.loop.call_soon_threadsafe(
-            lambda: host.loop.create_task(host.drop(hosted, save=False, release=False))
+            lambda: host.loop.create_task(host.drop(hosted, save=False, release=True))
         )
 
 
@@ -155,7 +156,7 @@ async def _still_ours(host: SessionHost, hosted: Hosted) -> bool:
     if hosted.lease_certain() or await db(leases.is_current)(holder=host.name, grant=hosted.grant):
         return True
     log.warning("account %s: lease lost while disconnected; not reconnecting", hosted.account_id)
-    await host.drop(hosted, save=False, release=False)
+    await host.drop(hosted, save=False, release=True)  # frees a revoked lease; no-op for one moved on
     return False
 
 
