@@ -3,6 +3,8 @@
 A command task calls ``run(task, account_id=…, call=…)``. The command runs only while this host holds
 the account's lease (checked in the database right before anything reaches Telegram, so a paused
 zombie host cannot send); otherwise the message goes back to the account's queue for the real owner.
+So does a command whose checks cannot reach the database (or Redis): it has not run, and acking its
+failure would lose it.
 """
 
 from __future__ import annotations
@@ -67,21 +69,34 @@ def run(
     login: bool = False,
     timeout: float = 120.0,
 ) -> Any:
-    """Run ``call(client)`` for the account on this host; returns its result or raises Failed."""
+    """Run ``call(hosted)`` for the account on this host; returns its result or raises Failed (an account
+    that no longer exists gets ``{"ok": False, "error": …}``)."""
     host = current_host()
     if host is None:
         raise Reject("this worker is not a session host", requeue=True)
+    try:
+        gone = not Account.objects.filter(pk=account_id).exists()
+    except DatabaseError:
+        raise _requeue("the database is unavailable") from None
+    if gone:
+        return {"ok": False, "error": "The account no longer exists"}
     try:
         return host.submit(
             execute(host, account_id=account_id, call=call, budget=budget, login=login), timeout=timeout
         )
     except (NotHeld, Paused):
-        # Not ours (any more), or cooling down: back to the account's queue, where the owner — or
-        # this host once the cooldown ends — picks it up again. Nothing is lost or run twice.
-        time.sleep(0.2)
-        raise Reject("account not available on this host", requeue=True) from None
+        # Not ours (any more), cooling down, or our lease could not be checked: back to the account's
+        # queue, where the owner — or this host later — picks it up again. Nothing is lost or run twice.
+        raise _requeue("account not available on this host") from None
     except ChatWait as wait:
         raise task.retry(countdown=wait.seconds + random.uniform(1, 5)) from None
+
+
+def _requeue(reason: str) -> Reject:
+    """Hand the message back to its queue, never acked (invariant 2); the pause keeps a host that
+    cannot run it from spinning on it."""
+    time.sleep(0.2)
+    return Reject(reason, requeue=True)
 
 
 async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str | None, login: bool) -> Any:
