@@ -64,6 +64,9 @@ def test_a_revoked_account_moves_to_another_host_only_after_its_holder_has_disco
                 during_pause = Lease.objects.get(pk=account.pk)
             finally:
                 os.kill(holder.pid, signal.SIGCONT)
+            assert (pid_of(during_pause.holder), during_pause.token) == (holder.pid, token), (
+                "the lease moved on while its holder was still connected"
+            )
             # Once the holder has let go, a fresh lease goes to whichever host claims first.
             wait_for(
                 lambda: Lease.objects.filter(pk=account.pk, token__gt=token).exclude(holder="").exists(),
@@ -71,9 +74,6 @@ def test_a_revoked_account_moves_to_another_host_only_after_its_holder_has_disco
                 what="a host to claim the account afresh once the holder let go",
             )
             result = send(account, to=f"@r{me}", text="after the revoke")
-    assert (pid_of(during_pause.holder), during_pause.token) == (holder.pid, token), (
-        "the lease moved on while its holder was still connected"
-    )
     assert result["ok"], result
     texts = [m["text"] for m in tgsim.world_call("messages_between", me, friend)]
     assert texts.count("after the revoke") == 1
