@@ -113,6 +113,10 @@ def test_a_host_cut_off_from_the_database_disconnects_its_clients_before_another
                 )
                 gone_after = time.monotonic() - frozen_at
                 holders_then = {pid_of(h) for h in holders_of(accounts).values()}
+                assert holders_then == {cutoff_pid}, (
+                    "another host took an account before its old client was gone"
+                )
+                assert gone_after < TTL
                 wait_for(
                     lambda: {pid_of(h) for h in holders_of(accounts).values()} == {heir.pid},
                     timeout=TTL + 20,
@@ -122,8 +126,6 @@ def test_a_host_cut_off_from_the_database_disconnects_its_clients_before_another
                 proxy.cut()  # let the cut-off host fail fast rather than hang while it shuts down
     finally:
         proxy.close()
-    assert holders_then == {cutoff_pid}, "another host took an account before its old client was gone"
-    assert gone_after < TTL
     assert result["ok"], result
     texts = [m["text"] for m in tgsim.world_call("messages_between", me, friend)]
     assert texts.count("sent by the heir") == 1
