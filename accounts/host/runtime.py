@@ -184,7 +184,8 @@ class SessionHost:
     async def _watchdog(self) -> None:
         """Disconnect every client past its lease deadline, whatever the database (or a hung renewal)
         is doing: by the time the lease expires and another host may connect, this one has let go."""
-        while not self._stopping:
+        # It runs through shutdown too: nothing renews while commands finish there.
+        while True:
             now = time.monotonic()
             for hosted in list(self.accounts.values()):
                 if hosted.drop_task is None and now >= hosted.lease_deadline:
@@ -248,8 +249,6 @@ class SessionHost:
         self._stopping = True
         if self._main_task:
             self._main_task.cancel()
-        if self._watchdog_task:
-            self._watchdog_task.cancel()
         for hosted in list(self.accounts.values()):
             self.stop_consuming(hosted)
         # Let commands already running finish (the Celery consumer stopped handing out new ones).
@@ -260,3 +259,5 @@ class SessionHost:
             *(self.drop(h, save=True, release=True) for h in list(self.accounts.values())),
             return_exceptions=True,
         )
+        if self._watchdog_task:
+            self._watchdog_task.cancel()
