@@ -11,4 +11,5 @@ RUN pip install --no-cache-dir .
 COPY . .
 RUN DEBUG=1 python manage.py collectstatic --no-input
 EXPOSE 8000
+HEALTHCHECK CMD ["python", "-m", "crm.healthcheck"]
 CMD ["uvicorn", "crm.asgi:application", "--host", "0.0.0.0", "--port", "8000"]

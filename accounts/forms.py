@@ -7,17 +7,18 @@ from typing import Any
 from django import forms
 
 from accounts.models import Account, ApiApp
+from accounts.proxies import parse_proxy
 from accounts.selectors import operator_choices
 from accounts.services import normalize_phone
-from accounts.telegram.client import parse_proxy
 
 
 def _proxy(value: str) -> str:
     value = (value or "").strip()
     try:
         parse_proxy(value)
-    except ValueError as error:
-        raise forms.ValidationError(str(error)) from None
+    except ValueError:
+        # A fixed message: the error must not quote the URL back, password and all.
+        raise forms.ValidationError("proxy must look like socks5://user:pass@host:1080") from None
     return value
 
 
@@ -26,6 +27,19 @@ class SecretTextarea(forms.Textarea):
 
     def format_value(self, value: Any) -> None:
         return None
+
+
+class SecretTextInput(forms.TextInput):
+    """A text input that never renders its value back: proxy URLs carry the proxy's password."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+def _proxy_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        max_length=255, required=False, label=label, widget=SecretTextInput(attrs={"autocomplete": "off"})
+    )
 
 
 class ApiAppForm(forms.Form):
@@ -57,7 +71,7 @@ class PhoneForm(forms.Form):
 
     api_app = forms.ModelChoiceField(queryset=ApiApp.objects.all(), widget=forms.HiddenInput)
     phone = forms.CharField(max_length=32, label="Phone number")
-    proxy = forms.CharField(max_length=255, required=False, label="Proxy (optional)")
+    proxy = _proxy_field("Proxy (optional)")
 
     def clean_phone(self) -> str:
         try:
@@ -95,7 +109,7 @@ class ImportForm(forms.Form):
     )
     session_file = forms.FileField(required=False, label="…or a Telethon .session file")
     phone = forms.CharField(max_length=32, required=False, label="Phone number (optional)")
-    proxy = forms.CharField(max_length=255, required=False, label="Proxy (optional)")
+    proxy = _proxy_field("Proxy (optional)")
 
     def clean_phone(self) -> str:
         phone = self.cleaned_data.get("phone", "").strip()
@@ -139,7 +153,7 @@ class BulkForm(forms.Form):
         queryset=Account.objects.all(), error_messages={"required": "Select at least one account"}
     )
     action = forms.ChoiceField(choices=ACTIONS)
-    proxy = forms.CharField(max_length=255, required=False)
+    proxy = _proxy_field("Proxy")
     operator = forms.ModelChoiceField(queryset=operator_choices(), required=False)
 
     def clean_proxy(self) -> str:
@@ -153,7 +167,7 @@ class BulkForm(forms.Form):
 
 
 class ProxyForm(forms.Form):
-    proxy = forms.CharField(max_length=255, required=False, label="Proxy URL (empty: direct)")
+    proxy = _proxy_field("Proxy URL (empty: direct)")
 
     def clean_proxy(self) -> str:
         return _proxy(self.cleaned_data.get("proxy", ""))

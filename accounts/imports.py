@@ -52,7 +52,10 @@ def state_from_file(path: str | Path) -> SessionState:
         raise ImportError_("The .session file holds no auth key")
     state = SessionState(dc_id=row[0], server_address=row[1], port=row[2], auth_key=bytes(row[3]))
     if update:
-        state.pts, state.qts, state.date, state.seq = (int(v or 0) for v in update)
+        try:
+            state.pts, state.qts, state.date, state.seq = (int(v or 0) for v in update)
+        except (TypeError, ValueError):
+            raise ImportError_("The .session file's update state is not a Telethon one") from None
     return state
 
 
@@ -74,11 +77,13 @@ def account_import(
         account = Account.objects.create(
             phone=phone,
             api_app=api_app,
-            proxy=proxy,
             status=Account.Status.ACTIVE,
             status_reason=IMPORT_VALIDATING,
             **choose_device(seed=phone),
         )
+        if proxy:
+            account.set_proxy(proxy)
+            account.save(update_fields=["proxy_sealed", "proxy_shown"])
         leases.ensure_lease(account_id=account.pk)
         TelegramSession.objects.create(
             account=account,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -59,8 +61,10 @@ class Account(models.Model):
     cooldown_until = models.DateTimeField(null=True, blank=True)
     outreach_paused_until = models.DateTimeField(null=True, blank=True)
 
-    # A proxy URL such as socks5://user:pass@host:1080; empty for a direct connection.
-    proxy = models.CharField(max_length=255, blank=True)
+    # The proxy URL (socks5://user:pass@host:1080) sealed like an API hash, as it carries credentials;
+    # NULL for a direct connection. Pages show proxy_shown (scheme://host:port) and never open the seal.
+    proxy_sealed = models.BinaryField(null=True, blank=True, editable=False)
+    proxy_shown = models.CharField(max_length=255, blank=True)
     # The device this account presents to Telegram. Chosen once and kept: a session whose device
     # changes between connections looks like a stolen session.
     device_model = models.CharField(max_length=64)
@@ -91,10 +95,39 @@ class Account(models.Model):
         name = f"{self.first_name} {self.last_name}".strip()
         return name or (f"@{self.username}" if self.username else self.phone)
 
+    def set_proxy(self, url: str) -> None:
+        """Seal ``url`` (empty: direct) into the unsaved row; the caller saves both proxy fields."""
+        if self.pk is None:
+            raise ValueError("save the Account before sealing its proxy: the row id is part of the seal")
+        self.proxy_sealed = vault.seal(url.encode(), context=self.proxy_context()) if url else None
+        self.proxy_shown = proxy_shown(url)
+
+    def proxy_url(self) -> str:
+        """The full proxy URL, credentials included, for the session host that connects through it."""
+        if not self.proxy_sealed:
+            return ""
+        return vault.unseal(bytes(self.proxy_sealed), context=self.proxy_context()).decode()
+
+    def proxy_context(self) -> str:
+        return f"proxy:{self.pk}"
+
     @property
     def queue(self) -> str:
         """The command queue of this account, consumed only by the host holding its lease."""
         return command_queue(self.pk)
+
+
+def proxy_shown(url: str) -> str:
+    """Where a proxy URL points, for display: scheme://host:port, never its username or password."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else (parts.hostname or "?")
+    return f"{parts.scheme}://{host}{port}"
 
 
 def command_queue(account_id: int) -> str:
@@ -177,6 +210,9 @@ class Entity(models.Model):
 class AccountEvent(models.Model):
     """Every status transition and notable operation of an account, with the reason."""
 
+    # A message from Telegram's service account, codes masked; detail holds its telegram_id and text.
+    SERVICE_NOTIFICATION = "service_notification"
+
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=40)
@@ -195,6 +231,7 @@ class AccountEvent(models.Model):
 
 
 vault.register(model="accounts.ApiApp", field="api_hash_sealed", context=ApiApp.api_hash_context)
+vault.register(model="accounts.Account", field="proxy_sealed", context=Account.proxy_context)
 vault.register(
     model="accounts.TelegramSession", field="blob", context=TelegramSession.context, version_field="version"
 )

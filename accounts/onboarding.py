@@ -18,6 +18,7 @@ from accounts.services import account_command, account_transition, event_record
 from accounts.telegram.auth import CodeSent
 from accounts.telegram.profile import Me, profile_save
 from crm import vault
+from crm.redact import Secret
 
 S = Account.Status
 
@@ -26,13 +27,14 @@ class NeedsConfirmation(Exception):
     """Several codes were already requested today; asking again risks locking the number out."""
 
 
-def seal_secret(*, account_id: int, kind: str, value: str) -> str:
+def seal_secret(*, account_id: int, kind: str, value: Secret[str]) -> str:
     """Seal a login code or 2FA password for its trip through the broker (kind: "code" or "password")."""
-    return vault.seal(value.encode(), context=f"login-{kind}:{account_id}").hex()
+    return vault.seal(value.reveal().encode(), context=f"login-{kind}:{account_id}").hex()
 
 
-def open_secret(*, account_id: int, kind: str, sealed: str) -> str:
-    return vault.unseal(bytes.fromhex(sealed), context=f"login-{kind}:{account_id}").decode()
+def open_secret(*, account_id: int, kind: str, sealed: str) -> Secret[str]:
+    """The code or password again, wrapped: it is revealed only in the call that hands it to Telegram."""
+    return Secret(vault.unseal(bytes.fromhex(sealed), context=f"login-{kind}:{account_id}").decode())
 
 
 def attempts_today(account: Account) -> int:
@@ -62,15 +64,15 @@ def login_request_code(*, account: Account, confirm: bool = False, by: Any = Non
 def login_submit_code(*, account: Account, code: str, by: Any = None) -> str:
     from accounts.tasks import login_sign_in
 
-    code = (code or "").strip().replace(" ", "").replace("-", "")
-    if not code.isdigit():
+    digits = Secret((code or "").strip().replace(" ", "").replace("-", ""))
+    if not digits.reveal().isdigit():
         raise ValueError("The login code is the digits Telegram sent you")
     with transaction.atomic():
         event_record(account=account, kind="login_code_submitted", actor=by)
         return account_command(
             account=account,
             task=login_sign_in,
-            sealed_code=seal_secret(account_id=account.pk, kind="code", value=code),
+            sealed_code=seal_secret(account_id=account.pk, kind="code", value=digits),
         )
 
 
@@ -84,7 +86,7 @@ def login_submit_password(*, account: Account, password: str, by: Any = None) ->
         return account_command(
             account=account,
             task=login_check_password,
-            sealed_password=seal_secret(account_id=account.pk, kind="password", value=password),
+            sealed_password=seal_secret(account_id=account.pk, kind="password", value=Secret(password)),
         )
 
 

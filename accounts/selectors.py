@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -138,6 +137,11 @@ def account_events(*, account: Account, limit: int = 50) -> list[AccountEvent]:
     return list(account.events.select_related("actor")[:limit])
 
 
+def service_notifications(*, account: Account, limit: int = 10) -> list[AccountEvent]:
+    """Telegram's own messages to the account (login codes masked on the way in), newest first."""
+    return list(account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)[:limit])
+
+
 def account_errors(*, account: Account, limit: int = 10) -> list[AccountEvent]:
     bad = Q(kind__in=ERROR_KINDS) | Q(kind="status", to_status__in=BAD_STATUSES)
     return list(account.events.filter(bad)[:limit])
@@ -146,17 +150,6 @@ def account_errors(*, account: Account, limit: int = 10) -> list[AccountEvent]:
 def operator_choices() -> QuerySet[Any]:
     User = get_user_model()
     return User.objects.filter(role=User.Role.OPERATOR, is_active=True).order_by("username")
-
-
-def proxy_display(proxy: str) -> str:
-    """The proxy URL without its password (the page shows where traffic goes, not the credentials)."""
-    if not proxy:
-        return ""
-    parts = urlsplit(proxy)
-    if parts.password is None:
-        return proxy
-    netloc = f"{parts.username}:•••@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def warmup_stage(*, account: Account) -> str | None:

@@ -15,6 +15,8 @@ from django.utils import timezone
 from accounts import leases
 from accounts.devices import choose_device
 from accounts.models import Account, AccountEvent, ApiApp
+from accounts.proxies import parse_proxy
+from crm import vault
 
 log = logging.getLogger(__name__)
 S = Account.Status
@@ -66,9 +68,10 @@ def account_create(*, phone: str, api_app: ApiApp, proxy: str = "", by: Any = No
     if Account.objects.filter(phone=phone).exists():
         raise ValueError("An account with this phone number already exists")
     with transaction.atomic():
-        account = Account.objects.create(
-            phone=phone, api_app=api_app, proxy=proxy, **choose_device(seed=phone)
-        )
+        account = Account.objects.create(phone=phone, api_app=api_app, **choose_device(seed=phone))
+        if proxy:
+            account.set_proxy(proxy)
+            account.save(update_fields=["proxy_sealed", "proxy_shown"])
         leases.ensure_lease(account_id=account.pk)
         event_record(account=account, kind="created", to_status=account.status, actor=by)
         hosts_wake()
@@ -94,6 +97,24 @@ def event_record(
         detail=detail or {},
         actor=actor if getattr(actor, "pk", None) else None,
     )
+
+
+def service_notification_record(*, account_id: int, telegram_id: int, date: datetime, text: str) -> bool:
+    """Keep a message from Telegram's service account (login codes, new-login notices) on the account's
+    history, where only admins look, once per message. The caller masks its codes. True if it was new."""
+    seen = AccountEvent.objects.filter(
+        account_id=account_id, kind=AccountEvent.SERVICE_NOTIFICATION, detail__telegram_id=telegram_id
+    )
+    if seen.exists():
+        return False
+    AccountEvent.objects.create(
+        account_id=account_id,
+        at=date,
+        kind=AccountEvent.SERVICE_NOTIFICATION,
+        reason=text.split("\n", 1)[0][:255],
+        detail={"telegram_id": telegram_id, "text": text},
+    )
+    return True
 
 
 def account_transition(
@@ -134,6 +155,26 @@ def account_transition(
         if to in ALERTING and current != to:
             transaction.on_commit(lambda: alert_send(account_id=account.pk, status=to, reason=reason))
     return account
+
+
+def account_unopenable(*, account_id: int, what: str, error: vault.BlobError, host: str) -> Account:
+    """A sealed secret the account needs cannot be opened: its master key left the keyring, or the
+    blob was altered. Retrying cannot help, so the account waits for an admin in reauth_required
+    (an alert goes out), and the event names the master key id, never key material."""
+    key = f"master key {error.key_id!r}"
+    if isinstance(error, vault.UnknownKeyError):
+        why = f"it is sealed under {key}, which {vault.SETTING} no longer holds"
+    elif isinstance(error, vault.TamperedError):
+        why = f"it fails authentication under {key} (altered or corrupted)"
+    else:
+        why = "it is not a readable sealed blob"
+    return account_transition(
+        account_id=account_id,
+        to=S.REAUTH_REQUIRED,
+        reason=f"Cannot open {what}: {why}",
+        detail={"host": host, "what": what, "key_id": error.key_id, "error": type(error).__name__},
+        force=True,
+    )
 
 
 def alert_send(*, account_id: int, status: str, reason: str) -> None:
@@ -213,15 +254,13 @@ def account_disable(*, account_id: int, reason: str = "Disabled by an admin", by
 
 def account_proxy_set(*, account_id: int, proxy: str, by: Any = None) -> None:
     """Route the account through another proxy (or none); its host reconnects through it at once."""
-    from accounts.telegram.client import parse_proxy
-
     parse_proxy(proxy)  # raises ValueError for a URL the client could not use
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        if account.proxy == proxy:
+        if account.proxy_url() == proxy:
             return
-        account.proxy = proxy
-        account.save(update_fields=["proxy"])
+        account.set_proxy(proxy)
+        account.save(update_fields=["proxy_sealed", "proxy_shown"])
         # Never log the proxy URL itself: it may carry the proxy's password.
         event_record(
             account=account, kind="proxy_changed", reason="Proxy changed" if proxy else "Direct", actor=by

@@ -26,7 +26,8 @@ class SessionState:
     dc_id: int = 0
     server_address: str | None = None
     port: int | None = None
-    auth_key: bytes | None = None
+    # Out of the repr: a SessionState in a log line, an exception or a debugger must not show the key.
+    auth_key: bytes | None = field(default=None, repr=False)
     takeout_id: int | None = None
     # Telethon's "general" update state and per-channel pts; see ARCHITECTURE "Nothing received is lost".
     pts: int = 0

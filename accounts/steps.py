@@ -37,7 +37,7 @@ async def sign_in(hosted: Hosted, *, sealed_code: str) -> dict[str, Any]:
         raise Failed("Request a login code first")
     code = onboarding.open_secret(account_id=hosted.account_id, kind="code", sealed=sealed_code)
     result = await auth.sign_in(
-        hosted.client, phone=account.phone, code=code, phone_code_hash=account.login_code_hash
+        hosted.client, phone=account.phone, code=code.reveal(), phone_code_hash=account.login_code_hash
     )
     if isinstance(result, auth.PasswordNeeded):
         await db(onboarding.password_needed)(account_id=hosted.account_id, hint=result.hint)
@@ -51,7 +51,7 @@ async def check_password(hosted: Hosted, *, sealed_password: str) -> dict[str, A
     if account.status != S.PASSWORD_NEEDED:
         raise Failed("The account is not waiting for a 2FA password")
     password = onboarding.open_secret(account_id=hosted.account_id, kind="password", sealed=sealed_password)
-    result = await auth.check_password(hosted.client, password=password)
+    result = await auth.check_password(hosted.client, password=password.reveal())
     return await _signed_in(hosted, result.me)
 
 

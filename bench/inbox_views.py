@@ -23,7 +23,7 @@ os.environ["DEBUG"] = "0"  # DEBUG keeps every query in memory; production does 
 os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ["DATABASE_URL"] = "postgresql://localhost/switchboard_bench_inbox_views"
-os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:" + "YmVuY2gtbWFzdGVyLWtleS0wMDAwMDAwMDAwMDAwMDA=")
+os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:" + "gfQshtSTN2Su1HhGmIILfIfaOL4tzjSVZ9wENMAwHXc=")
 
 WORDS = [
     "flat",

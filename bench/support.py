@@ -21,7 +21,7 @@ def setup(*, database: str, queue_prefix: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
     os.environ.setdefault("DEBUG", "1")
     os.environ["DATABASE_URL"] = f"postgresql://localhost/{database}"
-    os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:YmVuY2gtbWFzdGVyLWtleS0wMDAwMDAwMDAwMDAwMDA=")
+    os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:gfQshtSTN2Su1HhGmIILfIfaOL4tzjSVZ9wENMAwHXc=")
     os.environ["COMMAND_QUEUE_PREFIX"] = f"{queue_prefix}{os.getpid()}.acct"
     with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -6,6 +6,7 @@ a confusing error somewhere else. Secrets have no defaults outside DEBUG.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import unquote, urlsplit
 
@@ -56,6 +57,17 @@ def number(name: str, default: float) -> float:
 
 def listing(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def networks(name: str, default: str = "") -> list[str]:
+    """Comma-separated IP addresses and CIDR blocks (10.0.0.0/8, ::1)."""
+    entries = listing(name, default)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError:
+            raise ConfigError(f"{name} must list IP addresses or CIDR blocks, not {entry!r}") from None
+    return entries
 
 
 def database(name: str, default: str) -> dict[str, object]:

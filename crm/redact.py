@@ -9,9 +9,40 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 REDACTED = "[redacted]"
+
+T = TypeVar("T")
+
+
+class Secret(Generic[T]):
+    """A raw secret (login code, 2FA password, key material) that never shows itself.
+
+    Its repr, str and format are ``[redacted]``, so a frame-locals dump, an f-string or a log line that
+    meets one prints nothing useful; the value comes out only through ``reveal()``, at the call that needs
+    it. It refuses to be pickled: a secret that must travel (through the broker) is sealed first.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: T) -> None:
+        self._value = value
+
+    def reveal(self) -> T:
+        return self._value
+
+    def __repr__(self) -> str:
+        return REDACTED
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return REDACTED
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret is never pickled; seal it with crm.vault first")
+
 
 SECRET_NAMES = re.compile(
     r"(pass(word)?|passwd|secret|api_hash|auth_key|session_string|string_session|session_blob"
@@ -21,8 +52,12 @@ SECRET_NAMES = re.compile(
 )
 
 # A StringSession is "1" + urlsafe base64 of ~263 bytes; auth keys are 256 bytes. Anything this long
-# and this uniform is a key or ciphertext, never something an operator needs to read in a log.
-SECRET_SHAPES = re.compile(r"[A-Za-z0-9+/_=-]{120,}|(?:[0-9a-fA-F]{2}){64,}")
+# and this uniform is a key or ciphertext, never something an operator needs to read in a log. A
+# Python bytes repr of 16 bytes or more (b'\x8f\x02…', possibly cut short) is how raw key
+# material looks once something printed it.
+SECRET_SHAPES = re.compile(
+    r"[A-Za-z0-9+/_=-]{120,}|(?:[0-9a-fA-F]{2}){64,}|\bb(['\"])(?:(?!\1)[^\\\n]|\\.){16,}"
+)
 
 
 def redact_text(text: str) -> str:
@@ -52,7 +87,12 @@ def redact(value: Any, *, depth: int = 0) -> Any:
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Scrub secrets from every log record before any handler formats it."""
+    """Scrub secrets from every log record before any handler formats it.
+
+    The traceback is formatted here, redacted, and left in ``exc_text``, which is what
+    ``logging.Formatter`` prints when it is set. ``exc_info`` itself stays on the record: handlers that
+    need the exception object (Sentry's own, which scrubs with crm.sentry) must not lose the stack trace.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
@@ -62,8 +102,9 @@ class RedactSecretsFilter(logging.Filter):
                 record.msg = str(record.msg)
             record.args = None
         record.msg = redact_text(str(record.msg))
-        if record.exc_info and record.exc_info[1] is not None:
-            # Tracebacks are formatted later from exc_info; freeze a redacted copy instead.
+        if record.exc_info and record.exc_info[1] is not None and not getattr(record, "_redacted", False):
             record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
+            record._redacted = True  # several handlers share one record: format its traceback once
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
         return True

@@ -21,7 +21,12 @@ def init_sentry(dsn: str, *, environment: str) -> None:
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        include_local_variables=True,
+        # No frame locals. They are where raw secrets live while code works on them (the keyring string
+        # being parsed, a login code before it is sealed, a session's auth key as escaped bytes inside
+        # a repr), in shapes no scrubber recognises reliably; the traceback, the exception and the
+        # breadcrumbs are enough to find a bug. scrub_event stays as defence in depth.
+        include_local_variables=False,
+        send_default_pii=False,
         max_request_body_size="never",
         before_send=scrub_event,
         before_send_transaction=scrub_event,

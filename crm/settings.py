@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from csp.constants import NONE, SELF
+
 from crm import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -27,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "template_partials",
+    "csp",
     "django_celery_beat",
     "accounts",
     "inbox",
@@ -35,6 +38,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,16 +83,49 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-# Failed logins allowed per username and per client address within the window before refusing.
+# Failed logins per (username, client address) that are free; each further one makes that pair wait
+# LOGIN_THROTTLE_DELAY seconds, doubling, up to LOGIN_THROTTLE_MAX_DELAY. Failures are forgotten after
+# LOGIN_THROTTLE_WINDOW seconds without one.
 LOGIN_THROTTLE_ATTEMPTS = env.integer("LOGIN_THROTTLE_ATTEMPTS", 5)
-LOGIN_THROTTLE_WINDOW = env.integer("LOGIN_THROTTLE_WINDOW", 15 * 60)
+LOGIN_THROTTLE_DELAY = env.number("LOGIN_THROTTLE_DELAY", 5.0)
+LOGIN_THROTTLE_MAX_DELAY = env.number("LOGIN_THROTTLE_MAX_DELAY", 15 * 60.0)
+LOGIN_THROTTLE_WINDOW = env.integer("LOGIN_THROTTLE_WINDOW", 60 * 60)
+# Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client. Nobody else's is
+# believed, so a client cannot pick the address its failed logins are counted against. Give uvicorn the
+# same list (--forwarded-allow-ips), as docker-compose.yml does.
+TRUSTED_PROXIES = env.networks("TRUSTED_PROXIES")
 
+# Production hardening, all behind SECURE_COOKIES (on unless DEBUG): secure cookies, HSTS, an optional
+# redirect to HTTPS, and a Content-Security-Policy that allows only our own scripts and styles.
+SECURE_COOKIES = env.boolean("SECURE_COOKIES", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.boolean("SECURE_COOKIES", not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+# No SECURE_PROXY_SSL_HEADER: Django would take X-Forwarded-Proto from any peer. uvicorn sets the scheme
+# from trusted proxies only (--forwarded-allow-ips).
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 365 * 24 * 3600) if SECURE_COOKIES else 0
+SECURE_SSL_REDIRECT = SECURE_COOKIES and env.boolean("SECURE_SSL_REDIRECT", False)
+# Health checks come over plain HTTP from inside the container (crm/healthcheck.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+CONTENT_SECURITY_POLICY = (
+    {
+        "DIRECTIVES": {
+            "default-src": [SELF],
+            "script-src": [SELF],
+            "style-src": [SELF],
+            "img-src": [SELF, "data:"],
+            "connect-src": [SELF],
+            "object-src": [NONE],
+            "base-uri": [SELF],
+            "form-action": [SELF],
+            "frame-ancestors": [NONE],
+        }
+    }
+    if SECURE_COOKIES
+    else None
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.string("TIME_ZONE", "UTC")
@@ -139,6 +176,10 @@ SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
 SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)
 SESSION_CHECKPOINT_INTERVAL = env.number("SESSION_CHECKPOINT_INTERVAL", 15.0)
 SESSION_ENTITY_CACHE_SIZE = env.integer("SESSION_ENTITY_CACHE_SIZE", 2000)
+# A connect (TCP, MTProto handshake, first request) that takes longer is abandoned and retried with
+# backoff; at most SESSION_CONNECT_SLOTS accounts of one host connect at the same time.
+SESSION_CONNECT_TIMEOUT = env.number("SESSION_CONNECT_TIMEOUT", 30.0)
+SESSION_CONNECT_SLOTS = env.integer("SESSION_CONNECT_SLOTS", 20)
 # FLOOD_WAITs up to this many seconds are slept through in place; longer ones cool the account down.
 FLOOD_SLEEP_THRESHOLD = env.integer("FLOOD_SLEEP_THRESHOLD", 30)
 # Login codes requested per number per day before the wizard asks for confirmation.
@@ -156,6 +197,9 @@ INBOX_MEDIA_MAX_BYTES = env.integer("INBOX_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
 INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", "inbox:versions")
 # Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
 ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
+
+# When set, /readyz answers only requests carrying "Authorization: Bearer <HEALTH_TOKEN>".
+HEALTH_TOKEN = env.string("HEALTH_TOKEN", "")
 
 SENTRY_DSN = env.string("SENTRY_DSN", "")
 SWITCHBOARD_MASTER_KEYS = env.string("SWITCHBOARD_MASTER_KEYS", "")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("inbox/", include("inbox.urls")),
     path("accounts/", include("accounts.urls")),
     path("outreach/", include("outreach.urls")),

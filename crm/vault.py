@@ -37,6 +37,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
+from crm.redact import Secret
+
 SETTING = "SWITCHBOARD_MASTER_KEYS"
 
 MAGIC = b"SV"
@@ -67,15 +69,24 @@ class KeyringError(VaultError):
     """SWITCHBOARD_MASTER_KEYS is malformed."""
 
 
-class UnknownKeyError(VaultError):
+class BlobError(VaultError):
+    """This one blob cannot be opened (the keyring itself is fine): ``key_id`` names the master key it
+    is wrapped under, when its header says so. Never key material."""
+
+    def __init__(self, message: str, *, key_id: str | None = None) -> None:
+        super().__init__(message)
+        self.key_id = key_id
+
+
+class UnknownKeyError(BlobError):
     """The blob was sealed under a master key id that is not in the keyring."""
 
 
-class TamperedError(VaultError):
+class TamperedError(BlobError):
     """Authentication failed: the blob was altered, or it belongs to another context."""
 
 
-class MalformedBlobError(VaultError):
+class MalformedBlobError(BlobError):
     """The bytes are not a vault blob of a format this code understands."""
 
 
@@ -84,9 +95,9 @@ class Keyring:
 
     __slots__ = ("_ciphers", "primary_id")
 
-    def __init__(self, keys: list[tuple[str, bytes]]) -> None:
-        self.primary_id: str | None = keys[0][0] if keys else None
-        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys}
+    def __init__(self, ciphers: list[tuple[str, AESGCM]]) -> None:
+        self.primary_id: str | None = ciphers[0][0] if ciphers else None
+        self._ciphers = dict(ciphers)
 
     def __repr__(self) -> str:
         return f"<Keyring primary={self.primary_id!r} ids={self.ids}>"
@@ -106,46 +117,71 @@ class Keyring:
         try:
             return self._ciphers[key_id]
         except KeyError:
-            raise UnknownKeyError(f"master key id {key_id!r} is not in {SETTING}") from None
+            raise UnknownKeyError(f"master key id {key_id!r} is not in {SETTING}", key_id=key_id) from None
 
 
-def parse_keyring(value: str) -> Keyring:
-    """Parse ``id:base64key[,id:base64key…]``; the first id seals, every id opens."""
-    value = value.strip()
-    if not value:
-        return Keyring([])
-    keys: list[tuple[str, bytes]] = []
-    for position, entry in enumerate(value.split(","), start=1):
-        key_id, separator, encoded = entry.strip().partition(":")
+# A random 32-byte key has about 30 distinct byte values; fewer than 16 happens by chance with a
+# probability far below 2**-100, so such a key was typed, padded or zero-filled, and guessable.
+MIN_DISTINCT_KEY_BYTES = 16
+
+
+def parse_keyring(value: str | Secret[str]) -> Keyring:
+    """Parse ``id:base64key[,id:base64key…]``; the first id seals, every id opens.
+
+    Key material is held in ``Secret`` wrappers only, and each key becomes an AESGCM object at once:
+    no frame of this parse has a local whose repr shows a key.
+    """
+    text = value if isinstance(value, Secret) else Secret(value)
+    entries = [Secret(entry) for entry in text.reveal().split(",")] if text.reveal().strip() else []
+    ciphers: list[tuple[str, AESGCM]] = []
+    for position, entry in enumerate(entries, start=1):
         # Errors name the entry by position and id only: the key itself must never reach a log.
         where = f"{SETTING} entry {position}"
-        if not separator:
-            raise KeyringError(f"{where} must look like id:base64key")
-        if not KEY_ID.fullmatch(key_id):
-            raise KeyringError(f"{where}: key id must be 1-64 characters of A-Z a-z 0-9 _ . -")
-        if any(key_id == seen for seen, _ in keys):
+        key_id = _key_id(entry, where=where)
+        if any(key_id == seen for seen, _ in ciphers):
             raise KeyringError(f"{where}: key id {key_id!r} appears twice")
-        key = _decode_key(encoded.strip(), where=f"{where} ({key_id!r})")
-        keys.append((key_id, key))
-    return Keyring(keys)
+        encoded = Secret(entry.reveal().strip().partition(":")[2].strip())
+        ciphers.append((key_id, _cipher(encoded, where=f"{where} ({key_id!r})")))
+    return Keyring(ciphers)
 
 
-def _decode_key(encoded: str, *, where: str) -> bytes:
+def _key_id(entry: Secret[str], *, where: str) -> str:
+    key_id, separator, _ = entry.reveal().strip().partition(":")
+    if not separator:
+        raise KeyringError(f"{where} must look like id:base64key")
+    if not KEY_ID.fullmatch(key_id):
+        raise KeyringError(f"{where}: key id must be 1-64 characters of A-Z a-z 0-9 _ . -")
+    return key_id
+
+
+def _cipher(encoded: Secret[str], *, where: str) -> AESGCM:
+    key = _decode_key(encoded, where=where)
+    if len(key.reveal()) != KEY_BYTES:
+        raise KeyringError(f"{where}: key must be {KEY_BYTES} bytes, not {len(key.reveal())}")
+    if len(set(key.reveal())) < MIN_DISTINCT_KEY_BYTES:
+        raise KeyringError(
+            f"{where}: key is not random enough (fewer than {MIN_DISTINCT_KEY_BYTES} distinct byte values); "
+            "generate 32 random bytes, e.g. `openssl rand -base64 32`"
+        )
+    return AESGCM(key.reveal())
+
+
+def _decode_key(encoded: Secret[str], *, where: str) -> Secret[bytes]:
     # Accept both base64 alphabets, padded or not, as operators paste whatever their tool printed.
-    normalised = encoded.replace("-", "+").replace("_", "/")
-    normalised += "=" * (-len(normalised) % 4)
     try:
-        key = base64.b64decode(normalised, validate=True)
+        return Secret(base64.b64decode(_standard_base64(encoded.reveal()), validate=True))
     except (binascii.Error, ValueError):
         raise KeyringError(f"{where}: key is not valid base64") from None
-    if len(key) != KEY_BYTES:
-        raise KeyringError(f"{where}: key must be {KEY_BYTES} bytes, not {len(key)}")
-    return key
+
+
+def _standard_base64(text: str) -> str:
+    text = text.replace("-", "+").replace("_", "/")
+    return text + "=" * (-len(text) % 4)
 
 
 @functools.lru_cache(maxsize=4)
 def _keyring_for(value: str) -> Keyring:
-    return parse_keyring(value)
+    return parse_keyring(Secret(value))
 
 
 def keyring() -> Keyring:
@@ -289,14 +325,14 @@ def _unwrap(envelope: _Envelope, *, context_bytes: bytes) -> bytes:
         )
     except InvalidTag:
         # A wrong context lands here too: the wrap is bound to it, so we fail before touching data.
-        raise TamperedError(_TAMPERED) from None
+        raise TamperedError(_TAMPERED, key_id=envelope.key_id) from None
 
 
 def _open(envelope: _Envelope, *, data_key: bytes, context_bytes: bytes) -> bytes:
     try:
         return AESGCM(data_key).decrypt(envelope.nonce, envelope.ciphertext, _DATA_AD + context_bytes)
     except InvalidTag:
-        raise TamperedError(_TAMPERED) from None
+        raise TamperedError(_TAMPERED, key_id=envelope.key_id) from None
 
 
 # Registry of sealed fields, so key rotation can find every blob without knowing the apps.

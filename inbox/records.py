@@ -5,9 +5,20 @@ inbox.telegram builds them on the session host from Telethon events; inbox.store
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+# Telegram's own service account ("Telegram", verified): it writes login codes and security notices for the
+# account itself. Those are never an inbox conversation: operators must not read the fleet's login codes.
+SERVICE_USER_ID = 777000
+_DIGIT = re.compile(r"\d")
+
+
+def masked(text: str) -> str:
+    """A service notification as admins may see it: every digit hidden, so no login code survives."""
+    return _DIGIT.sub("•", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +68,11 @@ class MessageRecord:
     media: dict[str, Any] = field(default_factory=dict)
     reply_to_id: int | None = None
     edited_at: datetime | None = None
+
+    @property
+    def is_service_notification(self) -> bool:
+        """From (or to) Telegram's service account: kept for admins, never shown in the inbox."""
+        return self.peer.peer_id == SERVICE_USER_ID
 
 
 @dataclass(frozen=True, slots=True)

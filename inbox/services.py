@@ -241,6 +241,8 @@ def backfill_store(
     batch = Batch(messages=[m for d in dialogs for m in d[4]])
     store.ingest(batch)
     for peer, unread, read_inbox, read_outbox, _ in dialogs:
+        if peer.peer_id not in conversations:
+            continue  # Telegram's service account: no conversation to hold a read state
         store.dialog_state_apply(
             conversation_id=conversations[peer.peer_id],
             unread_count=unread,

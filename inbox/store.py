@@ -14,7 +14,9 @@ from typing import Any
 
 from django.db import DataError, IntegrityError, connection, transaction
 
-from inbox.records import Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
+from accounts.services import service_notification_record
+from crm.text import without_nul
+from inbox.records import SERVICE_USER_ID, Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
 
 # Telethon marks channel (and supergroup) ids as -(10**12 + id); private and basic-group message ids
 # share one numbering per account, channel message ids are per channel.
@@ -22,11 +24,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL_MARK = -(10**12)
 PREVIEW_LENGTH = 200
-
-
-def _clean(text: str) -> str:
-    # PostgreSQL text (and jsonb) cannot hold NUL; Telegram text can.
-    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def ingest_each(batch: Batch) -> tuple[set[int], int]:
@@ -51,12 +48,15 @@ def ingest(batch: Batch) -> set[int]:
     """Store a batch of ingested messages, edits, deletions and read marks; returns the accounts touched."""
     if not len(batch):
         return set()
+    batch = without_nul(batch)
+    messages = [m for m in batch.messages if not m.is_service_notification]
     with transaction.atomic(), connection.cursor() as cursor:
-        contacts = _upsert_contacts(cursor, _users(batch.messages))
-        _upsert_hashes(cursor, batch.messages, contacts)
-        peers = {(m.account_id, m.peer.peer_id): m.peer for m in batch.messages}
+        _record_service_notifications([m for m in batch.messages if m.is_service_notification])
+        contacts = _upsert_contacts(cursor, _users(messages))
+        _upsert_hashes(cursor, messages, contacts)
+        peers = {(m.account_id, m.peer.peer_id): m.peer for m in messages}
         conversations = _upsert_conversations(cursor, peers, contacts)
-        changed = _upsert_messages(cursor, batch.messages, conversations, contacts)
+        changed = _upsert_messages(cursor, messages, conversations, contacts)
         deleted_in = _apply_deletions(cursor, batch.deletions)
         recount = deleted_in | _apply_reads(cursor, batch.reads)
         _summarise(cursor, changed, deleted_in)
@@ -70,13 +70,27 @@ def ingest(batch: Batch) -> set[int]:
 
 
 def conversations_ensure(*, account_id: int, peers: Iterable[PeerInfo]) -> dict[int, int]:
-    """Conversations for these peers (created if new); returns peer_id → conversation id."""
-    peers = list(peers)
+    """Conversations for these peers (created if new); returns peer_id → conversation id. Telegram's
+    service account never gets one."""
+    peers = [without_nul(p) for p in peers if p.peer_id != SERVICE_USER_ID]
     with transaction.atomic(), connection.cursor() as cursor:
         users = {p.user.telegram_id: p.user for p in peers if p.user}
         contacts = _upsert_contacts(cursor, users)
         found = _upsert_conversations(cursor, {(account_id, p.peer_id): p for p in peers}, contacts)
     return {peer: conv for (_, peer), conv in found.items()}
+
+
+def _record_service_notifications(notices: list[MessageRecord]) -> None:
+    """Messages from Telegram's service account go to the account's own history for admins (their codes
+    were masked on conversion), once each; the inbox never shows them."""
+    for notice in notices:
+        if not notice.out:
+            service_notification_record(
+                account_id=notice.account_id,
+                telegram_id=notice.telegram_id,
+                date=notice.date,
+                text=notice.text,
+            )
 
 
 def _users(messages: list[MessageRecord]) -> dict[int, UserInfo]:
@@ -115,8 +129,8 @@ def _upsert_contacts(cursor: Any, users: dict[int, UserInfo]) -> dict[int, int]:
         [
             [u.telegram_id for u in rows],
             [u.username for u in rows],
-            [_clean(u.first_name) for u in rows],
-            [_clean(u.last_name) for u in rows],
+            [u.first_name for u in rows],
+            [u.last_name for u in rows],
             [u.phone for u in rows],
             [u.is_bot for u in rows],
             [u.is_deleted for u in rows],
@@ -175,7 +189,7 @@ def _upsert_conversations(
             [p for _, p in keys],
             [r.kind for r in rows],
             [contacts.get(r.user.telegram_id) if r.user else None for r in rows],
-            [_clean(r.title[:255]) for r in rows],
+            [r.title[:255] for r in rows],
             [r.username for r in rows],
         ],
     )
@@ -233,11 +247,11 @@ def _upsert_messages(
             [t for _, t in keys],
             ["out" if r.out else "in" for r in rows],
             [contacts.get(r.sender.telegram_id) if r.sender else None for r in rows],
-            [_clean(r.sender_name[:255]) for r in rows],
-            [_clean(r.text) for r in rows],
-            [_clean(json.dumps(r.entities)) for r in rows],
+            [r.sender_name[:255] for r in rows],
+            [r.text for r in rows],
+            [json.dumps(r.entities) for r in rows],
             [r.media_kind for r in rows],
-            [_clean(json.dumps(r.media, default=str)) for r in rows],
+            [json.dumps(r.media, default=str) for r in rows],
             [r.reply_to_id for r in rows],
             [r.date for r in rows],
             [r.edited_at for r in rows],

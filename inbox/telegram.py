@@ -10,7 +10,7 @@ from typing import Any
 
 from telethon import TelegramClient, types, utils
 
-from inbox.records import Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
+from inbox.records import SERVICE_USER_ID, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo, masked
 
 
 def user_info(user: Any) -> UserInfo | None:
@@ -123,6 +123,8 @@ def message_record(account_id: int, message: Any) -> MessageRecord | None:
     """A Telethon message (from an event or from history) as a MessageRecord; None for service messages."""
     if not isinstance(message, types.Message) or message.peer_id is None:
         return None
+    if utils.get_peer_id(message.peer_id) == SERVICE_USER_ID:
+        return _service_notification(account_id, message)
     media_kind, media = media_of(message)
     sender = getattr(message, "sender", None)
     reply_to = message.reply_to
@@ -140,6 +142,19 @@ def message_record(account_id: int, message: Any) -> MessageRecord | None:
         media=media,
         reply_to_id=getattr(reply_to, "reply_to_msg_id", None),
         edited_at=message.edit_date if not getattr(message, "edit_hide", False) else None,
+    )
+
+
+def _service_notification(account_id: int, message: Any) -> MessageRecord:
+    """A message from Telegram's service account, its codes masked right here: a login code for one of the
+    fleet's own accounts never travels further than this conversion (no buffer, log or row holds it)."""
+    return MessageRecord(
+        account_id=account_id,
+        peer=PeerInfo(peer_id=SERVICE_USER_ID, kind="private", title="Telegram"),
+        telegram_id=message.id,
+        out=bool(message.out),
+        date=message.date,
+        text=masked(message.message or ""),
     )
 
 

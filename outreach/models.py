@@ -54,6 +54,8 @@ class ScrapeJob(models.Model):
         PAUSED = "paused", "Paused"
         CANCELLED = "cancelled", "Cancelled"
         DONE = "done", "Done"
+        # The list ended with fewer members than the group reports (some were not shown).
+        INCOMPLETE = "incomplete", "Incomplete"
         FAILED = "failed", "Failed"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="scrape_jobs")

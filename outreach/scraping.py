@@ -1,6 +1,6 @@
 """Scraping a group's members into an audience: a chain of one-page commands with the cursor in the job row.
 
-Each command fetches one page (200 members of the recent list, or of one search query), stores it and
+Each command fetches one page (up to 200 members of the recent list, or of one search query), stores it and
 advances the cursor in one transaction that also queues the next command. A command carries the step
 number it was queued for; a stale or duplicate one changes nothing. The watchdog re-queues a running job
 whose chain went quiet (its worker died between commit and publish), so restarts resume from the cursor.
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import account_command
+from crm.text import without_nul
 from inbox.models import Contact, ContactHash
 from outreach.models import Audience, AudienceMember, ScrapeJob
 from outreach.telegram import PAGE, Group, GroupInfo, Person
@@ -116,7 +117,7 @@ def job_located(*, job_id: int, group: Group, info: GroupInfo) -> None:
     ScrapeJob.objects.filter(pk=job_id).update(
         channel_id=group.channel_id,
         channel_hash=group.access_hash,
-        title=group.title,
+        title=without_nul(group.title)[:255],
         total=info.members,
         updated_at=timezone.now(),
     )
@@ -134,8 +135,11 @@ def flood_wait_noted(*, job_id: int) -> None:
     ScrapeJob.objects.filter(pk=job_id).update(flood_waits=F("flood_waits") + 1, updated_at=timezone.now())
 
 
-def page_store(*, job_id: int, account_id: int, step: int, count: int, people: list[Person]) -> bool:
-    """Store one page and move the cursor; queue the next page. Returns whether the job goes on."""
+def page_store(
+    *, job_id: int, account_id: int, step: int, count: int, listed: int, people: list[Person]
+) -> bool:
+    """Store one page (``listed`` participants, ``people`` the users among them) and move the cursor;
+    queue the next page. Returns whether the job goes on."""
     with transaction.atomic():
         job = ScrapeJob.objects.select_for_update().filter(pk=job_id, state=State.RUNNING, step=step).first()
         if job is None:
@@ -149,7 +153,7 @@ def page_store(*, job_id: int, account_id: int, step: int, count: int, people: l
         )
         job.pages += 1
         job.members = AudienceMember.objects.filter(audience_id=job.audience_id).count()
-        _advance(job, count=count, got=len(people))
+        _advance(job, count=count, got=listed)
         job.step += 1
         job.updated_at = timezone.now()
         if job.state == State.RUNNING:
@@ -159,13 +163,18 @@ def page_store(*, job_id: int, account_id: int, step: int, count: int, people: l
 
 
 def _advance(job: ScrapeJob, *, count: int, got: int) -> None:
+    """Move the cursor past this page. The offset moves by what the page held, never by the size asked
+    for: a server may answer with shorter pages (Telegram allows up to 200, others send 100)."""
     reachable = min(count, VISIBLE_CAP)
     if job.phase == "recent":
         job.total = max(job.total, count)
-        job.offset += PAGE
+        job.offset += got
         if got and job.offset < reachable:
             return
-        if count <= VISIBLE_CAP or job.members + 1 >= count:  # + 1: the scraping account itself
+        if count <= VISIBLE_CAP:
+            _list_ended(job, listed=job.offset, count=count)
+            return
+        if job.members + 1 >= count:  # + 1: the scraping account itself
             _done(job, f"Collected {job.members} members")
             return
         job.phase, job.offset, job.queries, job.query_index = "search", 0, SWEEP + NAME_PREFIXES, 0
@@ -175,7 +184,7 @@ def _advance(job: ScrapeJob, *, count: int, got: int) -> None:
         # Even this query is capped: sweep its longer prefixes instead of paging its visible part.
         job.queries = [*job.queries, *(query + char for char in EXPAND)]
         got = 0
-    job.offset += PAGE
+    job.offset += got
     if got and job.offset < reachable:
         return
     job.query_index += 1
@@ -184,6 +193,18 @@ def _advance(job: ScrapeJob, *, count: int, got: int) -> None:
         _done(
             job, f"Collected {job.members} of {job.total} members (search sweep of {job.query_index} queries)"
         )
+
+
+def _list_ended(job: ScrapeJob, *, listed: int, count: int) -> None:
+    """The whole list was within reach: done only if Telegram listed as many members as it reports."""
+    if listed >= count:
+        _done(job, f"Collected {job.members} members")
+        return
+    job.state, job.finished_at = State.INCOMPLETE, timezone.now()
+    job.message = (
+        f"Incomplete: {listed} of {count} members listed; Telegram did not show the rest "
+        f"({job.members} collected)"
+    )
 
 
 def _done(job: ScrapeJob, message: str) -> None:
@@ -195,7 +216,7 @@ def store_people(*, account_id: int, audience_id: int, job_id: int, people: list
     if not people:
         return
     now = timezone.now()
-    unique = {p.user_id: p for p in people}
+    unique = {p.user_id: p for p in without_nul(people)}
     contacts = Contact.objects.bulk_create(
         [
             Contact(

@@ -78,7 +78,12 @@ async def scrape_page(hosted: Hosted, *, job_id: int, step: int) -> dict[str, An
     await take_budget(hosted, "scrape_page")
     page = await _page(hosted, cursor)
     going = await db(scraping.page_store)(
-        job_id=job_id, account_id=hosted.account_id, step=step, count=page.count, people=page.people
+        job_id=job_id,
+        account_id=hosted.account_id,
+        step=step,
+        count=page.count,
+        listed=page.listed,
+        people=page.people,
     )
     return {"ok": True, "members": len(page.people), "more": going}
 

@@ -46,6 +46,7 @@ class GroupInfo:
 @dataclass(frozen=True)
 class Page:
     count: int
+    listed: int  # participants on this page: what the offset advances by
     people: list[Person]
     flood_waited: bool = False  # Telegram asked to wait and Telethon slept it through
 
@@ -150,7 +151,12 @@ async def members_page(
     result = await client(request)
     people = [_person(u) for u in result.users if isinstance(u, types.User)]
     after = waits.get(request.CONSTRUCTOR_ID)
-    return Page(count=result.count, people=people, flood_waited=after is not None and after != before)
+    return Page(
+        count=result.count,
+        listed=len(result.participants),
+        people=people,
+        flood_waited=after is not None and after != before,
+    )
 
 
 async def read_channel(client: TelegramClient, *, target: str) -> int:

@@ -6,10 +6,15 @@ import os
 
 import pytest
 from django.core.cache import cache
+from hypothesis import settings as hypothesis_settings
 
 from accounts import services
 from accounts.models import Account
 from crm.models import User
+
+# Property tests judge results, not speed: on a loaded two-core machine one slow example is no failure.
+hypothesis_settings.register_profile("switchboard", deadline=None)
+hypothesis_settings.load_profile("switchboard")
 
 # One keyring for the whole run, shared with the worker processes tests start (they read the environment).
 TEST_KEYRING = "test1:" + base64.b64encode(b"switchboard-test-master-key-0001").decode()

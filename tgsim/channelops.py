@@ -68,6 +68,7 @@ def post(
     media: int | None = None,
     reply_to: int | None = None,
     fwd: tuple[int, int] | None = None,
+    entities: tuple = (),
     exclude: object = None,
 ) -> tuple[Message, int]:
     """Append a message to the channel, bump its pts and push it to online members."""
@@ -82,6 +83,7 @@ def post(
         media=media,
         reply_to=reply_to,
         fwd=fwd,
+        entities=entities,
     )
     channel.next_msg_id += 1
     channel.messages[msg.id] = msg

@@ -75,6 +75,7 @@ def send(
     media: int | None = None,
     reply_to: int | None = None,
     fwd: tuple[int, int] | None = None,
+    entities: tuple = (),
     exclude: object = None,
 ) -> tuple[Message, int]:
     """Store both copies, bump both pts, push to the recipient and the sender's other sessions.
@@ -94,6 +95,7 @@ def send(
         media=media,
         reply_to=reply_to,
         fwd=fwd,
+        entities=entities,
     )
     sender.next_msg_id += 1
     store(sender, out)
@@ -112,6 +114,7 @@ def send(
             media=media,
             reply_to=their_reply,
             fwd=fwd,
+            entities=entities,
             twin=(sender_id, out.id),
         )
         target.next_msg_id += 1

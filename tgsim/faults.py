@@ -102,6 +102,7 @@ class Faults:
         self._injected: list[_Injected] = []
         self._banned: set[int] = set()
         self._latency = 0.0
+        self.withheld: dict[int, int] = {}  # channel id -> members getParticipants leaves out
 
     def attach(self, server: Server) -> None:
         self.server = server
@@ -174,13 +175,27 @@ class Faults:
         """How recently another connection must have been used for a new one to be AUTH_KEY_DUPLICATED."""
         self.duplicate_window = max(0.0, float(seconds))
 
+    def participants_page(self, size: int = Limits.participants_page_max) -> None:
+        """Answer channels.getParticipants with at most ``size`` members per page, whatever limit the
+        client asks for. Telegram's maximum is 200, but a server may cut a page shorter (others send 100):
+        a client must advance its offset by what it received."""
+        self._need_server().limits.participants_page_max = max(1, min(200, int(size)))
+
+    def withhold_participants(self, chat_id: int, count: int) -> None:
+        """Leave the last ``count`` members of a group out of every channels.getParticipants list while
+        ``count`` (and participants_count) still include them: on Telegram the member list can yield
+        fewer people than the group reports."""
+        self.withheld[int(chat_id)] = max(0, int(count))
+
     def clear(self) -> None:
-        """Drop injected errors, bans and latency, and forget flood history (FLOOD_WAITs in progress)."""
+        """Drop injected errors, bans, latency and member-list settings, and forget flood history."""
         self._injected.clear()
         self._banned.clear()
         self._latency = 0.0
+        self.withheld.clear()
         if self.server is not None:
             self.server.flood.clear()
+            self.server.limits.participants_page_max = Limits.participants_page_max
 
     # --- used by Server.call ------------------------------------------------------------------------
 

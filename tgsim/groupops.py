@@ -50,6 +50,7 @@ def post(
     media: int | None = None,
     reply_to: int | None = None,
     fwd: tuple[int, int] | None = None,
+    entities: tuple = (),
     exclude: object = None,
 ) -> tuple[Message, int]:
     """Copy the message into every member's box, bump each member's pts and push to each. Returns the
@@ -73,6 +74,7 @@ def post(
             media=media,
             reply_to=reply_ids.get(uid),
             fwd=fwd,
+            entities=entities,
             copies=copies,
         )
         owner.next_msg_id += 1

@@ -15,6 +15,10 @@ from dataclasses import dataclass, field
 Event = tuple[int, int, str, object]
 
 
+# Telegram's own service account: login codes and security notices come from it ("Telegram", verified).
+SERVICE_USER_ID = 777000
+
+
 @dataclass
 class Password:
     """A 2FA password kept the way Telegram keeps it: only the SRP verifier v = g^x mod p, never the text."""
@@ -52,6 +56,8 @@ class Message:
     twin: tuple[int, int] | None = None
     fwd: tuple[int, int] | None = None  # (original author peer id, original date)
     reply_to: int | None = None
+    # Formatting as sent (bold, links with their URLs, mentions...): TL MessageEntity objects, kept as is.
+    entities: tuple = ()
     reactions: dict[int, str] = field(default_factory=dict)  # reactor user id -> emoticon
     # Basic groups store a copy per member; all copies share this list of (owner, message id).
     copies: list[tuple[int, int]] | None = None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from telethon.tl import types
 
 from tgsim.access import media_hash, peer_hash
+from tgsim.model import SERVICE_USER_ID
 
 if TYPE_CHECKING:
     from tgsim.model import Channel, Chat, Message
@@ -77,6 +78,9 @@ def user(world: World, viewer: int, user_id: int) -> types.User:
         phone=u.phone if is_self or contact else None,
         status=status(world, user_id),
         restricted=u.banned or None,
+        # Telegram's service account shows as verified official support.
+        verified=u.id == SERVICE_USER_ID or None,
+        support=u.id == SERVICE_USER_ID or None,
     )
 
 
@@ -184,6 +188,7 @@ def message(world: World, viewer: int, msg: Message, channel_id: int | None = No
         edit_date=ts(msg.edit_date) if msg.edit_date else None,
         fwd_from=fwd,
         reply_to=reply,
+        entities=list(getattr(msg, "entities", ())) or None,  # worlds saved before entities have none
         reactions=reactions(msg),
     )
     if channel_id is not None:

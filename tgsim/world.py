@@ -16,13 +16,14 @@ from typing import Any
 
 from tgsim import channelops, chatops, groupops
 from tgsim.dialogs import read_state
-from tgsim.model import Channel, Chat, LoginCode, Media, Message, Persona, User
+from tgsim.model import SERVICE_USER_ID, Channel, Chat, LoginCode, Media, Message, Persona, User
 from tgsim.net import Net
 from tgsim.personas import Personas
 from tgsim.srp import make_password
 
 USERNAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{3,31}$")
 FIRST_ID = 1_000_001
+SERVICE_PHONE = "42777"
 # Telegram reserves 99966XYYYY for test accounts on DC X; their login code is X repeated five times.
 TEST_PHONE_RE = re.compile(r"^99966(\d)\d{4}$")
 _INVITE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -124,6 +125,17 @@ class World:
         if persona:
             self.set_persona(user.id, **persona)
         return user.id
+
+    def service_notify(self, user_id: int, text: str) -> int:
+        """A message from Telegram's service account (777000) to the user, as Telegram delivers login codes
+        and security notices to an account's logged-in sessions. Returns the user's message id."""
+        if SERVICE_USER_ID not in self.users:
+            self.users[SERVICE_USER_ID] = User(
+                id=SERVICE_USER_ID, phone=SERVICE_PHONE, first_name="Telegram", created=int(time.time())
+            )
+        msg, _ = chatops.send(self, SERVICE_USER_ID, user_id, text)
+        assert msg.twin is not None
+        return msg.twin[1]
 
     def _claim_username(self, username: str) -> None:
         if not valid_username(username):

@@ -30,6 +30,8 @@ class Hosted:
     drop_task: asyncio.Task[None] | None = None  # set once the host starts letting go of this client
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: asyncio.Task[None] | None = None
+    # A digest of the last state written, not the state: the host keeps this for as long as it holds
+    # the account, and the plaintext would carry the auth key.
     last_saved: bytes = b""
     connected_at: float = 0.0
     checkpointed_at: float = 0.0

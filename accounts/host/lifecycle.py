@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError
 
 from accounts import sessions
@@ -17,6 +19,7 @@ from accounts.models import Account
 from accounts.telegram import errors as tg_errors
 from accounts.telegram.client import build_client
 from accounts.telegram.session import VaultSession
+from crm import vault
 
 if TYPE_CHECKING:
     from accounts.host.runtime import SessionHost
@@ -26,22 +29,40 @@ log = logging.getLogger(__name__)
 LOGIN_STATUSES = {Account.Status.NEW, Account.Status.CODE_SENT, Account.Status.PASSWORD_NEEDED}
 
 
+class Unopenable(Exception):
+    """A sealed secret the account needs cannot be opened with this host's keyring."""
+
+    def __init__(self, *, what: str, error: vault.BlobError) -> None:
+        super().__init__(f"cannot open {what}: {type(error).__name__}")
+        self.what = what
+        self.error = error
+
+
 def _load(account_id: int) -> tuple[Account, str, sessions.SessionState, int, list[Any]]:
     account = Account.objects.select_related("api_app").get(pk=account_id)
-    state, version = sessions.session_load(account_id=account_id)
-    return account, account.api_app.api_hash(), state, version, sessions.entities_load(account_id=account_id)
+    try:
+        api_hash = account.api_app.api_hash()
+    except vault.BlobError as error:
+        raise Unopenable(what="the API hash of its app", error=error) from None
+    try:
+        state, version = sessions.session_load(account_id=account_id)
+    except vault.BlobError as error:
+        raise Unopenable(what="its session", error=error) from None
+    return account, api_hash, state, version, sessions.entities_load(account_id=account_id)
 
 
 def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) -> None:
     """Telethon's save(), run in a worker thread: a fenced, sealed write of the session."""
-    raw = state.to_bytes()
-    if raw == hosted.last_saved or hosted.lost:
+    if hosted.lost:
         return  # a lost lease never writes (and never waits on the database on its way out)
+    digest = state_digest(state)
+    if digest == hosted.last_saved:
+        return
     try:
         hosted.version = sessions.session_store(
             holder=host.name, grant=hosted.grant, state=state, version=hosted.version
         )
-        hosted.last_saved = raw
+        hosted.last_saved = digest
     except sessions.FencedOut:
         # Another host owns the account now, or it was revoked: never write again, and get out of its
         # way. Releasing after the disconnect frees a revoked lease and is a no-op for one moved on.
@@ -50,6 +71,10 @@ def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) ->
         host.loop.call_soon_threadsafe(
             lambda: host.loop.create_task(host.drop(hosted, save=False, release=True))
         )
+
+
+def state_digest(state: sessions.SessionState) -> bytes:
+    return hashlib.sha256(state.to_bytes()).digest()
 
 
 async def supervise(host: SessionHost, hosted: Hosted) -> None:
@@ -67,6 +92,45 @@ async def supervise(host: SessionHost, hosted: Hosted) -> None:
         await host.drop(hosted, save=False, release=True)
 
 
+async def _connect(host: SessionHost, hosted: Hosted) -> None:
+    """Connect within SESSION_CONNECT_TIMEOUT, holding one of the host's connect slots meanwhile.
+
+    Telethon waits for the handshake without a deadline: a server that accepts TCP and never answers
+    would pin this supervisor and the slot forever. A timeout is retried with backoff like any network
+    error, and the half-open client is thrown away with the rest (see _discard_client).
+    """
+    assert hosted.client is not None and host._connect_slots is not None
+    async with host._connect_slots:
+        await asyncio.wait_for(hosted.client.connect(), settings.SESSION_CONNECT_TIMEOUT)
+
+
+async def _discard_client(hosted: Hosted) -> None:
+    """Stop a client whose connection ended and forget it, so the next attempt builds a fresh one.
+
+    Connecting the same TelegramClient again starts a second update loop beside the old one (Telethon's
+    connect() creates _update_loop without stopping one still waiting for updates); the two apply
+    differences on one message box, Telethon dies on it and what it had fetched is lost (invariant 4).
+    Reconnecting the same client would also resume from the update state of the last checkpoint's
+    snapshot rather than the committed one. A fresh client from the stored session resumes from the
+    committed state and catches up from there; what it receives again is stored idempotently.
+    """
+    hosted.ready.clear()
+    # A checkpoint under way finishes first: its session write must land before the fresh client
+    # reads the stored session, or the two would disagree on the blob's version.
+    async with hosted.checkpoint_lock:
+        client, session = hosted.client, hosted.session
+        hosted.client = hosted.session = None
+    if client is None:
+        return
+    try:
+        await client.disconnect()
+    except Exception:
+        log.debug("account %s: disconnect raised", hosted.account_id, exc_info=True)
+    if session is not None and not hosted.lost:
+        # Peers are not update state: keep what the old client learned.
+        await _store_entities(hosted, session)
+
+
 async def _build(host: SessionHost, hosted: Hosted) -> bool:
     """Load the account and build its client; False when the account no longer exists."""
     from accounts.host.runtime import db
@@ -76,7 +140,7 @@ async def _build(host: SessionHost, hosted: Hosted) -> bool:
     except Account.DoesNotExist:
         return False
     hosted.version = version
-    hosted.last_saved = state.to_bytes()
+    hosted.last_saved = state_digest(state)
     hosted.status = account.status
     hosted.session = VaultSession(state, persist=lambda s: _persist(host, hosted, s), entities=entities)
     device = {
@@ -88,7 +152,7 @@ async def _build(host: SessionHost, hosted: Hosted) -> bool:
         api_id=account.api_app.api_id,
         api_hash=api_hash,
         device=device,
-        proxy=account.proxy,
+        proxy=account.proxy_url(),
     )
     hooks.client_created(hosted)
     return True
@@ -101,9 +165,7 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
             if hosted.client is None and not await _build(host, hosted):
                 await host.drop(hosted, save=False, release=False)
                 return
-            assert hosted.client is not None and host._connect_slots is not None
-            async with host._connect_slots:
-                await hosted.client.connect()
+            await _connect(host, hosted)
             if await _authorize(host, hosted) is False:
                 return
             hosted.connected_at = time.monotonic()
@@ -115,6 +177,7 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
             if hosted.paused_until <= time.monotonic():
                 host.consume(hosted)
             backoff = 1.0
+            assert hosted.client is not None
             await hosted.client.disconnected
             hosted.ready.clear()
             if hosted.lost or host._stopping:
@@ -124,7 +187,8 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
             log.info("account %s disconnected; reconnecting", hosted.account_id)
             if not await _still_ours(host, hosted):
                 return
-        except (TimeoutError, OSError, ConnectionError) as error:
+        except (TimeoutError, OSError, ConnectionError, EOFError) as error:
+            # EOFError: Telethon's "server closed the connection" (asyncio.IncompleteReadError).
             hosted.ready.clear()
             log.warning(
                 "account %s: network error %s; retrying in %.0f s",
@@ -132,6 +196,9 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
                 type(error).__name__,
                 backoff,
             )
+        except Unopenable as error:
+            await _unopenable(host, hosted, error)
+            return
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -141,11 +208,31 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
                 await apply_account_level(host, hosted, outcome)
                 return
             log.exception("account %s: unexpected error while connecting", hosted.account_id)
+        # Every retry starts from a fresh client, never a used one (see _discard_client).
+        await _discard_client(hosted)
         # Exponential backoff with jitter; the lease is kept (renewed by the host) while we retry.
         await asyncio.sleep(backoff * random.uniform(0.7, 1.3))
         backoff = min(backoff * 2, 60.0)
         if not await _still_ours(host, hosted):
             return
+
+
+async def _unopenable(host: SessionHost, hosted: Hosted, error: Unopenable) -> None:
+    """No retry can open it: show admins (status, alert, event naming the key id) and let go."""
+    from accounts.host.runtime import db
+    from accounts.services import account_unopenable
+
+    log.error(
+        "account %s: %s; it needs an admin (master key id %s)",
+        hosted.account_id,
+        error,
+        error.error.key_id,
+    )
+    await db(account_unopenable)(
+        account_id=hosted.account_id, what=error.what, error=error.error, host=host.name
+    )
+    hosted.status = Account.Status.REAUTH_REQUIRED
+    await host.drop(hosted, save=False, release=True)
 
 
 async def _still_ours(host: SessionHost, hosted: Hosted) -> bool:
@@ -170,7 +257,8 @@ async def _authorize(host: SessionHost, hosted: Hosted) -> bool | None:
         return None
     assert hosted.client is not None
     try:
-        me = await profile.get_me(hosted.client)
+        # Bounded like the connect: a server that stops answering must not pin the supervisor.
+        me = await asyncio.wait_for(profile.get_me(hosted.client), settings.SESSION_CONNECT_TIMEOUT)
     except Exception as error:
         outcome = tg_errors.classify(error)
         if isinstance(outcome, tg_errors.AccountLevel):
@@ -217,8 +305,6 @@ async def checkpoint(host: SessionHost, hosted: Hosted) -> None:
 
 
 async def _checkpoint(hosted: Hosted) -> None:
-    from accounts.host.runtime import db
-
     client, session = hosted.client, hosted.session
     if client is None or session is None or hosted.lost or not hosted.lease_certain():
         return
@@ -233,6 +319,12 @@ async def _checkpoint(hosted: Hosted) -> None:
         await hooks.before_checkpoint(hosted)
         session.commit_update_state(state)
     await session.save()
+    await _store_entities(hosted, session)
+
+
+async def _store_entities(hosted: Hosted, session: VaultSession) -> None:
+    from accounts.host.runtime import db
+
     rows = session.take_pending_entities()
     if rows:
         try:

@@ -117,7 +117,7 @@ class SessionHost:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self._connect_slots = asyncio.Semaphore(20)
+        self._connect_slots = asyncio.Semaphore(settings.SESSION_CONNECT_SLOTS)
         self._wake = asyncio.Event()
         self._main_task = self.loop.create_task(self._main())
         self._watchdog_task = self.loop.create_task(self._watchdog())

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from telethon import TelegramClient
 from telethon.crypto import rsa
 from telethon.network import ConnectionTcpFull
 from telethon.sessions.abstract import Session
+
+from accounts.proxies import parse_proxy
 
 _PEM_BLOCK = re.compile(r"-----BEGIN RSA PUBLIC KEY-----.+?-----END RSA PUBLIC KEY-----", re.S)
 
@@ -38,23 +39,6 @@ def configured_dc() -> tuple[int, str, int] | None:
         return int(dc), host.strip("[]"), int(port)
     except ValueError:
         raise ValueError(f"TELEGRAM_DC must look like 2@127.0.0.1:9443, not {value!r}") from None
-
-
-def parse_proxy(url: str) -> dict[str, object] | None:
-    """socks5://user:pass@host:port (or socks4, http) as Telethon's proxy dict."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in {"socks5", "socks4", "http"} or not parts.hostname or not parts.port:
-        raise ValueError("proxy must look like socks5://user:pass@host:1080")
-    return {
-        "proxy_type": parts.scheme,
-        "addr": parts.hostname,
-        "port": parts.port,
-        "username": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-        "rdns": True,
-    }
 
 
 def build_client(

@@ -54,6 +54,11 @@ class VaultSession(MemorySession):
         self._entities = set(entities)
         self.pending_entities: dict[int, tuple[int, int, str, str, str]] = {}
 
+    def __repr__(self) -> str:
+        # Never the key: this object sits in every host frame that touches a client.
+        key = "set" if self._auth_key else "none"
+        return f"<VaultSession dc={self._dc_id} auth_key={key}>"
+
     def snapshot(self) -> SessionState:
         """What is persisted: the connection and key as they are now, the update state as committed."""
         general = self._committed.get(0)

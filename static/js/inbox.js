@@ -104,6 +104,16 @@
     menu.hidden = shown === 0;
   });
 
+  // A sent reply empties the form. An HX-Trigger header means the server refused it (the text stays).
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target;
+    if (form.id !== "reply-form") return;
+    if (event.detail.successful && !event.detail.xhr.getResponseHeader("HX-Trigger")) {
+      form.reset();
+      inbox.clearReplyTo();
+    }
+  });
+
   var stick = true;
   document.addEventListener("htmx:beforeSwap", function (event) {
     var h = history();

@@ -65,12 +65,12 @@ def test_every_page_sends_an_anonymous_visitor_to_log_in(client, account, name, 
 
 @pytest.mark.parametrize("name", ACTIONS)
 def test_every_action_refuses_an_operator_and_changes_nothing(operator_client, account, name):
-    before = list(Account.objects.values_list("id", "status", "proxy", "outreach_paused_until"))
+    before = list(Account.objects.values_list("id", "status", "proxy_shown", "outreach_paused_until"))
     response = operator_client.post(
         url(name, account, per_account=name not in NO_ACCOUNT), {"ids": [account.pk]}
     )
     assert response.status_code == 403
-    assert list(Account.objects.values_list("id", "status", "proxy", "outreach_paused_until")) == before
+    assert list(Account.objects.values_list("id", "status", "proxy_shown", "outreach_paused_until")) == before
 
 
 @pytest.mark.parametrize("name", ACTIONS)

@@ -29,3 +29,85 @@ def test_log_records_are_scrubbed_including_their_tracebacks():
     assert SESSION not in record.getMessage()
     assert SESSION not in (record.exc_text or "")
     assert "ValueError" in (record.exc_text or "")
+
+
+def test_a_log_exception_through_the_configured_handler_keeps_its_traceback_with_secrets_scrubbed():
+    import io
+
+    root = logging.getLogger()
+    console = next(h for h in root.handlers if h.get_name() == "console")  # from settings.LOGGING
+
+    class Later(logging.Handler):
+        """A handler after the console one, as Sentry's or a mail handler could be."""
+
+        seen: list = []
+
+        def emit(self, record):
+            self.seen.append(record.exc_info)
+
+    later = Later()
+    root.addHandler(later)
+    output = io.StringIO()
+    previous = console.setStream(output)
+    try:
+        try:
+            _load_session(SESSION)
+        except ValueError:
+            logging.getLogger("tests.redaction").exception("loading failed")
+    finally:
+        console.setStream(previous)
+        root.removeHandler(later)
+
+    text = output.getvalue()
+    assert "loading failed" in text and "Traceback (most recent call last)" in text
+    assert "_load_session" in text and "ValueError: bad session [redacted]" in text
+    assert SESSION not in text
+    # The record keeps its exception for every other handler: the filter must not strip it.
+    assert later.seen and later.seen[0] is not None and later.seen[0][0] is ValueError
+
+
+def _load_session(session: str) -> None:
+    raise ValueError(f"bad session {session}")
+
+
+def test_a_secret_wrapper_never_shows_its_value():
+    import pickle
+
+    import pytest
+
+    from crm.redact import Secret
+
+    value = "".join(["open", "-sesame"])
+    secret = Secret(value)
+    shown = " ".join([repr(secret), str(secret), f"{secret}", f"{secret!r}", f"{secret:>20}", repr([secret])])
+    assert value not in shown and "[redacted]" in shown
+    assert secret.reveal() == value
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+
+
+def test_session_reprs_never_show_the_auth_key():
+    import os
+
+    from accounts.sessions import SessionState
+    from accounts.telegram.session import VaultSession
+
+    key = os.urandom(256)
+    state = SessionState(dc_id=2, server_address="127.0.0.1", port=443, auth_key=key)
+    session = VaultSession(state, persist=lambda s: None)
+    shown = f"{state!r} {session!r} {session.snapshot()!r}"
+    assert "dc_id=2" in shown and "auth_key=set" in shown
+    for text in (repr(key)[2:-1], key.hex(), key[:64].hex()):
+        assert text not in shown
+
+
+def test_a_printed_bytes_key_is_redacted_even_when_cut_short():
+    import os
+
+    from crm.redact import redact_text
+
+    key = os.urandom(64)
+    shown = redact_text(f"state auth_key={key!r} pts=3 | truncated {repr(key)[:40]}")
+    assert repr(key)[2:20] not in shown and repr(key)[2:12] not in shown
+    assert shown.startswith("state auth_key=[redacted]") and "pts=3" in shown
+    assert redact_text("short b'abc' stays") == "short b'abc' stays"

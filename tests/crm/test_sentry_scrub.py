@@ -1,14 +1,23 @@
+"""No secret reaches Sentry from any function that handles one: each test makes such a function fail,
+lets the event go to a local collector, and looks for the secret there in every encoding."""
+
 from __future__ import annotations
 
-import gzip
-import http.server
-import threading
-import zlib
+import asyncio
+import base64
+import os
+import sqlite3
 
 import pytest
 import sentry_sdk
+from django.urls import reverse
 
+from accounts import imports, onboarding, sessions
+from accounts.leases import Grant
+from accounts.models import Account
+from crm import vault
 from crm.sentry import init_sentry
+from tests.support.sentry import leaks, sentry_collector
 
 # Shaped like a Telethon StringSession: "1" + urlsafe base64 of DC, address, port and a 256-byte key.
 FAKE_SESSION = "1" + "BVDMFGGQRkUx_a9-" * 22
@@ -17,39 +26,26 @@ FAKE_AUTH_KEY_HEX = "ab12" * 128
 # source, so the literals must not either.
 FAKE_PASSWORD = "".join(["hunter2", "-2fa"])
 FAKE_API_HASH = "0123456789abcdef" * 2
-
-
-class _Collector(http.server.BaseHTTPRequestHandler):
-    bodies: list[bytes] = []
-
-    def do_POST(self):
-        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        encoding = self.headers.get("Content-Encoding", "")
-        if encoding == "gzip":
-            raw = gzip.decompress(raw)
-        elif encoding == "deflate":
-            raw = zlib.decompress(raw)
-        elif encoding == "br":
-            import brotli
-
-            raw = brotli.decompress(raw)
-        self.bodies.append(raw)
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+PASSWORD = "".join(["correct", "-horse-", "battery"])
+CODE = "".join(["7", "3519"])
 
 
 @pytest.fixture
-def sentry_listener():
-    _Collector.bodies = []
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Collector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server, _Collector.bodies
-    server.shutdown()
-    sentry_sdk.init(dsn=None)
+def sentry_bodies():
+    """Sentry initialised as in production, sending to a local collector; yields what it received."""
+    with sentry_collector() as (dsn, bodies):
+        init_sentry(dsn, environment="test")
+        try:
+            yield bodies
+        finally:
+            sentry_sdk.init(dsn=None)
+
+
+def _arrived(bodies: list[bytes], *marks: str) -> str:
+    sentry_sdk.flush(timeout=10)
+    envelope = b"".join(bodies).decode("utf-8", "replace")
+    assert bodies and all(mark in envelope for mark in marks), f"no event with {marks} reached the collector"
+    return envelope
 
 
 def _fail_with_secrets(session_string: str, password: str, api_hash: str) -> None:
@@ -57,20 +53,96 @@ def _fail_with_secrets(session_string: str, password: str, api_hash: str) -> Non
     raise RuntimeError(f"could not load session {session_string}")
 
 
-def test_sentry_events_carry_no_session_string_key_or_password(sentry_listener):
-    server, bodies = sentry_listener
-    init_sentry(f"http://publickey@127.0.0.1:{server.server_port}/1", environment="test")
+def test_sentry_events_carry_no_session_string_key_or_password(sentry_bodies):
     try:
         _fail_with_secrets(FAKE_SESSION, password=FAKE_PASSWORD, api_hash=FAKE_API_HASH)
     except RuntimeError:
         sentry_sdk.capture_exception()
-    sentry_sdk.flush(timeout=5)
+    _arrived(sentry_bodies, "RuntimeError", "_fail_with_secrets")
 
-    assert bodies, "no event reached the listener"
-    envelope = b"".join(bodies).decode("utf-8", "replace")
-    assert "RuntimeError" in envelope and "_fail_with_secrets" in envelope  # the event really arrived
-    assert FAKE_SESSION not in envelope
-    assert FAKE_SESSION[:60] not in envelope
-    assert FAKE_AUTH_KEY_HEX[:40] not in envelope
-    assert FAKE_PASSWORD not in envelope
-    assert FAKE_API_HASH not in envelope
+    assert leaks(sentry_bodies, FAKE_SESSION) == []
+    assert leaks(sentry_bodies, bytes.fromhex(FAKE_AUTH_KEY_HEX)) == []
+    assert leaks(sentry_bodies, FAKE_PASSWORD) == []
+    assert leaks(sentry_bodies, FAKE_API_HASH) == []
+
+
+def test_a_keyring_that_fails_to_parse_sends_none_of_its_keys(sentry_bodies):
+    good = os.urandom(32)
+    try:
+        vault.parse_keyring(f"good:{base64.b64encode(good).decode()},bad:not-base64!")
+    except vault.KeyringError:
+        sentry_sdk.capture_exception()
+    _arrived(sentry_bodies, "KeyringError", "parse_keyring")
+
+    assert leaks(sentry_bodies, good) == []
+
+
+def test_a_login_code_that_fails_to_seal_reaches_sentry_in_no_encoding(sentry_bodies, settings, make_account):
+    account = make_account(status=Account.Status.CODE_SENT)
+    settings.SWITCHBOARD_MASTER_KEYS = ""  # sealing fails with the code in hand
+    try:
+        onboarding.login_submit_code(account=account, code=CODE)
+    except vault.VaultError:
+        sentry_sdk.capture_exception()
+    _arrived(sentry_bodies, "VaultError", "seal_secret")
+
+    assert leaks(sentry_bodies, CODE) == []
+
+
+def test_a_2fa_password_submitted_to_the_wizard_that_fails_reaches_sentry_in_no_encoding(
+    sentry_bodies, settings, admin_client, make_account
+):
+    account = make_account(status=Account.Status.PASSWORD_NEEDED)
+    settings.SWITCHBOARD_MASTER_KEYS = ""
+    admin_client.raise_request_exception = False
+    response = admin_client.post(
+        reverse("accounts:submit_password", args=[account.pk]), {"password": PASSWORD}
+    )
+    assert response.status_code == 500
+    _arrived(sentry_bodies, "VaultError", "submit_password")
+
+    assert leaks(sentry_bodies, PASSWORD) == []
+
+
+def test_a_session_save_that_is_fenced_out_sends_no_auth_key(sentry_bodies, make_account):
+    from accounts.telegram.session import VaultSession
+
+    account = make_account()
+    state = sessions.SessionState(dc_id=2, server_address="127.0.0.1", port=443, auth_key=os.urandom(256))
+
+    def persist(snapshot: sessions.SessionState) -> None:
+        # No lease is held by this holder, so the write is refused with the state in hand.
+        sessions.session_store(
+            holder="nobody", grant=Grant(account_id=account.pk, token=1), state=snapshot, version=0
+        )
+
+    session = VaultSession(state, persist=persist)
+    try:
+        asyncio.run(session.save())
+    except sessions.FencedOut:
+        sentry_sdk.capture_exception()
+    _arrived(sentry_bodies, "FencedOut", "session_store")
+
+    assert leaks(sentry_bodies, state.auth_key) == []
+
+
+def test_a_session_file_that_fails_to_import_sends_no_auth_key(sentry_bodies, tmp_path):
+    from telethon.crypto import AuthKey
+    from telethon.sessions import SQLiteSession
+
+    key = os.urandom(256)
+    path = tmp_path / "uploaded.session"
+    session = SQLiteSession(str(path))
+    session.set_dc(2, "127.0.0.1", 443)
+    session.auth_key = AuthKey(key)
+    session.save()
+    session.close()
+    with sqlite3.connect(path) as db:  # an update state row no Telethon wrote
+        db.execute("INSERT OR REPLACE INTO update_state VALUES (0, 'x', 0, 0, 0)")
+    try:
+        imports.state_from_file(path)
+    except Exception:
+        sentry_sdk.capture_exception()
+    _arrived(sentry_bodies, "state_from_file")
+
+    assert leaks(sentry_bodies, key) == []

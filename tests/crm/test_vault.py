@@ -95,6 +95,18 @@ def test_a_blob_under_a_key_id_missing_from_the_keyring_is_refused(keys):
         vault.unseal(blob, context=CONTEXT)
 
 
+def test_a_blob_that_cannot_be_opened_names_its_master_key_id_and_nothing_secret(keys):
+    blob = vault.seal(SECRET, context=CONTEXT)
+    tampered = blob[:-1] + bytes([blob[-1] ^ 1])
+    with pytest.raises(vault.BlobError) as altered:
+        vault.unseal(tampered, context=CONTEXT)
+    keys.SWITCHBOARD_MASTER_KEYS = f"new:{NEW}"
+    with pytest.raises(vault.BlobError) as unknown:
+        vault.unseal(blob, context=CONTEXT)
+    assert (altered.value.key_id, unknown.value.key_id) == ("old", "old")
+    assert OLD not in str(altered.value) + str(unknown.value)
+
+
 def test_a_blob_relabelled_with_another_key_id_does_not_open(keys):
     keys.SWITCHBOARD_MASTER_KEYS = f"old:{OLD},olx:{OLD}"
     blob = vault.seal(SECRET, context=CONTEXT)
@@ -221,3 +233,31 @@ def test_the_accounts_secrets_are_registered_for_rotation():
     labels = {entry.label: entry for entry in vault.registered_fields()}
     assert "accounts.ApiApp.api_hash_sealed" in labels
     assert labels["accounts.TelegramSession.blob"].version_field == "version"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        bytes(32),  # all zeros
+        b"\xa7" * 32,  # one repeated byte
+        bytes(range(15)) * 2 + b"\x00\x01",  # 15 distinct values
+        b"passwordpasswordpasswordpassword",  # a typed phrase
+    ],
+    ids=["zeros", "repeated-byte", "15-distinct", "typed-phrase"],
+)
+def test_a_master_key_of_low_entropy_is_refused_naming_its_id_only(settings, key):
+    encoded = base64.b64encode(key).decode()
+    settings.SWITCHBOARD_MASTER_KEYS = f"good:{OLD},weak:{encoded}"
+    with pytest.raises(vault.KeyringError, match=r"entry 2 \('weak'\): key is not random enough") as raised:
+        vault.seal(SECRET, context=CONTEXT)
+    assert encoded not in str(raised.value) and key.hex() not in str(raised.value)
+    assert OLD not in str(raised.value)
+
+
+def test_random_keys_and_the_test_keyring_pass_the_entropy_rule(settings):
+    from tests.conftest import TEST_KEYRING
+
+    assert vault.parse_keyring(TEST_KEYRING).ids == ["test1"]
+    # A random 32-byte key falls under 16 distinct values with a probability far below 2**-100.
+    for _ in range(200):
+        assert vault.parse_keyring(f"r:{base64.b64encode(os.urandom(32)).decode()}").ids == ["r"]

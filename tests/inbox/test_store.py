@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from accounts.models import AccountEvent
 from inbox import store
 from inbox.models import Contact, Conversation, Message
-from inbox.records import Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
+from inbox.records import SERVICE_USER_ID, Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +118,82 @@ def test_a_new_inbound_message_reopens_a_closed_conversation_but_our_own_does_no
 def test_text_with_nul_characters_is_stored_without_them(account):
     store.ingest(Batch(messages=[private(account, 1, "bad\x00byte")]))
     assert Message.objects.get().text == "badbyte"
+
+
+def test_nul_characters_anywhere_in_a_message_are_cleaned_and_the_batch_is_stored_whole(account):
+    evil = UserInfo(telegram_id=502, access_hash=78, first_name="Ev\x00e", last_name="N\x00ul")
+    peer = PeerInfo(peer_id=CHANNEL, kind="group", title="Buy\x00ers")
+    nul = MessageRecord(
+        account_id=account.pk,
+        peer=peer,
+        telegram_id=7,
+        out=False,
+        date=T0,
+        text="see\x00 here",
+        sender=evil,
+        sender_name="Ev\x00e N\x00ul",
+        entities=[{"type": "texturl", "offset": 0, "length": 3, "url": "https://x.test/\x00a"}],
+        media_kind="document",
+        media={"name": "plan\x00.pdf", "mime_type": "application/pdf", "size": 3, "nested": ["a\x00"]},
+    )
+    store.ingest(Batch(messages=[private(account, 1, "fine"), nul]))
+
+    stored = Message.objects.get(telegram_id=7)
+    assert stored.text == "see here"
+    assert stored.sender_name == "Eve Nul"
+    assert stored.entities[0]["url"] == "https://x.test/a"
+    assert stored.media["name"] == "plan.pdf" and stored.media["nested"] == ["a"]
+    assert stored.conversation.title == "Buyers"
+    assert (stored.sender.first_name, stored.sender.last_name) == ("Eve", "Nul")
+    assert Message.objects.get(telegram_id=1).text == "fine"
+
+
+def test_messages_from_telegrams_service_account_go_to_the_account_history_once_and_never_to_the_inbox(
+    account,
+):
+    telegram = PeerInfo(peer_id=SERVICE_USER_ID, kind="private", title="Telegram")
+    notice = MessageRecord(
+        account_id=account.pk, peer=telegram, telegram_id=3, out=False, date=T0, text="Login code: •••••."
+    )
+    store.ingest(Batch(messages=[notice, private(account, 1, "hi")]))
+    store.ingest(Batch(messages=[notice]))  # replayed by a catch-up
+    store.conversations_ensure(account_id=account.pk, peers=[telegram])  # the backfill's dialog list
+
+    assert list(Conversation.objects.values_list("peer_id", flat=True)) == [ALICE.telegram_id]
+    assert not Contact.objects.filter(telegram_id=SERVICE_USER_ID).exists()
+    [event] = account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)
+    assert event.detail == {"telegram_id": 3, "text": "Login code: •••••."} and event.at == T0
+
+
+def test_service_notifications_are_masked_as_they_are_converted():
+    from telethon import types
+
+    from inbox import telegram
+
+    raw = types.Message(
+        id=9, peer_id=types.PeerUser(SERVICE_USER_ID), date=T0, message="Login code: 40917. Do not give it"
+    )
+    record = telegram.message_record(1, raw)
+    assert record is not None and record.is_service_notification
+    assert record.text == "Login code: •••••. Do not give it"
+
+
+def test_a_service_conversation_stored_before_the_fix_moves_to_the_account_history_masked(account):
+    import importlib
+
+    from django.apps import apps
+
+    from tests.support.inbox import conversation_make
+
+    conversation_make(
+        account, title="Telegram", peer_id=SERVICE_USER_ID, texts=("Login code: 40917. Do not give it",)
+    )
+    migration = importlib.import_module("inbox.migrations.0005_ingest_fidelity_service_notifications")
+    migration.service_conversations_to_account_history(apps, None)
+
+    assert not Conversation.objects.filter(peer_id=SERVICE_USER_ID).exists()
+    [event] = account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)
+    assert event.detail == {"telegram_id": 1, "text": "Login code: •••••. Do not give it"}
 
 
 def test_item_by_item_storage_skips_only_what_postgresql_refuses(account):

@@ -65,3 +65,25 @@ def test_audience_filters_drop_people_without_usernames_opt_outs_and_the_already
     audience.exclude_contacted = True
     audience.save()
     assert list(selectors.audience_contacts(audience=audience)) == [named[2]]
+
+
+def test_scraped_members_with_nul_characters_in_their_names_are_stored_without_them(make_account):
+    from outreach import scraping
+    from outreach.telegram import Person
+
+    account = make_account(status="active")
+    audience = Audience.objects.create(name="Scraped")
+    odd = Person(
+        user_id=9_000_001,
+        access_hash=5,
+        username="odd",
+        first_name="Ze\x00ro",
+        last_name="By\x00te",
+        phone="",
+        is_bot=False,
+        is_deleted=False,
+    )
+    scraping.store_people(account_id=account.pk, audience_id=audience.pk, job_id=1, people=[odd])
+    contact = Contact.objects.get(telegram_id=9_000_001)
+    assert (contact.first_name, contact.last_name) == ("Zero", "Byte")
+    assert audience.members.count() == 1

@@ -115,3 +115,43 @@ def test_a_scrape_pauses_resumes_counts_flood_waits_and_cancels(tgsim, host_env,
         wait_for(lambda: build.backfilled([account]), timeout=30, what="the inbox backfill")
     other.refresh_from_db()
     assert other.state == "cancelled" and other.pages == 0
+
+
+def test_pages_shorter_than_asked_for_still_yield_every_member(tgsim, host_env, api_app, tmp_path):
+    account, uid = scraper(tgsim, api_app)
+    owner = tgsim.world_call("bulk_create_users", 1, prefix=f"sown{uid}")[0]
+    name, members = group(tgsim, owner, 1_000, prefix=f"short{uid}")
+    tgsim.fault("participants_page", 100)  # a server that sends 100 per page although 200 were asked for
+    job = scraping.job_create(account=account, target=f"@{name}")
+    with session_host("short", log_path=tmp_path / "host.log", env=host_env):
+        wait_for(lambda: job_state(job), timeout=180, interval=0.5, what="the scrape to end")
+        wait_for(lambda: build.backfilled([account]), timeout=30, what="the inbox backfill")
+    assert job.state == "done", job.message
+    stored = set(
+        AudienceMember.objects.filter(audience=job.audience).values_list("contact__telegram_id", flat=True)
+    )
+    assert stored == members | {owner}
+    assert job.members == 1_001
+    assert job.pages >= 10, "each page held 100 members"
+
+
+def test_a_group_that_lists_fewer_members_than_it_reports_ends_incomplete_not_done(
+    tgsim, host_env, api_app, tmp_path
+):
+    account, uid = scraper(tgsim, api_app)
+    owner = tgsim.world_call("bulk_create_users", 1, prefix=f"wown{uid}")[0]
+    members = tgsim.world_call("bulk_create_users", 300, prefix=f"with{uid}")
+    name = f"with{uid}_group"
+    chat_id = tgsim.world_call(
+        "create_group", title="Withheld", owner_id=owner, members=members, username=name
+    )
+    tgsim.fault("withhold_participants", chat_id, 50)
+    job = scraping.job_create(account=account, target=f"@{name}")
+    with session_host("withheld", log_path=tmp_path / "host.log", env=host_env):
+        wait_for(lambda: job_state(job), timeout=120, interval=0.5, what="the scrape to end")
+        wait_for(lambda: build.backfilled([account]), timeout=30, what="the inbox backfill")
+    assert job.state == "incomplete", job.message
+    # 300 members, the owner and the scraping account are counted; 50 of them were never listed.
+    assert job.message.startswith("Incomplete: 252 of 302 members listed"), job.message
+    assert job.finished_at is not None
+    assert scraping.job_progress(job).percent < 100

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from telethon import errors
+from telethon import errors, events
 from telethon.tl import functions, types
 
 from tests.tgsim.worldkit import new_phone
@@ -111,6 +113,22 @@ async def test_authorizations_and_log_out(wsim, login):
     with pytest.raises(errors.AuthKeyUnregisteredError):
         await second(functions.users.GetUsersRequest([types.InputUserSelf()]))
     assert await first.log_out()
+
+
+async def test_a_login_code_for_a_logged_in_account_arrives_from_telegrams_service_account(wsim, login):
+    phone = new_phone()
+    uid = wsim.world.create_user(phone, "Fleet")
+    logged_in = await login(phone)
+    received = []
+    logged_in.add_event_handler(lambda event: received.append(event.message), events.NewMessage())
+    other = await login(phone)  # a second device asks for a code: the first session is told it
+    await asyncio.sleep(0.5)
+    [message] = [m for m in received if m.sender_id == 777000]
+    sender = await message.get_sender()
+    assert sender.first_name == "Telegram" and sender.verified and sender.support
+    assert message.message.startswith(f"Login code: {phone[5] * 5}. Do not give this code to anyone")
+    assert wsim.world.messages_between(uid, 777000)[-1]["text"] == message.message
+    assert await other.get_me()
 
 
 async def test_calls_before_sign_in_are_unauthorized(wsim):

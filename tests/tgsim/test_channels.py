@@ -44,6 +44,31 @@ async def test_participants_of_a_12000_member_group(wsim, login):
     assert gid in world.users[viewer].channels
 
 
+async def test_a_shorter_participants_page_and_withheld_members_are_what_the_client_gets(wsim, login):
+    world = wsim.world
+    owner, viewer = user(world, "short_owner"), user(world, "short_viewer")
+    crowd = world.bulk_create_users(250, prefix="short")
+    gid = world.create_group("Short pages", owner, members=[*crowd, viewer], username="short_pages")
+    cv = await login(world.users[viewer].phone)
+
+    def page(offset):
+        request = functions.channels.GetParticipantsRequest(
+            channel="short_pages", filter=types.ChannelParticipantsRecent(), offset=offset, limit=200, hash=0
+        )
+        return cv(request)
+
+    assert len((await page(0)).participants) == 200  # Telegram's own page size by default
+    wsim.faults.participants_page(100)
+    first = await page(0)
+    assert len(first.participants) == 100 and first.count == 252
+    wsim.faults.withhold_participants(gid, 52)
+    assert len((await page(100)).participants) == 100
+    last = await page(200)
+    assert last.participants == [] and last.count == 252, "the withheld members are counted, not listed"
+    wsim.faults.clear()
+    assert len((await page(0)).participants) == 200
+
+
 async def test_hidden_members_group_shows_only_admins_to_members(wsim, login):
     world = wsim.world
     owner, admin, member = user(world, "hid_owner"), user(world, "hid_admin"), user(world, "hid_member")

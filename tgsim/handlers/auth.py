@@ -15,6 +15,12 @@ from tgsim.world import TEST_PHONE_RE, normalize_phone
 
 CODE_TTL = 300  # Telegram login codes expire after a few minutes
 SRP_TTL = 600
+# What Telegram's service account (777000) writes to the logged-in sessions of an account asked for a code.
+LOGIN_CODE_TEXT = (
+    "Login code: {code}. Do not give this code to anyone, even if they say they are from Telegram!\n\n"
+    "This code can be used to log in to your Telegram account. We never ask it for anything else.\n\n"
+    "If you didn't request this code by trying to log in on another device, simply ignore this message."
+)
 
 
 def _phone(raw: str) -> str:
@@ -38,7 +44,9 @@ def _sent_code(call: Call, code: LoginCode) -> types.auth.SentCode:
 async def send_code(call: Call, req: functions.auth.SendCodeRequest) -> types.auth.SentCode:
     """auth.sendCode. Test numbers 99966XYYYY get the code XXXXX (Telegram's test-DC convention); other
     numbers get a random 5-digit code (see World.login_code). A new code invalidates the previous hash
-    (PHONE_CODE_EXPIRED); banned numbers get PHONE_NUMBER_BANNED."""
+    (PHONE_CODE_EXPIRED); banned numbers get PHONE_NUMBER_BANNED. An account that is logged in somewhere
+    gets the code as a message from Telegram's service account (777000) in those sessions, as on
+    Telegram."""
     if req.api_id <= 0 or not req.api_hash:
         raise bad_request("API_ID_INVALID")
     phone = _phone(req.phone_number)
@@ -54,6 +62,8 @@ async def send_code(call: Call, req: functions.auth.SendCodeRequest) -> types.au
         phone=phone, code=value, phone_code_hash=secrets.token_hex(9), sent_at=time.time(), dead_hashes=dead
     )
     world.codes[phone] = code
+    if uid is not None and call.server is not None and call.server.authorizations(uid, call.session):
+        world.service_notify(uid, LOGIN_CODE_TEXT.format(code=value))
     return _sent_code(call, code)
 
 

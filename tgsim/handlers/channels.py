@@ -120,7 +120,8 @@ async def get_participants(call: Call, req: functions.channels.GetParticipantsRe
     else:  # ChannelParticipantsRecent and anything else
         members = channelops.recent(channel)
         total = len(channel.members)
-    visible = members[:cap]
+    withheld = call.server.faults.withheld.get(channel.id, 0) if call.server is not None else 0
+    visible = members[: max(0, min(cap, len(members) - withheld))]
     offset = max(0, req.offset)
     page = visible[offset : offset + max(0, min(req.limit, page_max))]
     participants = [channelops.participant(m, user.id) for m in page]

@@ -35,6 +35,7 @@ def _deliver(
     media: int | None = None,
     reply_to: int | None = None,
     fwd: tuple[int, int] | None = None,
+    entities: tuple = (),
 ) -> tuple[list, list[int]]:
     """Send one message and return (updates for the caller's result, peer ids they mention).
 
@@ -48,7 +49,15 @@ def _deliver(
         if seen is None or seen[0] not in channel.messages:
             channelops.check_can_post(channel, user.id)
             msg, pts = channelops.post(
-                world, channel, user.id, text, media=media, reply_to=reply_to, fwd=fwd, exclude=call.session
+                world,
+                channel,
+                user.id,
+                text,
+                media=media,
+                reply_to=reply_to,
+                fwd=fwd,
+                entities=entities,
+                exclude=call.session,
             )
             channel.random_ids[(user.id, random_id)] = (msg.id, pts)
             seen = (msg.id, pts)
@@ -70,12 +79,21 @@ def _deliver(
                 media=media,
                 reply_to=reply_to,
                 fwd=fwd,
+                entities=entities,
                 exclude=call.session,
             )
         else:
             chatops.check_can_message(world, user, world.users[peer_id])
             msg, pts = chatops.send(
-                world, user.id, peer_id, text, media=media, reply_to=reply_to, fwd=fwd, exclude=call.session
+                world,
+                user.id,
+                peer_id,
+                text,
+                media=media,
+                reply_to=reply_to,
+                fwd=fwd,
+                entities=entities,
+                exclude=call.session,
             )
         user.sent_random[random_id] = (msg.id, pts, 1)
         seen = (msg.id, pts, 1)
@@ -98,11 +116,20 @@ async def send_message(call: Call, req: functions.messages.SendMessageRequest):
     """messages.sendMessage. Private chats answer updateShortSentMessage (the client builds the message
     itself), channels a full Updates. Errors: MESSAGE_EMPTY, MESSAGE_TOO_LONG, PEER_ID_INVALID for a peer
     the caller can't address (e.g. someone else's access_hash), INPUT_USER_DEACTIVATED, USER_IS_BLOCKED,
-    USER_PRIVACY_RESTRICTED, PEER_FLOOD, CHAT_WRITE_FORBIDDEN."""
+    USER_PRIVACY_RESTRICTED, PEER_FLOOD, CHAT_WRITE_FORBIDDEN. Entities (bold, text URLs, mentions) reach
+    every receiver as the sender gave them."""
     user = me(call)
     text = _check_text(req.message, MAX_TEXT)
     peer_id = input_peer(call.world, user.id, req.peer)
-    updates, peers = _deliver(call, user, peer_id, text, req.random_id, reply_to=_reply_id(req.reply_to))
+    updates, peers = _deliver(
+        call,
+        user,
+        peer_id,
+        text,
+        req.random_id,
+        reply_to=_reply_id(req.reply_to),
+        entities=tuple(req.entities or ()),
+    )
     new = updates[1]
     if isinstance(new, types.UpdateNewMessage):
         return types.UpdateShortSentMessage(
@@ -120,7 +147,14 @@ async def send_media(call: Call, req: functions.messages.SendMediaRequest) -> ty
     seen = user.sent_random.get(req.random_id) if peer_id not in call.world.channels else None
     media = None if seen else media_from_input(call, user.id, req.media)
     updates, peers = _deliver(
-        call, user, peer_id, text, req.random_id, media=media, reply_to=_reply_id(req.reply_to)
+        call,
+        user,
+        peer_id,
+        text,
+        req.random_id,
+        media=media,
+        reply_to=_reply_id(req.reply_to),
+        entities=tuple(req.entities or ()),
     )
     return wrap(call.world, user.id, updates, peers)
 
@@ -153,6 +187,7 @@ async def forward_messages(call: Call, req: functions.messages.ForwardMessagesRe
             random_id,
             media=msg.media,
             fwd=None if req.drop_author else original,
+            entities=getattr(msg, "entities", ()),
         )
         all_updates += updates
         peers += mentioned

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0002_account_operators"),
+        ("accounts", "0003_web_hardening_seal_proxy"),
     ]
 
     operations = [
