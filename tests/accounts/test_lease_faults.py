@@ -60,7 +60,7 @@ def test_a_revoked_account_moves_to_another_host_only_after_its_holder_has_disco
             try:
                 account_disable(account_id=account.pk)
                 account_resume(account_id=account.pk)
-                time.sleep(3)  # the heir's chance to claim the account and connect its key
+                time.sleep(2)  # the heir (woken at once) would claim the account and connect its key by now
                 during_pause = Lease.objects.get(pk=account.pk)
             finally:
                 os.kill(holder.pid, signal.SIGCONT)
