@@ -4,6 +4,11 @@ A lease row carries the holder, a fencing token and an expiry. Hosts claim free 
 SELECT … FOR UPDATE SKIP LOCKED (two hosts never wait on, or take, the same row), renew well inside
 the TTL, and every write of the account's session succeeds only while the writer's token is the
 current one, so a paused "zombie" host can never overwrite the new owner's state.
+
+A revoke (proxy change, disable, log-out) never frees a lease its holder may still be connected on: it
+marks the lease ``revoking``, which stops renewals and session writes but keeps holder and expiry, so
+claims skip it until the holder has disconnected and released it, or until it expires (by then a holder
+that could not renew has dropped the client on its own deadline: see accounts.host.runtime).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import HOSTED_STATUSES, Lease
@@ -45,7 +50,7 @@ def claim(*, holder: str, limit: int, ttl: float) -> list[Grant]:
         cursor.execute(
             """
             UPDATE accounts_lease
-            SET holder = %s, token = token + 1, acquired_at = now(),
+            SET holder = %s, token = token + 1, revoking = false, acquired_at = now(),
                 expires_at = now() + make_interval(secs => %s)
             WHERE account_id = ANY(%s)
             RETURNING account_id, token
@@ -56,7 +61,8 @@ def claim(*, holder: str, limit: int, ttl: float) -> list[Grant]:
 
 
 def renew(*, holder: str, grants: list[Grant], ttl: float) -> set[int]:
-    """Extend the leases still ours; returns the account ids renewed (the rest are lost)."""
+    """Extend the leases still ours; returns the account ids renewed. The rest are lost or revoked: the
+    holder disconnects them, then releases them (a no-op for a lease that has moved on)."""
     if not grants:
         return set()
     with connection.cursor() as cursor:
@@ -65,7 +71,7 @@ def renew(*, holder: str, grants: list[Grant], ttl: float) -> set[int]:
             UPDATE accounts_lease l SET expires_at = now() + make_interval(secs => %s)
             FROM unnest(%s::bigint[], %s::bigint[]) AS mine(account_id, token)
             WHERE l.account_id = mine.account_id AND l.token = mine.token AND l.holder = %s
-              AND l.expires_at > now()
+              AND l.expires_at > now() AND NOT l.revoking
             RETURNING l.account_id
             """,
             [ttl, [g.account_id for g in grants], [g.token for g in grants], holder],
@@ -74,10 +80,13 @@ def renew(*, holder: str, grants: list[Grant], ttl: float) -> set[int]:
 
 
 def release(*, holder: str, grant: Grant) -> bool:
-    """Give the account back at once (shutdown, ban, re-login): another host may take it now."""
+    """Give the account back at once (shutdown, ban, re-login, revoke): another host may take it now.
+
+    Only after the client is disconnected: the next holder connects as soon as this commits.
+    """
     return bool(
         Lease.objects.filter(account_id=grant.account_id, holder=holder, token=grant.token).update(
-            holder="", expires_at=timezone.now()
+            holder="", revoking=False, expires_at=timezone.now()
         )
     )
 
@@ -85,7 +94,11 @@ def release(*, holder: str, grant: Grant) -> bool:
 def is_current(*, holder: str, grant: Grant) -> bool:
     """Does this host still hold the account right now? Checked before anything reaches Telegram."""
     return Lease.objects.filter(
-        account_id=grant.account_id, holder=holder, token=grant.token, expires_at__gt=timezone.now()
+        account_id=grant.account_id,
+        holder=holder,
+        token=grant.token,
+        revoking=False,
+        expires_at__gt=timezone.now(),
     ).exists()
 
 
@@ -94,9 +107,11 @@ def ensure_lease(*, account_id: int) -> None:
 
 
 def revoke(*, account_id: int) -> None:
-    """Take the account from whichever host holds it: the token moves on, so that host's next renewal
-    fails and it drops the client without writing (the same path as a lost lease). Used when an admin
-    disables an account or changes its proxy; a hosted status lets any host claim it again at once."""
-    Lease.objects.filter(account_id=account_id).update(
-        holder="", token=models.F("token") + 1, expires_at=timezone.now()
-    )
+    """Take the account from whichever host holds it (proxy change, disable, log-out).
+
+    The lease is only marked: its holder may still be connected, and freeing it now would let another
+    host connect the same auth key at once (AUTH_KEY_DUPLICATED). The holder learns of it at its next
+    renewal (the caller wakes hosts), disconnects without saving, then releases; a holder that never
+    does has dropped the client by the lease's expiry, when claims take it again.
+    """
+    Lease.objects.filter(account_id=account_id).exclude(holder="").update(revoking=True)

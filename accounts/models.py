@@ -182,6 +182,8 @@ class Lease(models.Model):
     token = models.BigIntegerField(default=0)
     acquired_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Revoked while held: no renewals or session writes, and no claims until released or expired.
+    revoking = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"lease {self.account_id} → {self.holder or 'nobody'} #{self.token}"

@@ -248,6 +248,7 @@ def account_disable(*, account_id: int, reason: str = "Disabled by an admin", by
     with transaction.atomic():
         account = account_transition(account_id=account_id, to=S.DISABLED, reason=reason, actor=by)
         leases.revoke(account_id=account_id)
+        hosts_wake()  # its holder learns of the revoke at once and disconnects
     return account
 
 
@@ -264,7 +265,8 @@ def account_proxy_set(*, account_id: int, proxy: str, by: Any = None) -> None:
         event_record(
             account=account, kind="proxy_changed", reason="Proxy changed" if proxy else "Direct", actor=by
         )
-        # The client was built with the old proxy; a fresh lease makes a host rebuild it.
+        # The client was built with the old proxy: its holder disconnects and releases the lease, and
+        # then a host (maybe the same) claims it afresh and rebuilds the client through the new proxy.
         leases.revoke(account_id=account_id)
         hosts_wake()
 

@@ -145,8 +145,9 @@ async def log_out(hosted: Hosted) -> dict[str, Any]:
     _require_login(hosted)
     await auth.log_out(hosted.client)
     hosted.lost = True
+    # Disabled (and its lease revoked) first, so releasing the lease below lets no host claim it.
+    await db(account_logged_out)(account_id=hosted.account_id)
     host = current_host()
     if host is not None:
-        await host.drop(hosted, save=False, release=False)
-    await db(account_logged_out)(account_id=hosted.account_id)
+        await host.drop(hosted, save=False, release=True)
     return {"ok": True}

@@ -19,8 +19,6 @@ from accounts.models import Account
 def _command(
     task: Any, account_id: int, step: Any, *, budget: str | None = None, login: bool = False, **kwargs: Any
 ) -> dict[str, Any]:
-    if not Account.objects.filter(pk=account_id).exists():
-        return {"ok": False, "error": "The account no longer exists"}
     try:
         return run(
             task, account_id=account_id, call=functools.partial(step, **kwargs), budget=budget, login=login

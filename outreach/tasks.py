@@ -9,14 +9,11 @@ from typing import Any
 from celery import shared_task
 
 from accounts.host.commands import Failed, run
-from accounts.models import Account
 from outreach import planner, scraping, services, steps
 from outreach.models import Campaign
 
 
 def _command(task: Any, account_id: int, action: Any, **kwargs: Any) -> dict[str, Any]:
-    if not Account.objects.filter(pk=account_id).exists():
-        return {"ok": False, "error": "The account no longer exists"}
     return run(task, account_id=account_id, call=functools.partial(action, **kwargs))
 
 

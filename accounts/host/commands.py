@@ -3,11 +3,14 @@
 A command task calls ``run(task, account_id=…, call=…)``. The command runs only while this host holds
 the account's lease (checked in the database right before anything reaches Telegram, so a paused
 zombie host cannot send); otherwise the message goes back to the account's queue for the real owner.
+So does a command whose checks cannot reach the database (or Redis): it has not run, and acking its
+failure would lose it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -15,7 +18,9 @@ from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import Reject
+from django.db import DatabaseError
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts import leases
 from accounts.host import lifecycle
@@ -23,6 +28,8 @@ from accounts.host.hosted import Hosted
 from accounts.host.runtime import NotHeld, Paused, SessionHost, db
 from accounts.models import Account
 from accounts.telegram import errors as tg_errors
+
+log = logging.getLogger(__name__)
 
 Call = Callable[[Hosted], Awaitable[Any]]  # receives the hosted account (client, grant, status)
 
@@ -62,21 +69,34 @@ def run(
     login: bool = False,
     timeout: float = 120.0,
 ) -> Any:
-    """Run ``call(client)`` for the account on this host; returns its result or raises Failed."""
+    """Run ``call(hosted)`` for the account on this host; returns its result or raises Failed (an account
+    that no longer exists gets ``{"ok": False, "error": …}``)."""
     host = current_host()
     if host is None:
         raise Reject("this worker is not a session host", requeue=True)
+    try:
+        gone = not Account.objects.filter(pk=account_id).exists()
+    except DatabaseError:
+        raise _requeue("the database is unavailable") from None
+    if gone:
+        return {"ok": False, "error": "The account no longer exists"}
     try:
         return host.submit(
             execute(host, account_id=account_id, call=call, budget=budget, login=login), timeout=timeout
         )
     except (NotHeld, Paused):
-        # Not ours (any more), or cooling down: back to the account's queue, where the owner — or
-        # this host once the cooldown ends — picks it up again. Nothing is lost or run twice.
-        time.sleep(0.2)
-        raise Reject("account not available on this host", requeue=True) from None
+        # Not ours (any more), cooling down, or our lease could not be checked: back to the account's
+        # queue, where the owner — or this host later — picks it up again. Nothing is lost or run twice.
+        raise _requeue("account not available on this host") from None
     except ChatWait as wait:
         raise task.retry(countdown=wait.seconds + random.uniform(1, 5)) from None
+
+
+def _requeue(reason: str) -> Reject:
+    """Hand the message back to its queue, never acked (invariant 2); the pause keeps a host that
+    cannot run it from spinning on it."""
+    time.sleep(0.2)
+    return Reject(reason, requeue=True)
 
 
 async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str | None, login: bool) -> Any:
@@ -89,10 +109,17 @@ async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str
         raise NotHeld from None
     if hosted.paused_until > time.monotonic():
         raise Paused(hosted.paused_until - time.monotonic())
-    if not hosted.lease_certain() or not await db(leases.is_current)(holder=host.name, grant=hosted.grant):
-        raise NotHeld
-    if budget:
-        await _take_budget(hosted, budget)
+    try:
+        if not hosted.lease_certain() or not await db(leases.is_current)(
+            holder=host.name, grant=hosted.grant
+        ):
+            raise NotHeld
+        if budget:
+            await _take_budget(hosted, budget)
+    except (DatabaseError, RedisError):
+        # Nothing has reached Telegram: back to the queue (invariant 2). Failing would ack and lose it.
+        log.warning("account %s: lease or budget check failed; requeueing the command", account_id)
+        raise NotHeld from None
     try:
         return await call(hosted)
     except (NotHeld, Paused, ChatWait, Failed):

@@ -54,6 +54,8 @@ def _load(account_id: int) -> tuple[Account, str, sessions.SessionState, int, li
 
 def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) -> None:
     """Telethon's save(), run in a worker thread: a fenced, sealed write of the session."""
+    if hosted.lost:
+        return  # a lost lease never writes (and never waits on the database on its way out)
     digest = state_digest(state)
     if digest == hosted.last_saved:
         return
@@ -63,7 +65,8 @@ def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) ->
         )
         hosted.last_saved = digest
     except sessions.FencedOut:
-        # Another host owns the account now: never write again, and get out of its way.
+        # Another host owns the account now, or it was revoked: never write again, and get out of its
+        # way. Releasing after the disconnect frees a revoked lease and is a no-op for one moved on.
         log.warning("account %s: session write fenced out; dropping", hosted.account_id)
         _let_go(host, hosted)
     except IntegrityError:
@@ -77,7 +80,7 @@ def _let_go(host: SessionHost, hosted: Hosted) -> None:
     """From a worker thread: never write again, and drop the account on the host's loop."""
     hosted.lost = True
     host.loop.call_soon_threadsafe(
-        lambda: host.loop.create_task(host.drop(hosted, save=False, release=False))
+        lambda: host.loop.create_task(host.drop(hosted, save=False, release=True))
     )
 
 
@@ -251,7 +254,7 @@ async def _still_ours(host: SessionHost, hosted: Hosted) -> bool:
     if hosted.lease_certain() or await db(leases.is_current)(holder=host.name, grant=hosted.grant):
         return True
     log.warning("account %s: lease lost while disconnected; not reconnecting", hosted.account_id)
-    await host.drop(hosted, save=False, release=False)
+    await host.drop(hosted, save=False, release=True)  # frees a revoked lease; no-op for one moved on
     return False
 
 

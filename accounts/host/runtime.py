@@ -4,6 +4,10 @@ It claims free or expired leases, renews them well inside the TTL, connects each
 proxy and device, consumes each held account's command queue (acct.<id>) through the Celery consumer,
 reconnects with backoff, checkpoints session state under the lease's fence, and on stop saves every
 session and releases every lease so another host can take over at once.
+
+A watchdog disconnects every client whose lease this host could not renew in time, on a local monotonic
+deadline that needs no answer from the database: a host cut off from PostgreSQL lets go before the
+lease expires and another host connects the same auth key (invariant 1).
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from accounts.host.hosted import Hosted
 log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 50
+# A lease is certainly ours until (start of the renewal that extended it) + TTL * this margin: the
+# rest of the TTL covers clock slack, the watchdog's period and the disconnect itself.
+LEASE_MARGIN = 0.8
+WATCHDOG_INTERVAL = 0.25
 
 
 def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -61,6 +69,7 @@ class SessionHost:
         self._consumer: Any = None
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
+        self._watchdog_task: asyncio.Task[None] | None = None
         self._connect_slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
         self.commands_running = 0
@@ -111,6 +120,7 @@ class SessionHost:
         self._connect_slots = asyncio.Semaphore(settings.SESSION_CONNECT_SLOTS)
         self._wake = asyncio.Event()
         self._main_task = self.loop.create_task(self._main())
+        self._watchdog_task = self.loop.create_task(self._watchdog())
         self.loop.run_forever()
 
     async def _main(self) -> None:
@@ -140,23 +150,49 @@ class SessionHost:
         for hosted in held:
             if hosted.account_id in renewed:
                 # Count the TTL from when we asked, minus a margin for clock and scheduling slack.
-                hosted.lease_deadline = asked + self.ttl * 0.8
+                hosted.lease_deadline = asked + self.ttl * LEASE_MARGIN
             else:
-                log.warning("lease of account %s lost; dropping it without saving", hosted.account_id)
-                await self.drop(hosted, save=False, release=False)
+                # Lost, or revoked: disconnect first, then release, so a revoked lease is claimable only
+                # once nobody uses its key (a lost one has moved on, and releasing it does nothing).
+                log.warning(
+                    "lease of account %s lost or revoked; dropping it without saving", hosted.account_id
+                )
+                await self.drop(hosted, save=False, release=True)
 
     async def _claim(self) -> None:
         room = self.capacity - len(self.accounts)
         # Claim in modest batches so several hosts starting together share the accounts; a full batch
         # means more are waiting, so the next tick follows at once.
         batch = min(room, CLAIM_BATCH)
+        asked = time.monotonic()
         grants = await db(leases.claim)(holder=self.name, limit=batch, ttl=self.ttl)
         if batch and len(grants) == batch and self._wake is not None:
             self._wake.set()
         for grant in grants:
-            hosted = Hosted(grant=grant, lease_deadline=time.monotonic() + self.ttl * 0.8)
+            previous = self.accounts.get(grant.account_id)
+            hosted = Hosted(grant=grant, lease_deadline=asked + self.ttl * LEASE_MARGIN)
             self.accounts[grant.account_id] = hosted
-            hosted.supervisor = self.loop.create_task(lifecycle.supervise(self, hosted))
+            hosted.supervisor = self.loop.create_task(self._host(hosted, previous=previous))
+
+    async def _host(self, hosted: Hosted, *, previous: Hosted | None) -> None:
+        """Connect a newly claimed account, once this host's previous client of it is gone (we claimed it
+        again while that one was being dropped): two clients of one key would be AUTH_KEY_DUPLICATED."""
+        if previous is not None:
+            await self.drop(previous, save=False, release=False)  # its lease has moved on: to us
+        await lifecycle.supervise(self, hosted)
+
+    async def _watchdog(self) -> None:
+        """Disconnect every client past its lease deadline, whatever the database (or a hung renewal)
+        is doing: by the time the lease expires and another host may connect, this one has let go."""
+        # It runs through shutdown too: nothing renews while commands finish there.
+        while True:
+            now = time.monotonic()
+            for hosted in list(self.accounts.values()):
+                if hosted.drop_task is None and now >= hosted.lease_deadline:
+                    log.warning("account %s: lease not renewed in time; disconnecting", hosted.account_id)
+                    # Not awaited: a drop may wait on the database after the socket is closed.
+                    self.loop.create_task(self.drop(hosted, save=False, release=False))
+            await asyncio.sleep(WATCHDOG_INTERVAL)
 
     async def _checkpoint_due(self) -> None:
         now = time.monotonic()
@@ -179,16 +215,33 @@ class SessionHost:
     # --- dropping and shutting down ---------------------------------------------------------------
 
     async def drop(self, hosted: Hosted, *, save: bool, release: bool) -> None:
-        """Stop hosting an account: stop its queue, disconnect, optionally save and release."""
-        if self.accounts.get(hosted.account_id) is not hosted:
-            return
+        """Stop hosting an account: stop its queue, disconnect, optionally save and release.
+
+        Works on this very ``hosted``, never on whatever is tracked under its id by then (a newer claim
+        of the same account). Runs once, in a task of its own that a caller's cancellation cannot cut
+        short half-way; a second call waits for the first.
+        """
+        if hosted.drop_task is None:
+            hosted.drop_task = self.loop.create_task(self._drop(hosted, save=save, release=release))
+        await asyncio.shield(hosted.drop_task)
+
+    async def _drop(self, hosted: Hosted, *, save: bool, release: bool) -> None:
+        # A newer claim of this account waits for this drop before it connects, so it is not consuming.
         self.stop_consuming(hosted)
         if not save:
             hosted.lost = True
-        await lifecycle.disconnect(self, hosted, save=save)
-        if hosted.supervisor and hosted.supervisor is not asyncio.current_task():
-            hosted.supervisor.cancel()
-        self.accounts.pop(hosted.account_id, None)
+        try:
+            await lifecycle.disconnect(self, hosted, save=save)
+            hosted.lost = True
+            supervisor = hosted.supervisor
+            if supervisor is not None and not supervisor.done():
+                supervisor.cancel()
+                await asyncio.wait([supervisor], timeout=5)
+                # The supervisor may have been mid-connect: close whatever it opened as well.
+                await lifecycle.disconnect(self, hosted, save=False)
+        finally:
+            if self.accounts.get(hosted.account_id) is hosted:
+                del self.accounts[hosted.account_id]
         if release:
             await db(leases.release)(holder=self.name, grant=hosted.grant)
 
@@ -206,3 +259,5 @@ class SessionHost:
             *(self.drop(h, save=True, release=True) for h in list(self.accounts.values())),
             return_exceptions=True,
         )
+        if self._watchdog_task:
+            self._watchdog_task.cancel()

@@ -124,3 +124,33 @@ def test_the_database_refuses_one_auth_key_in_two_accounts_sessions(make_account
     stored = TelegramSession.objects.get(pk=first.pk).auth_key_id
     assert stored % 2**64 == AuthKey(key).key_id
     assert not TelegramSession.objects.filter(pk=second.pk).exists()
+
+
+def test_a_revoked_lease_is_not_claimable_until_its_holder_has_let_go(make_account):
+    account = make_account(status=Account.Status.ACTIVE)
+    (grant,) = leases.claim(holder="host-a", limit=1, ttl=30)
+    leases.revoke(account_id=account.pk)
+    # The holder may still be connected: nobody else may connect the same auth key yet.
+    assert leases.claim(holder="host-b", limit=10, ttl=30) == []
+    # The holder learns of it at its next renewal, may no longer run commands or write the session...
+    assert leases.renew(holder="host-a", grants=[grant], ttl=30) == set()
+    assert not leases.is_current(holder="host-a", grant=grant)
+    state = sessions.SessionState(dc_id=2, server_address="127.0.0.1", port=1, auth_key=b"k" * 256)
+    with pytest.raises(sessions.FencedOut):
+        sessions.session_store(holder="host-a", grant=grant, state=state, version=0)
+    # ...and once it has disconnected and released the lease, another host takes it at once.
+    assert leases.release(holder="host-a", grant=grant)
+    (again,) = leases.claim(holder="host-b", limit=10, ttl=30)
+    assert again.token == grant.token + 1
+    assert leases.renew(holder="host-b", grants=[again], ttl=30) == {account.pk}
+
+
+def test_a_revoked_lease_whose_holder_never_lets_go_is_claimable_once_it_expires(make_account):
+    account = make_account(status=Account.Status.ACTIVE)
+    (grant,) = leases.claim(holder="host-a", limit=1, ttl=30)
+    leases.revoke(account_id=account.pk)
+    assert leases.claim(holder="host-b", limit=10, ttl=30) == []
+    Lease.objects.filter(pk=account.pk).update(expires_at="2000-01-01T00:00:00Z")  # host-a died holding it
+    (again,) = leases.claim(holder="host-b", limit=10, ttl=30)
+    assert again.token == grant.token + 1
+    assert leases.is_current(holder="host-b", grant=again)

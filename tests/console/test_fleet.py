@@ -111,7 +111,8 @@ def test_bulk_disable_takes_accounts_from_their_host_and_resume_brings_them_back
     account.refresh_from_db()
     lease = Lease.objects.get(account=account)
     assert account.status == S.DISABLED
-    assert lease.holder == "" and lease.token == 8  # the old holder's renewals now fail
+    # The old holder's renewals now fail; it keeps the lease only until it has disconnected.
+    assert (lease.holder, lease.token, lease.revoking) == ("h", 7, True)
     bulk(admin_client, "resume", [account])
     account.refresh_from_db()
     assert account.status == S.NEW  # it holds no session, so it goes back to the login wizard
