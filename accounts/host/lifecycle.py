@@ -79,9 +79,7 @@ def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) ->
 def _let_go(host: SessionHost, hosted: Hosted) -> None:
     """From a worker thread: never write again, and drop the account on the host's loop."""
     hosted.lost = True
-    host.loop.call_soon_threadsafe(
-        lambda: host.loop.create_task(host.drop(hosted, save=False, release=True))
-    )
+    host.loop.call_soon_threadsafe(lambda: host.loop.create_task(host.drop(hosted, save=False, release=True)))
 
 
 def state_digest(state: sessions.SessionState) -> bytes:
