@@ -1,0 +1,228 @@
+"""Hostile input never produces a server error: every URL of every urls.py, fuzzed with Hypothesis.
+
+The resolver is walked, so a new view is fuzzed without anyone remembering to add it. Each pattern gets
+hostile path arguments for its converters, hostile query strings (GET) and hostile form bodies with an
+upload (POST), as an admin and as an operator. A bad value must end in a clear 4xx or a form error —
+never a 500. No session host is needed: commands views queue go to this run's private queue prefix
+(tests/conftest.py) and nobody consumes them.
+
+Bounded on purpose (marker ``fuzz``): a fixed number of examples per pattern and a per-example deadline,
+so the module runs in well under a minute.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts import forms as account_forms
+from inbox.models import Label
+from outreach import forms as outreach_forms
+from outreach.models import ScrapeJob, WarmupPlan
+from tests.support import outreach as build
+from tests.support.inbox import conversation_make
+
+pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
+
+# Django's own admin site is Django's code, fuzzed by Django; everything else is ours.
+SKIPPED_PREFIXES = ("admin/",)
+
+HOSTILE = [
+    "",
+    " ",
+    "\x00",
+    "1\x00",
+    "a\x00b",
+    "%00",
+    "0",
+    "-1",
+    "-9223372036854775809",
+    "9223372036854775807",
+    "9223372036854775808",
+    "9" * 20,
+    "9" * 5000,
+    "1_000",
+    "1e3",
+    " 7 ",
+    "٣",
+    "\uff11\uff12",  # fullwidth digits
+    "²",
+    "৭৮",
+    "../../etc/passwd",
+    "..%2f..%2f",
+    "' OR 1=1 --",
+    "1; DROP TABLE inbox_message;",
+    "<script>alert(1)</script>",
+    "{{first_name}}",
+    "{" * 2000,
+    "{a|b}" * 1000,
+    "\\",
+    "😀" * 50,
+    "\u202e\u200b",
+    "x" * 70_000,
+    "true",
+    "null",
+    "[]",
+    "on",
+    "me",
+    "csv",
+    "start",
+    "pause",
+    "delete",
+]
+
+# Every name views read from GET/POST, plus every field of every form: the values that reach parsing code.
+KNOWN_NAMES = {
+    "page", "q", "account", "unread", "who", "label", "kind", "state", "before", "since", "v", "row",
+    "template", "status", "host", "attention", "step", "action", "text", "reply_to", "anchor", "assignee",
+    "labels", "ids", "operator", "operators", "proxy", "file", "session_file", "next",
+}  # fmt: skip
+for module in (account_forms, outreach_forms):
+    for value in vars(module).values():
+        if isinstance(value, type) and hasattr(value, "base_fields"):
+            KNOWN_NAMES.update(value.base_fields)
+NAMES = sorted(KNOWN_NAMES)
+
+hostile_text = st.one_of(
+    st.sampled_from(HOSTILE),
+    st.text(max_size=40),
+    st.integers(min_value=-(10**25), max_value=10**25).map(str),
+)
+# Lists: a repeated key (?ids=1&ids=x) reaches getlist() and MultipleChoice fields.
+hostile_values = st.lists(hostile_text, min_size=1, max_size=3)
+hostile_fields = st.dictionaries(st.sampled_from(NAMES), hostile_values, max_size=8)
+
+
+def _walk(patterns, prefix: str = "") -> list[tuple[str, URLPattern]]:
+    found = []
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if route.startswith(SKIPPED_PREFIXES):
+            continue
+        if isinstance(entry, URLResolver):
+            found += _walk(entry.url_patterns, route)
+        else:
+            found.append((route, entry))
+    return found
+
+
+ROUTES = _walk(get_resolver().url_patterns)
+
+
+def _converters(route: str) -> list[tuple[str, str]]:
+    """(name, kind) of each <converter:name> in the route, in order."""
+
+    return re.findall(r"<(?:(\w+):)?(\w+)>", route)
+
+
+def _path_for(route: str, args: dict[str, str]) -> str:
+
+    def fill(match: re.Match[str]) -> str:
+        return quote(args[match.group(2)], safe="")
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
+
+
+@pytest.fixture
+def world(admin_user, operator, make_account):
+    """One of everything, so hostile requests also hit rows that exist (and the operator sees some)."""
+    account = make_account(status="active")
+    account.operators.add(operator)
+    conversation = conversation_make(account, title="Grace", peer_id=4242, texts=("hi", "there"))
+    label = Label.objects.create(name="vip")
+    audience = build.audience(build.contacts(2))
+    campaign = build.campaign(audience, [account])
+    job = ScrapeJob.objects.create(account=account, target="@group", audience=audience)
+    plan = WarmupPlan.objects.create(account=account, days=3, start_limits={}, target_limits={})
+    message = conversation.messages.order_by("id").first()
+    real = {
+        str(v)
+        for v in (
+            account.pk,
+            conversation.pk,
+            message.pk,
+            label.pk,
+            audience.pk,
+            campaign.pk,
+            job.pk,
+            plan.pk,
+        )
+    }
+    return {"admin": admin_user, "operator": operator, "ids": sorted(real)}
+
+
+def _int_args(world) -> st.SearchStrategy[str]:
+    # The int converter only matches ASCII digits: hostile here means too long or out of range.
+    return st.one_of(
+        st.sampled_from(world["ids"]),
+        st.sampled_from(["0", "9223372036854775807", "9223372036854775808", "9" * 20, "9" * 5000]),
+    )
+
+
+def _str_args() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(HOSTILE), st.text(min_size=1, max_size=20)).filter(
+        lambda s: s and "/" not in s and s.strip(".") != ""
+    )
+
+
+def _upload(content: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("hostile.csv", content.encode("utf-8", "surrogatepass"), "text/csv")
+
+
+@pytest.mark.parametrize("role", ["admin", "operator"])
+@pytest.mark.parametrize("route", [r for r, _ in ROUTES])
+def test_no_url_answers_hostile_input_with_a_server_error(world, route, role):
+    client = Client(raise_request_exception=True)
+    user = world[role]
+    kinds = _converters(route)
+
+    @settings(
+        max_examples=12,
+        deadline=timedelta(seconds=20),
+        derandomize=False,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        database=None,
+    )
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        args = {}
+        for kind, name in kinds:
+            strategy = _int_args(world) if kind == "int" else _str_args()
+            args[name] = data.draw(strategy, label=name)
+        path = _path_for(route, args)
+        method = data.draw(st.sampled_from(["get", "post"]), label="method")
+        fields = data.draw(hostile_fields, label="fields")
+        client.force_login(user)
+        if method == "get":
+            request = lambda: client.get(path, fields)  # noqa: E731
+        else:
+            body: dict[str, object] = dict(fields)
+            if data.draw(st.booleans(), label="with upload"):
+                name = data.draw(st.sampled_from(["file", "session_file", "media"]), label="upload field")
+                body[name] = _upload(data.draw(hostile_text, label="upload"))
+            request = lambda: client.post(path, body)  # noqa: E731
+        try:
+            response = request()
+        except Exception as error:  # the test client re-raises what would have been a 500
+            pytest.fail(
+                f"{method.upper()} {path[:120]} as {role} raised {type(error).__name__}: {error!s:.300}"
+            )
+        assert response.status_code < 500, f"{method.upper()} {path[:120]} as {role}: {response.status_code}"
+
+    check()
+
+
+def test_the_walk_finds_every_app_and_quotes_path_arguments():
+    routes = [r for r, _ in ROUTES]
+    assert {r.split("/")[0] for r in routes} >= {"inbox", "accounts", "outreach", "login", "healthz"}
+    assert _path_for("inbox/c/<int:pk>/m/<int:message_id>/", {"pk": "1", "message_id": "../x"}) == (
+        "/inbox/c/1/m/..%2Fx/"
+    )
