@@ -13,11 +13,13 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountEvent
 from accounts.services import account_command, event_record
+from crm.parsing import text_problem
 from inbox import live, store
 from inbox.models import CannedReply, Conversation, Label, MediaFile, Message, Note
 from inbox.records import Batch, MessageRecord, PeerInfo
 
 MAX_TEXT = 4096
+MAX_NOTE = 10_000  # an internal note is a few lines; the cap keeps a paste accident out of every page load
 SHORTCUT = re.compile(r"^/([-a-zA-Z0-9_]+)$")
 
 
@@ -51,6 +53,8 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
         raise ValueError("Write something to send")
     if len(text) > MAX_TEXT:
         raise ValueError(f"Telegram messages are at most {MAX_TEXT} characters")
+    if problem := text_problem(text):
+        raise ValueError(problem)
     if conversation.kind == Conversation.Kind.CHANNEL:
         raise ValueError("Channels are read-only in the inbox")
     with transaction.atomic():
@@ -176,9 +180,12 @@ def conversation_set_labels(*, conversation: Conversation, labels: list[Label], 
 
 
 def note_add(*, conversation: Conversation, text: str, by: Any) -> Note:
+    """An internal note; raises ValueError (shown to the operator) for empty, NUL-bearing or long text."""
     text = (text or "").strip()
     if not text:
         raise ValueError("Write the note first")
+    if problem := text_problem(text, max_length=MAX_NOTE):
+        raise ValueError(problem)
     return Note.objects.create(conversation=conversation, text=text, author=by)
 
 

@@ -6,10 +6,15 @@ from zoneinfo import available_timezones
 from django import forms
 
 from accounts.models import Account
-from outreach import spintax
+from crm.parsing import MaxUploadSize
+from outreach import imports, spintax
 from outreach.models import Audience, Campaign
 
 SENDABLE = (Account.Status.ACTIVE, Account.Status.COOLDOWN, Account.Status.SPAM_LIMITED)
+MAX_MEDIA_BYTES = 20 * 1024 * 1024
+# Upper bounds keep numbers in range of their columns and of timedelta (days=1e308 overflows).
+MAX_FOLLOW_UP_DAYS = 365
+MAX_DAILY = 10_000
 
 
 def _spintax(value: str) -> str:
@@ -23,11 +28,15 @@ class CampaignForm(forms.ModelForm):
     senders = forms.ModelMultipleChoiceField(
         queryset=Account.objects.filter(status__in=SENDABLE), widget=forms.CheckboxSelectMultiple
     )
-    follow_up_1_days = forms.FloatField(required=False, min_value=0, label="Follow-up 1 after (days)")
+    follow_up_1_days = forms.FloatField(
+        required=False, min_value=0, max_value=MAX_FOLLOW_UP_DAYS, label="Follow-up 1 after (days)"
+    )
     follow_up_1 = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Follow-up 1"
     )
-    follow_up_2_days = forms.FloatField(required=False, min_value=0, label="Follow-up 2 after (days)")
+    follow_up_2_days = forms.FloatField(
+        required=False, min_value=0, max_value=MAX_FOLLOW_UP_DAYS, label="Follow-up 2 after (days)"
+    )
     follow_up_2 = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Follow-up 2"
     )
@@ -63,6 +72,10 @@ class CampaignForm(forms.ModelForm):
             "window_end": forms.TimeInput(attrs={"type": "time"}),
         }
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["media"].validators.append(MaxUploadSize(MAX_MEDIA_BYTES))
+
     def clean_template(self) -> str:
         return _spintax(self.cleaned_data["template"])
 
@@ -94,7 +107,9 @@ class AudienceForm(forms.ModelForm):
 
 
 class CsvImportForm(forms.Form):
-    file = forms.FileField(label="CSV file (columns: username, phone, user_id)")
+    file = forms.FileField(
+        label="CSV file (columns: username, phone, user_id)", validators=[MaxUploadSize(imports.MAX_BYTES)]
+    )
 
 
 class ScrapeForm(forms.Form):
@@ -110,10 +125,14 @@ class WarmupForm(forms.Form):
         queryset=Account.objects.filter(status__in=SENDABLE[:2], warmup_plan__isnull=True)
     )
     days = forms.IntegerField(min_value=1, max_value=90, initial=14)
-    start_new_dm = forms.IntegerField(min_value=0, initial=2, label="New DMs a day at the start")
-    target_new_dm = forms.IntegerField(min_value=0, initial=20, label="New DMs a day at the end")
-    start_join = forms.IntegerField(min_value=0, initial=1)
-    target_join = forms.IntegerField(min_value=0, initial=5)
+    start_new_dm = forms.IntegerField(
+        min_value=0, max_value=MAX_DAILY, initial=2, label="New DMs a day at the start"
+    )
+    target_new_dm = forms.IntegerField(
+        min_value=0, max_value=MAX_DAILY, initial=20, label="New DMs a day at the end"
+    )
+    start_join = forms.IntegerField(min_value=0, max_value=MAX_DAILY, initial=1)
+    target_join = forms.IntegerField(min_value=0, max_value=MAX_DAILY, initial=5)
     actions_per_day = forms.IntegerField(min_value=0, max_value=200, initial=12)
     channels = forms.CharField(
         required=False,
