@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
@@ -20,6 +21,7 @@ MAX_ID = 2**63 - 1  # PostgreSQL bigint, the widest id column we have
 MAX_PAGE = 100_000  # far past any real list; a bigger number is a typo or a probe
 MAX_IDS = 1_000  # ids one request may name (bulk selections, label sets)
 _DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: int() would also take "٣", "1_000", " 7 "
+_NUMBER = re.compile(r"[+-]?[0-9]{1,30}(?:\.[0-9]{1,30})?")  # what a number input sends
 
 
 def parse_id(value: Any) -> int | None:
@@ -66,3 +68,24 @@ class MaxUploadSize:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, MaxUploadSize) and other.limit == self.limit
+
+
+class _PlainNumber:
+    """Django's number fields read through int()/float(), so they take "٣", "1_000", "1e308" and "+inf"
+    written as digits; these take what a number input sends: ASCII digits, a sign, a decimal point."""
+
+    error_messages: dict[str, str]
+
+    def to_python(self, value: Any) -> Any:
+        text = value.strip() if isinstance(value, str) else value
+        if isinstance(text, str) and text and not _NUMBER.fullmatch(text):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)  # type: ignore[misc]
+
+
+class PlainIntegerField(_PlainNumber, forms.IntegerField):
+    pass
+
+
+class PlainFloatField(_PlainNumber, forms.FloatField):
+    pass

@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 from django import forms
 
 from accounts.models import Account
-from crm.parsing import MaxUploadSize
+from crm.parsing import MaxUploadSize, PlainFloatField, PlainIntegerField
 from outreach import imports, spintax
 from outreach.models import Audience, Campaign
 
@@ -28,13 +28,13 @@ class CampaignForm(forms.ModelForm):
     senders = forms.ModelMultipleChoiceField(
         queryset=Account.objects.filter(status__in=SENDABLE), widget=forms.CheckboxSelectMultiple
     )
-    follow_up_1_days = forms.FloatField(
+    follow_up_1_days = PlainFloatField(
         required=False, min_value=0, max_value=MAX_FOLLOW_UP_DAYS, label="Follow-up 1 after (days)"
     )
     follow_up_1 = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Follow-up 1"
     )
-    follow_up_2_days = forms.FloatField(
+    follow_up_2_days = PlainFloatField(
         required=False, min_value=0, max_value=MAX_FOLLOW_UP_DAYS, label="Follow-up 2 after (days)"
     )
     follow_up_2 = forms.CharField(
@@ -59,6 +59,11 @@ class CampaignForm(forms.ModelForm):
             "stop_on_reply",
             "allow_recontact",
         ]
+        field_classes = {
+            "daily_cap": PlainIntegerField,
+            "gap_min": PlainIntegerField,
+            "gap_max": PlainIntegerField,
+        }
         labels = {
             "daily_cap": "Messages per sender per day",
             "gap_min": "Shortest gap (s)",
@@ -124,16 +129,16 @@ class WarmupForm(forms.Form):
     account = forms.ModelChoiceField(
         queryset=Account.objects.filter(status__in=SENDABLE[:2], warmup_plan__isnull=True)
     )
-    days = forms.IntegerField(min_value=1, max_value=90, initial=14)
-    start_new_dm = forms.IntegerField(
+    days = PlainIntegerField(min_value=1, max_value=90, initial=14)
+    start_new_dm = PlainIntegerField(
         min_value=0, max_value=MAX_DAILY, initial=2, label="New DMs a day at the start"
     )
-    target_new_dm = forms.IntegerField(
+    target_new_dm = PlainIntegerField(
         min_value=0, max_value=MAX_DAILY, initial=20, label="New DMs a day at the end"
     )
-    start_join = forms.IntegerField(min_value=0, max_value=MAX_DAILY, initial=1)
-    target_join = forms.IntegerField(min_value=0, max_value=MAX_DAILY, initial=5)
-    actions_per_day = forms.IntegerField(min_value=0, max_value=200, initial=12)
+    start_join = PlainIntegerField(min_value=0, max_value=MAX_DAILY, initial=1)
+    target_join = PlainIntegerField(min_value=0, max_value=MAX_DAILY, initial=5)
+    actions_per_day = PlainIntegerField(min_value=0, max_value=200, initial=12)
     channels = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
