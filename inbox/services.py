@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import re
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +44,9 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
     """Queue a reply: stored as pending with its random_id first, then sent by the account's host.
 
     The random_id is chosen and stored before anything reaches Telegram, so a retry of the same
-    message can never send it twice (Telegram deduplicates by random_id).
+    message can never send it twice (Telegram deduplicates by random_id). It comes from the OS (secrets),
+    not the ``random`` module: whatever seeds that (a library, a test framework) would repeat ids, and
+    Telegram drops a message whose random_id it has seen.
     """
     from inbox.tasks import send_reply
 
@@ -64,7 +66,7 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
             text=text,
             reply_to_id=reply_to,
             delivery=Message.Delivery.PENDING,
-            random_id=random.getrandbits(63),
+            random_id=secrets.randbits(63),
             sent_by=by if getattr(by, "pk", None) else None,
             sender_name=getattr(by, "username", "") or "",
         )
