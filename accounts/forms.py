@@ -10,7 +10,9 @@ from accounts.models import Account, ApiApp
 from accounts.selectors import operator_choices
 from accounts.services import normalize_phone
 from accounts.telegram.client import parse_proxy
-from crm.parsing import PlainIntegerField
+from crm.parsing import MaxUploadSize, PlainIntegerField
+
+MAX_SESSION_FILE_BYTES = 10 * 1024 * 1024
 
 
 def _proxy(value: str) -> str:
@@ -94,7 +96,11 @@ class ImportForm(forms.Form):
         label="StringSession",
         widget=SecretTextarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
     )
-    session_file = forms.FileField(required=False, label="…or a Telethon .session file")
+    session_file = forms.FileField(
+        required=False,
+        label="…or a Telethon .session file",
+        validators=[MaxUploadSize(MAX_SESSION_FILE_BYTES)],  # SQLite with a few thousand entities is far less
+    )
     phone = forms.CharField(max_length=32, required=False, label="Phone number (optional)")
     proxy = forms.CharField(max_length=255, required=False, label="Proxy (optional)")
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from accounts.forms import MAX_SESSION_FILE_BYTES
 from accounts.models import Account, ApiApp
 
 pytestmark = pytest.mark.django_db
@@ -28,3 +30,11 @@ def test_an_api_id_past_its_column_is_a_form_error(admin_client):
 @pytest.mark.parametrize("value", ["²", "9" * 5000, "0"])
 def test_the_fleet_opens_on_its_first_page_for_a_hostile_page_number(admin_client, value):
     assert admin_client.get(reverse("accounts:index"), {"page": value}).status_code == 200
+
+
+def test_an_oversized_session_file_is_a_form_error_and_nothing_is_imported(admin_client, api_app):
+    upload = SimpleUploadedFile("big.session", b"\0" * (MAX_SESSION_FILE_BYTES + 1))
+    response = admin_client.post(reverse("accounts:import"), {"api_app": api_app.pk, "session_file": upload})
+    assert response.status_code == 200
+    assert b"too large" in response.content
+    assert not Account.objects.exists()
