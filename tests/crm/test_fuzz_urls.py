@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, example, given, settings
@@ -219,8 +220,8 @@ def test_no_url_answers_hostile_input_with_a_server_error(world, role):
     failures = []
     for route, _ in ROUTES:
         started = time.monotonic()
-        client.force_login(world[role])
         try:
+            client.force_login(world[role])
             _fuzz(client, world, world[role], route)
         except Exception as error:
             failures += [f"{route}: {_first_line(e)}" for e in getattr(error, "exceptions", [error])]
@@ -252,11 +253,13 @@ def _fuzz(client: Client, world, user, route: str) -> None:
         if route == "logout/":
             client.force_login(user)  # each example logs out
         try:
-            if method == "get":
-                response = client.get(path, fields)
-            else:
-                files = {upload[0]: _upload(upload[1])} if upload else {}
-                response = client.post(path, {**fields, **files})
+            # A savepoint: a database error in one request must not fail every request after it.
+            with transaction.atomic():
+                if method == "get":
+                    response = client.get(path, fields)
+                else:
+                    files = {upload[0]: _upload(upload[1])} if upload else {}
+                    response = client.post(path, {**fields, **files})
         except Exception as error:  # the test client re-raises what would have been a 500
             raise AssertionError(
                 f"{method.upper()} {path[:100]} raised {type(error).__name__}: {error!s:.200}"
