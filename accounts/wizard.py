@@ -75,7 +75,8 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
 def _phone_step(request: HtmxHttpRequest) -> HttpResponse:
     form = PhoneForm(request.POST)
     if not form.is_valid():
-        app = ApiApp.objects.filter(pk=parse_id(request.POST.get("api_app"))).first()
+        app_id = parse_id(request.POST.get("api_app"))
+        app = ApiApp.objects.filter(pk=app_id).first() if app_id is not None else None
         return _render(request, {"step": "phone", "form": form, "app": app})
     try:
         account = services.account_create(

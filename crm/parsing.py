@@ -74,12 +74,10 @@ class _PlainNumber:
     """Django's number fields read through int()/float(), so they take "٣", "1_000", "1e308" and "+inf"
     written as digits; these take what a number input sends: ASCII digits, a sign, a decimal point."""
 
-    error_messages: dict[str, str]
-
     def to_python(self, value: Any) -> Any:
         text = value.strip() if isinstance(value, str) else value
         if isinstance(text, str) and text and not _NUMBER.fullmatch(text):
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
+            raise ValidationError(self.error_messages["invalid"], code="invalid")  # type: ignore[attr-defined]
         return super().to_python(value)  # type: ignore[misc]
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
@@ -77,7 +78,7 @@ class CampaignForm(forms.ModelForm):
             "window_end": forms.TimeInput(attrs={"type": "time"}),
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["media"].validators.append(MaxUploadSize(MAX_MEDIA_BYTES))
 

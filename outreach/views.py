@@ -143,7 +143,7 @@ def audience_import(request: HttpRequest, pk: int, source: str) -> HttpResponse:
     if source == "csv":
         form = CsvImportForm(request.POST, request.FILES)
         if not form.is_valid():
-            messages.error(request, " ".join(form.errors.get("file", ["Choose a CSV file."])))
+            messages.error(request, " ".join(str(e) for e in form.errors.get("file", ["Choose a CSV file."])))
             return redirect("outreach:audience", pk=pk)
         report = imports.audience_import_csv(audience=audience, data=form.cleaned_data["file"].read())
     elif source == "conversations":
