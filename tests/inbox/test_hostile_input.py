@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from django.urls import reverse
 
@@ -77,3 +79,14 @@ def test_a_reply_quoting_a_message_id_that_is_not_a_plain_id_is_sent_without_the
     response = operator_client.post(reverse("inbox:reply", args=[mine.pk]), {"text": "hi", "reply_to": value})
     assert response.status_code == 302
     assert mine.messages.get(direction="out").reply_to_id is None
+
+
+def test_replies_get_distinct_random_ids_even_when_the_random_module_is_seeded(operator_client, mine):
+    # Hypothesis (and any library calling random.seed) reseeds the module-level generator; a repeated
+    # random_id would be a unique-key 500 here and a silently dropped message at Telegram.
+    for text in ("first", "second"):
+        random.seed(7)
+        response = operator_client.post(reverse("inbox:reply", args=[mine.pk]), {"text": text})
+        assert response.status_code == 302
+    ids = list(mine.messages.filter(direction="out").values_list("random_id", flat=True))
+    assert len(set(ids)) == 2
