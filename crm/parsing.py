@@ -71,8 +71,8 @@ class MaxUploadSize:
 
 
 class _PlainNumber:
-    """Django's number fields read through int()/float(), so they take "٣", "1_000", "1e308" and "+inf"
-    written as digits; these take what a number input sends: ASCII digits, a sign, a decimal point."""
+    """Django's number fields read through int()/float(), so they take "٣", "1_000" and "1e308" (which
+    overflows a timedelta); these take what a number input sends: ASCII digits, a sign, a decimal point."""
 
     def to_python(self, value: Any) -> Any:
         text = value.strip() if isinstance(value, str) else value

@@ -37,7 +37,7 @@ class Filters:
     @classmethod
     def from_query(cls, query: Any) -> Filters:
         return cls(
-            q=query.get("q", "").replace("\x00", "").strip()[:200],
+            q=query.get("q", "").replace("\x00", "").strip()[:200],  # PostgreSQL refuses NUL even in a search
             account=parse_id(query.get("account")),
             unread=query.get("unread") in ("1", "on", "true"),
             who=query.get("who", "") if query.get("who") in ("mine", "unassigned") else "",
