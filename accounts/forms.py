@@ -11,6 +11,7 @@ from accounts.models import Account, ApiApp
 from accounts.proxies import parse_proxy
 from accounts.selectors import operator_choices
 from accounts.services import normalize_phone
+from crm.parsing import PlainIntegerField
 
 
 def _proxy(value: str) -> str:
@@ -50,7 +51,7 @@ class ApiAppForm(forms.Form):
         queryset=ApiApp.objects.order_by("name"), required=False, empty_label="Register a new one…"
     )
     name = forms.CharField(max_length=100, required=False, label="Name (for you)")
-    api_id = forms.IntegerField(min_value=1, required=False, label="api_id")
+    api_id = PlainIntegerField(min_value=1, max_value=2**31 - 1, required=False, label="api_id")
     api_hash = forms.CharField(
         max_length=32, required=False, label="api_hash", widget=forms.PasswordInput(render_value=False)
     )

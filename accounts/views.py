@@ -20,6 +20,7 @@ from accounts import imports, selectors, services, tasks
 from accounts.forms import BulkForm, FleetFilterForm, ImportForm, OperatorsForm, ProxyForm
 from accounts.models import Account
 from accounts.pending import pending_pop, pending_result, pending_set, pending_task
+from crm.parsing import parse_page
 from crm.permissions import admin_required
 
 S = Account.Status
@@ -53,7 +54,7 @@ def _filters(request: HtmxHttpRequest) -> tuple[FleetFilterForm, selectors.Fleet
 
 def _fleet(request: HtmxHttpRequest, *, bulk: BulkForm | None = None) -> HttpResponse:
     form, filters = _filters(request)
-    page, rows = selectors.fleet_page(filters=filters, page=request.GET.get("page"))
+    page, rows = selectors.fleet_page(filters=filters, page=parse_page(request.GET.get("page")))
     context = {
         "filters": form,
         "page": page,

@@ -20,6 +20,7 @@ from accounts.forms import ApiAppForm, CodeForm, PasswordForm, PhoneForm
 from accounts.models import Account, ApiApp
 from accounts.pending import Pending, pending_pop, pending_result, pending_set, pending_task
 from accounts.views import HtmxHttpRequest
+from crm.parsing import parse_id
 from crm.permissions import admin_required
 
 S = Account.Status
@@ -74,7 +75,8 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
 def _phone_step(request: HtmxHttpRequest) -> HttpResponse:
     form = PhoneForm(request.POST)
     if not form.is_valid():
-        app = ApiApp.objects.filter(pk=request.POST.get("api_app") or 0).first()
+        app_id = parse_id(request.POST.get("api_app"))
+        app = ApiApp.objects.filter(pk=app_id).first() if app_id is not None else None
         return _render(request, {"step": "phone", "form": form, "app": app})
     try:
         account = services.account_create(

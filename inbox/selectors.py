@@ -13,10 +13,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Account
+from crm.parsing import parse_id, parse_page
 from inbox.models import CannedReply, Conversation, Label, MediaFile, Message
 
 PAGE_SIZE = 50
 HISTORY_PAGE = 40
+SINCE_LIMIT = 200  # messages one "everything since" refresh returns at most
 
 
 @dataclass(frozen=True)
@@ -34,21 +36,17 @@ class Filters:
 
     @classmethod
     def from_query(cls, query: Any) -> Filters:
-        def number(name: str) -> int | None:
-            value = query.get(name, "")
-            return int(value) if value.isdigit() else None
-
         return cls(
-            q=query.get("q", "").strip()[:200],
-            account=number("account"),
+            q=query.get("q", "").replace("\x00", "").strip()[:200],  # PostgreSQL refuses NUL even in a search
+            account=parse_id(query.get("account")),
             unread=query.get("unread") in ("1", "on", "true"),
             who=query.get("who", "") if query.get("who") in ("mine", "unassigned") else "",
-            label=number("label"),
+            label=parse_id(query.get("label")),
             kind=query.get("kind", "") if query.get("kind") in Conversation.Kind.values else "",
             state=query.get("state", "open")
             if query.get("state") in (*Conversation.State.values, "all")
             else "open",
-            page=max(1, number("page") or 1),
+            page=parse_page(query.get("page")),
         )
 
 
@@ -131,19 +129,23 @@ def history(
     *, conversation: Conversation, before: int | None = None, since: int | None = None
 ) -> tuple[list[Message], bool]:
     """Messages oldest first: the latest page, the page before message ``before``, or all from
-    message ``since`` on (what an open pane refreshes). Returns (messages, has_older)."""
+    message ``since`` on (what an open pane refreshes; the newest SINCE_LIMIT of them). Returns
+    (messages, has_older)."""
     messages = conversation.messages.select_related("sent_by").annotate(
         has_file=Exists(MediaFile.objects.filter(message=OuterRef("pk")))
     )
     if since is not None:
         anchor = messages.filter(pk=since).values_list("date", flat=True).first()
         if anchor is not None:
-            rows = list(
-                messages.filter(Q(date__gt=anchor) | Q(date=anchor, id__gte=since)).order_by("date", "id")
+            # Bounded: an old (or forged) anchor must not read the whole conversation; past the cap the
+            # pane gets the newest SINCE_LIMIT and scrolls back for the rest like any other page.
+            newer = messages.filter(Q(date__gt=anchor) | Q(date=anchor, id__gte=since))
+            rows = list(newer.order_by("-date", "-id")[: SINCE_LIMIT + 1])
+            has_older = (
+                len(rows) > SINCE_LIMIT
+                or messages.filter(Q(date__lt=anchor) | Q(date=anchor, id__lt=since)).exists()
             )
-            return _with_quotes(conversation, rows), messages.filter(
-                Q(date__lt=anchor) | Q(date=anchor, id__lt=since)
-            ).exists()
+            return _with_quotes(conversation, rows[:SINCE_LIMIT][::-1]), has_older
     if before is not None:
         anchor = messages.filter(pk=before).values_list("date", flat=True).first()
         if anchor is not None:

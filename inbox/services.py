@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import re
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -13,11 +13,13 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountEvent
 from accounts.services import account_command, event_record
+from crm.parsing import text_problem
 from inbox import live, store
 from inbox.models import CannedReply, Conversation, Label, MediaFile, Message, Note
 from inbox.records import Batch, MessageRecord, PeerInfo
 
 MAX_TEXT = 4096
+MAX_NOTE = 10_000  # an internal note is a few lines; the cap keeps a paste accident out of every page load
 SHORTCUT = re.compile(r"^/([-a-zA-Z0-9_]+)$")
 
 
@@ -42,7 +44,9 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
     """Queue a reply: stored as pending with its random_id first, then sent by the account's host.
 
     The random_id is chosen and stored before anything reaches Telegram, so a retry of the same
-    message can never send it twice (Telegram deduplicates by random_id).
+    message can never send it twice (Telegram deduplicates by random_id). It comes from the OS (secrets),
+    not the ``random`` module: whatever seeds that (a library, a test framework) would repeat ids, and
+    Telegram drops a message whose random_id it has seen.
     """
     from inbox.tasks import send_reply
 
@@ -51,6 +55,8 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
         raise ValueError("Write something to send")
     if len(text) > MAX_TEXT:
         raise ValueError(f"Telegram messages are at most {MAX_TEXT} characters")
+    if problem := text_problem(text):
+        raise ValueError(problem)
     if conversation.kind == Conversation.Kind.CHANNEL:
         raise ValueError("Channels are read-only in the inbox")
     with transaction.atomic():
@@ -60,7 +66,7 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
             text=text,
             reply_to_id=reply_to,
             delivery=Message.Delivery.PENDING,
-            random_id=random.getrandbits(63),
+            random_id=secrets.randbits(63),
             sent_by=by if getattr(by, "pk", None) else None,
             sender_name=getattr(by, "username", "") or "",
         )
@@ -176,9 +182,12 @@ def conversation_set_labels(*, conversation: Conversation, labels: list[Label], 
 
 
 def note_add(*, conversation: Conversation, text: str, by: Any) -> Note:
+    """An internal note; raises ValueError (shown to the operator) for empty, NUL-bearing or long text."""
     text = (text or "").strip()
     if not text:
         raise ValueError("Write the note first")
+    if problem := text_problem(text, max_length=MAX_NOTE):
+        raise ValueError(problem)
     return Note.objects.create(conversation=conversation, text=text, author=by)
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from crm.parsing import parse_id, parse_ids
 from inbox import live, selectors, services
 from inbox.models import Conversation, Label, MediaFile, Message
 
@@ -95,13 +96,13 @@ def conversation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def history(request: HttpRequest, pk: int) -> HttpResponse:
     """Older messages (``before``) for scroll-back, or everything ``since`` the pane's first message."""
     convo = selectors.conversation_get(user=request.user, conversation_id=pk)
-    before, since = request.GET.get("before", ""), request.GET.get("since", "")
-    if since.isdigit():
+    before, since = parse_id(request.GET.get("before")), parse_id(request.GET.get("since"))
+    if since is not None:
         services.conversation_mark_read(conversation=convo)
-        rows, _ = selectors.history(conversation=convo, since=int(since))
-        context = {"conversation": convo, "history": rows, "anchor": int(since), "now": timezone.now()}
+        rows, _ = selectors.history(conversation=convo, since=since)
+        context = {"conversation": convo, "history": rows, "anchor": since, "now": timezone.now()}
         return render(request, "inbox/_conversation.html#recent", context)
-    rows, has_older = selectors.history(conversation=convo, before=int(before) if before.isdigit() else None)
+    rows, has_older = selectors.history(conversation=convo, before=before)
     context = {"conversation": convo, "history": rows, "has_older": has_older, "now": timezone.now()}
     return render(request, "inbox/_conversation.html#older", context)
 
@@ -109,14 +110,13 @@ def history(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     convo = selectors.conversation_get(user=request.user, conversation_id=pk)
-    reply_to = request.POST.get("reply_to", "")
     error = ""
     try:
         services.reply_send(
             conversation=convo,
             text=request.POST.get("text", ""),
             by=request.user,
-            reply_to=int(reply_to) if reply_to.isdigit() else None,
+            reply_to=parse_id(request.POST.get("reply_to")),
         )
     except ValueError as problem:
         error = str(problem)
@@ -124,8 +124,7 @@ def reply(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         if error:
             flash.error(request, error)
         return redirect("inbox:conversation", pk=convo.pk)
-    anchor = request.POST.get("anchor", "")
-    rows, _ = selectors.history(conversation=convo, since=int(anchor) if anchor.isdigit() else None)
+    rows, _ = selectors.history(conversation=convo, since=parse_id(request.POST.get("anchor")))
     context = {"conversation": convo, "history": rows, "anchor": rows[0].pk if rows else None}
     context.update(error=error, now=timezone.now())
     response = render(request, "inbox/_conversation.html#recent", context)
@@ -169,8 +168,8 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     assignee = None
     if chosen == "me":
         assignee = request.user
-    elif chosen.isdigit():
-        assignee = selectors.assignees(conversation=convo).filter(pk=int(chosen)).first()
+    elif (user_id := parse_id(chosen)) is not None:
+        assignee = selectors.assignees(conversation=convo).filter(pk=user_id).first()
     services.conversation_assign(conversation=convo, assignee=assignee, by=request.user)
     return _header(request, convo)
 
@@ -178,7 +177,7 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def labels(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     convo = selectors.conversation_get(user=request.user, conversation_id=pk)
-    ids = [int(v) for v in request.POST.getlist("labels") if v.isdigit()]
+    ids = parse_ids(request.POST.getlist("labels"))
     services.conversation_set_labels(
         conversation=convo, labels=list(Label.objects.filter(pk__in=ids)), by=request.user
     )
@@ -195,13 +194,17 @@ def _header(request: HtmxHttpRequest, convo: Conversation) -> HttpResponse:
 @require_POST
 def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    error = ""
     try:
         services.note_add(conversation=convo, text=request.POST.get("text", ""), by=request.user)
     except ValueError as problem:
-        flash.error(request, str(problem))
+        error = str(problem)
     if not request.htmx:
+        if error:
+            flash.error(request, error)
         return redirect("inbox:conversation", pk=convo.pk)
-    return render(request, "inbox/_conversation.html#notes", _pane_context(request, convo))
+    context = {**_pane_context(request, convo), "note_error": error}
+    return render(request, "inbox/_conversation.html#notes", context)
 
 
 INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif", "audio/ogg", "audio/mpeg", "video/mp4"}

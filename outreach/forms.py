@@ -1,15 +1,21 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
 
 from accounts.models import Account
-from outreach import spintax
+from crm.parsing import MaxUploadSize, PlainFloatField, PlainIntegerField
+from outreach import imports, spintax
 from outreach.models import Audience, Campaign
 
 SENDABLE = (Account.Status.ACTIVE, Account.Status.COOLDOWN, Account.Status.SPAM_LIMITED)
+MAX_MEDIA_BYTES = 20 * 1024 * 1024
+# Upper bounds keep numbers in range of their columns and of timedelta (days=1e308 overflows).
+MAX_FOLLOW_UP_DAYS = 365
+MAX_DAILY = 10_000
 
 
 def _spintax(value: str) -> str:
@@ -23,11 +29,15 @@ class CampaignForm(forms.ModelForm):
     senders = forms.ModelMultipleChoiceField(
         queryset=Account.objects.filter(status__in=SENDABLE), widget=forms.CheckboxSelectMultiple
     )
-    follow_up_1_days = forms.FloatField(required=False, min_value=0, label="Follow-up 1 after (days)")
+    follow_up_1_days = PlainFloatField(
+        required=False, min_value=0, max_value=MAX_FOLLOW_UP_DAYS, label="Follow-up 1 after (days)"
+    )
     follow_up_1 = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Follow-up 1"
     )
-    follow_up_2_days = forms.FloatField(required=False, min_value=0, label="Follow-up 2 after (days)")
+    follow_up_2_days = PlainFloatField(
+        required=False, min_value=0, max_value=MAX_FOLLOW_UP_DAYS, label="Follow-up 2 after (days)"
+    )
     follow_up_2 = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="Follow-up 2"
     )
@@ -50,6 +60,11 @@ class CampaignForm(forms.ModelForm):
             "stop_on_reply",
             "allow_recontact",
         ]
+        field_classes = {
+            "daily_cap": PlainIntegerField,
+            "gap_min": PlainIntegerField,
+            "gap_max": PlainIntegerField,
+        }
         labels = {
             "daily_cap": "Messages per sender per day",
             "gap_min": "Shortest gap (s)",
@@ -62,6 +77,10 @@ class CampaignForm(forms.ModelForm):
             "window_start": forms.TimeInput(attrs={"type": "time"}),
             "window_end": forms.TimeInput(attrs={"type": "time"}),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["media"].validators.append(MaxUploadSize(MAX_MEDIA_BYTES))
 
     def clean_template(self) -> str:
         return _spintax(self.cleaned_data["template"])
@@ -94,7 +113,9 @@ class AudienceForm(forms.ModelForm):
 
 
 class CsvImportForm(forms.Form):
-    file = forms.FileField(label="CSV file (columns: username, phone, user_id)")
+    file = forms.FileField(
+        label="CSV file (columns: username, phone, user_id)", validators=[MaxUploadSize(imports.MAX_BYTES)]
+    )
 
 
 class ScrapeForm(forms.Form):
@@ -109,12 +130,16 @@ class WarmupForm(forms.Form):
     account = forms.ModelChoiceField(
         queryset=Account.objects.filter(status__in=SENDABLE[:2], warmup_plan__isnull=True)
     )
-    days = forms.IntegerField(min_value=1, max_value=90, initial=14)
-    start_new_dm = forms.IntegerField(min_value=0, initial=2, label="New DMs a day at the start")
-    target_new_dm = forms.IntegerField(min_value=0, initial=20, label="New DMs a day at the end")
-    start_join = forms.IntegerField(min_value=0, initial=1)
-    target_join = forms.IntegerField(min_value=0, initial=5)
-    actions_per_day = forms.IntegerField(min_value=0, max_value=200, initial=12)
+    days = PlainIntegerField(min_value=1, max_value=90, initial=14)
+    start_new_dm = PlainIntegerField(
+        min_value=0, max_value=MAX_DAILY, initial=2, label="New DMs a day at the start"
+    )
+    target_new_dm = PlainIntegerField(
+        min_value=0, max_value=MAX_DAILY, initial=20, label="New DMs a day at the end"
+    )
+    start_join = PlainIntegerField(min_value=0, max_value=MAX_DAILY, initial=1)
+    target_join = PlainIntegerField(min_value=0, max_value=MAX_DAILY, initial=5)
+    actions_per_day = PlainIntegerField(min_value=0, max_value=200, initial=12)
     channels = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -5,18 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.parsing import parse_id, text_problem
 from inbox.models import Contact, Conversation
 from outreach.models import Audience, AudienceMember
 
 USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 COLUMNS = {"username", "phone", "user_id", "first_name", "last_name"}
+PHONE = re.compile(r"^[0-9]{5,20}$")  # ASCII digits: isdigit() also passes "²" and "٣"
 MAX_ROWS = 100_000
+MAX_BYTES = 10 * 1024 * 1024  # the upload cap (CsvImportForm); 100,000 rows fit in far less
 
 
 @dataclass
@@ -35,17 +39,21 @@ def audience_import_csv(*, audience: Audience, data: bytes | str) -> ImportRepor
     """
     text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
     reader = csv.DictReader(io.StringIO(text))
-    header = {(name or "").strip().lower() for name in reader.fieldnames or []}
     report = ImportReport()
+    try:
+        header = {(name or "").strip().lower() for name in reader.fieldnames or []}
+    except csv.Error as error:
+        report.errors.append((1, f"Not a readable CSV file ({error})"))
+        return report
     if not header & {"username", "phone", "user_id"}:
         report.errors.append((1, "The first line must name a username, phone or user_id column"))
         return report
     contact_ids: list[int] = []
-    for line, row in enumerate(reader, start=2):
+    for line, row in _rows(reader, report):
         if line > MAX_ROWS + 1:
             report.errors.append((line, f"Only the first {MAX_ROWS} rows are imported"))
             break
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         try:
             contact_ids.append(_contact_for(row))
         except ValueError as error:
@@ -54,21 +62,40 @@ def audience_import_csv(*, audience: Audience, data: bytes | str) -> ImportRepor
     return report
 
 
+def _rows(reader: csv.DictReader, report: ImportReport) -> Iterator[tuple[int, dict]]:
+    """(line, row) pairs; a row the csv module cannot read (a field past its size limit, a broken quote)
+    ends the import with that line reported, keeping the rows before it."""
+    line = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            report.errors.append((reader.line_num or line + 1, f"Unreadable row, import stopped ({error})"))
+            return
+        line += 1
+        yield line, row
+
+
 def _contact_for(row: dict[str, str]) -> int:
+    if any(text_problem(value) for value in row.values() if isinstance(value, str)):
+        raise ValueError("The row contains a NUL character")
     user_id, username, phone = row.get("user_id", ""), row.get("username", ""), row.get("phone", "")
     if username:
         match = USERNAME.match(username.replace("https://t.me/", "").replace("t.me/", ""))
         if not match:
-            raise ValueError(f"{username!r} is not a Telegram username")
+            raise ValueError(f"{username[:40]!r} is not a Telegram username")
         username = match.group(1)
     phone = re.sub(r"[\s()+.-]", "", phone)
-    if phone and not phone.isdigit():
-        raise ValueError(f"{row.get('phone')!r} is not a phone number")
+    if phone and not PHONE.match(phone):
+        raise ValueError(f"{row.get('phone', '')[:40]!r} is not a phone number")
     if user_id:
-        if not user_id.isdigit() or int(user_id) <= 0:
-            raise ValueError(f"{user_id!r} is not a Telegram user id")
+        telegram_id = parse_id(user_id)
+        if telegram_id is None:
+            raise ValueError(f"{user_id[:40]!r} is not a Telegram user id")
         contact, created = Contact.objects.get_or_create(
-            telegram_id=int(user_id),
+            telegram_id=telegram_id,
             defaults={
                 "username": username,
                 "phone": phone,

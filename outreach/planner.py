@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -238,7 +239,7 @@ def _new_send(campaign, recipient, contact, sender, step, slot, window, resolves
         step=step,
         day=window.day,
         due_at=slot,
-        random_id=random.getrandbits(63),
+        random_id=secrets.randbits(63),
         resolves=resolves,
         text=rendered.text,
         variant=rendered.variant[:64],

@@ -9,7 +9,8 @@ Syntax:
 - ``\\{``, ``\\}``, ``\\|`` and ``\\\\`` are the characters themselves. A ``|`` outside any group is text.
 
 ``parse`` raises ``SpintaxError`` naming the position (0-based index) of the first problem, so the
-campaign form can point at it.
+campaign form can point at it. Templates are bounded (MAX_LENGTH characters, MAX_DEPTH nested groups)
+so parsing, counting and rendering a hostile template stays fast, and ``count`` stops at MAX_VARIANTS.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 SPECIAL = "{}|\\"
+MAX_LENGTH = 20_000  # a Telegram message is at most 4,096 characters; this leaves room for alternatives
+MAX_DEPTH = 10  # groups inside groups; deeper nesting is a mistake, and recursion must stay shallow
+MAX_VARIANTS = 1_000_000  # counted up to here; "{a|b}" a thousand times has 2**1000 variants
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -125,6 +129,9 @@ class _Parser:
 
     def group(self) -> Group:
         opened_at = self.pos
+        if len(self.opened) >= MAX_DEPTH:
+            raise SpintaxError(f"Groups nest at most {MAX_DEPTH} deep", opened_at)
+        self.opened.append(opened_at)
         self.pos += 1
         options = [self.sequence(in_group=True)]
         while self.pos < len(self.source) and self.source[self.pos] == "|":
@@ -133,11 +140,14 @@ class _Parser:
         if self.pos >= len(self.source):
             raise SpintaxError("'{' is never closed", opened_at)
         self.pos += 1  # the closing brace
+        self.opened.pop()
         return Group(tuple(options))
 
 
 def parse(source: str) -> tuple[Node, ...]:
     """The template as a tree; raises SpintaxError with the position of the first syntax error."""
+    if len(source) > MAX_LENGTH:
+        raise SpintaxError(f"The template is too long (at most {MAX_LENGTH:,} characters)", MAX_LENGTH)
     return _Parser(source).sequence(in_group=False)
 
 
@@ -151,11 +161,11 @@ def validate(source: str) -> SpintaxError | None:
 
 
 def count(nodes: tuple[Node, ...]) -> int:
-    """How many different texts the template can produce (variables count once)."""
+    """How many different texts the template can produce (variables count once), at most MAX_VARIANTS."""
     total = 1
     for node in nodes:
         if isinstance(node, Group):
-            total *= sum(count(option) for option in node.options)
+            total = min(total * sum(count(option) for option in node.options), MAX_VARIANTS)
     return total
 
 
@@ -224,6 +234,10 @@ class Preview:
     variants: int
     samples: list[str]
     variables: list[str]
+
+    @property
+    def variants_capped(self) -> bool:
+        return self.variants >= MAX_VARIANTS
 
 
 def preview(source: str, *, context: Mapping[str, object] | None = None, samples: int = 5) -> Preview:

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from crm.parsing import parse_page
 from crm.permissions import admin_required
 from outreach import imports, scraping, selectors, services, spintax, warmup
 from outreach.forms import AudienceForm, CampaignForm, CsvImportForm, ScrapeForm, WarmupForm
@@ -21,7 +22,7 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _page(request: HttpRequest, items, per_page: int) -> Page:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
+    return Paginator(items, per_page).get_page(parse_page(request.GET.get("page")))
 
 
 @admin_required
@@ -65,6 +66,8 @@ def spintax_preview(request: HttpRequest) -> HttpResponse:
     try:
         preview = spintax.preview(source, context={"first_name": "Ada"}, samples=5)
     except spintax.SpintaxError as error:
+        if len(source) > spintax.MAX_LENGTH:  # no point echoing a megabyte back with a caret at its end
+            return render(request, "outreach/_preview.html", {"error": error})
         caret = " " * error.position + "^"
         return render(request, "outreach/_preview.html", {"error": error, "source": source, "caret": caret})
     return render(request, "outreach/_preview.html", {"preview": preview})
@@ -140,7 +143,7 @@ def audience_import(request: HttpRequest, pk: int, source: str) -> HttpResponse:
     if source == "csv":
         form = CsvImportForm(request.POST, request.FILES)
         if not form.is_valid():
-            messages.error(request, "Choose a CSV file.")
+            messages.error(request, " ".join(str(e) for e in form.errors.get("file", ["Choose a CSV file."])))
             return redirect("outreach:audience", pk=pk)
         report = imports.audience_import_csv(audience=audience, data=form.cleaned_data["file"].read())
     elif source == "conversations":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 from typing import Any
 
 from accounts.host.commands import Failed
@@ -50,7 +51,7 @@ async def _do(hosted: Hosted, kind: str, target: str) -> str:
     if kind == "chat":
         await take_budget(hosted, "message")
         await send_message(
-            client, peer=f"@{target}", text=random.choice(SMALL_TALK), random_id=random.getrandbits(63)
+            client, peer=f"@{target}", text=random.choice(SMALL_TALK), random_id=secrets.randbits(63)
         )
         return f"wrote to @{target}"
     raise Failed(f"unknown warm-up action {kind}")
