@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from accounts import imports
 from accounts.models import AccountEvent
-from accounts.sessions import SessionState
 from inbox.models import Contact, Conversation, Message
 from inbox.records import SERVICE_USER_ID
+from tests.support.accounts import log_in
 from tests.support.inbox import Persona, unique
 from tests.support.processes import session_host, wait_for
 
@@ -22,23 +22,7 @@ def _account_with_a_real_code(tgsim, api_app):
     username = unique("fleet")
     tgsim.world_call("create_user", phone=phone, first_name="Fleet", username=username)
 
-    async def log_in() -> SessionState:
-        client = tgsim.client()
-        await client.connect()
-        try:
-            await client.send_code_request(phone)
-            await client.sign_in(phone, tgsim.world.login_code(phone))
-            session = client.session
-            return SessionState(
-                dc_id=session.dc_id,
-                server_address=session.server_address,
-                port=session.port,
-                auth_key=session.auth_key.key,
-            )
-        finally:
-            await client.disconnect()
-
-    state = tgsim.run(log_in())
+    state = tgsim.run(log_in(tgsim, phone=phone, code_of=tgsim.world.login_code))
     return imports.account_import(state=state, api_app=api_app, phone=phone), f"@{username}"
 
 
