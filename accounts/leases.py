@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import HOSTED_STATUSES, Lease
@@ -61,8 +62,9 @@ def claim(*, holder: str, limit: int, ttl: float) -> list[Grant]:
 
 
 def renew(*, holder: str, grants: list[Grant], ttl: float) -> set[int]:
-    """Extend the leases still ours; returns the account ids renewed. The rest are lost or revoked: the
-    holder disconnects them, then releases them (a no-op for a lease that has moved on)."""
+    """Extend the leases still ours; returns the account ids renewed. The rest are lost or revoked, or their
+    account no longer wants a host (disabled, banned, re-login needed, deleted): the holder disconnects
+    them, then releases them (a no-op for a lease that has moved on)."""
     if not grants:
         return set()
     with connection.cursor() as cursor:
@@ -72,9 +74,10 @@ def renew(*, holder: str, grants: list[Grant], ttl: float) -> set[int]:
             FROM unnest(%s::bigint[], %s::bigint[]) AS mine(account_id, token)
             WHERE l.account_id = mine.account_id AND l.token = mine.token AND l.holder = %s
               AND l.expires_at > now() AND NOT l.revoking
+              AND EXISTS (SELECT 1 FROM accounts_account a WHERE a.id = l.account_id AND a.status = ANY(%s))
             RETURNING l.account_id
             """,
-            [ttl, [g.account_id for g in grants], [g.token for g in grants], holder],
+            [ttl, [g.account_id for g in grants], [g.token for g in grants], holder, list(HOSTED_STATUSES)],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -102,6 +105,13 @@ def is_current(*, holder: str, grant: Grant) -> bool:
     ).exists()
 
 
+def is_held(*, account_id: int) -> bool:
+    """Might a host still be connected with this account's key? (held and not yet expired)"""
+    return (
+        Lease.objects.filter(account_id=account_id, expires_at__gt=timezone.now()).exclude(holder="").exists()
+    )
+
+
 def ensure_lease(*, account_id: int) -> None:
     Lease.objects.get_or_create(account_id=account_id, defaults={"expires_at": timezone.now() - timedelta(1)})
 
@@ -113,5 +123,14 @@ def revoke(*, account_id: int) -> None:
     host connect the same auth key at once (AUTH_KEY_DUPLICATED). The holder learns of it at its next
     renewal (the caller wakes hosts), disconnects without saving, then releases; a holder that never
     does has dropped the client by the lease's expiry, when claims take it again.
+
+    A free lease gets a new token instead: the update locks the row, so a claim racing a disable or a
+    proxy change skips it until that commits (and then reads the new status and proxy), and a claim that
+    locked it first is revoked in turn once it commits (PostgreSQL re-reads the row for the update).
     """
-    Lease.objects.filter(account_id=account_id).exclude(holder="").update(revoking=True)
+    Lease.objects.filter(account_id=account_id).update(
+        revoking=Case(When(holder="", then=Value(False)), default=Value(True)),
+        token=Case(
+            When(holder="", then=F("token") + 1), default=F("token"), output_field=models.BigIntegerField()
+        ),
+    )

@@ -314,13 +314,38 @@ def account_logged_out(*, account_id: int, by: Any = None) -> None:
         session_erase(account_id=account_id)
 
 
+class StillConnected(Exception):
+    """The account's session host has not let go yet: deleting now would free its auth key for another
+    import while the old connection still uses it (AUTH_KEY_DUPLICATED)."""
+
+
 def account_delete(*, account_id: int, by: Any = None) -> None:
-    """Delete the account and erase its sealed session; its host loses the lease and lets go."""
+    """Delete the account and erase its sealed session, once no host holds it.
+
+    While a host still holds the lease, the account is taken offline instead (disabled, lease revoked,
+    hosts woken) and StillConnected is raised: a second try a few seconds later deletes it.
+    """
     from accounts.sessions import session_erase
 
     with transaction.atomic():
         account = Account.objects.select_for_update().filter(pk=account_id).first()
         if account is None:
+            return
+        if leases.is_held(account_id=account_id):
+            if account.status != S.DISABLED:
+                account_transition(account_id=account_id, to=S.DISABLED, reason="Being deleted", actor=by)
+            leases.revoke(account_id=account_id)
+            hosts_wake()
+            held = True
+        else:
+            held = False
+    if held:
+        raise StillConnected(
+            "The account is still connected; it is being taken offline. Delete it again in a few seconds."
+        )
+    with transaction.atomic():
+        account = Account.objects.select_for_update().filter(pk=account_id).first()
+        if account is None or leases.is_held(account_id=account_id):
             return
         session_erase(account_id=account_id)
         log.info("account %s (%s) deleted by %s", account_id, account.phone, getattr(by, "pk", None))

@@ -236,7 +236,13 @@ def delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return render(request, "accounts/delete.html", {"account": account})
     name = account.display_name
-    services.account_delete(account_id=pk, by=request.user)
+    try:
+        services.account_delete(account_id=pk, by=request.user)
+    except services.StillConnected as busy:
+        messages.warning(request, str(busy))
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("accounts:detail", args=[pk]))
+        return redirect("accounts:detail", pk=pk)
     messages.success(request, f"Deleted {name}; its session is erased.")
     if request.htmx:
         return HttpResponseClientRedirect(reverse("accounts:index"))

@@ -127,6 +127,13 @@ async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str
     except (ConnectionError, OSError):
         # The connection dropped mid-command: back to the queue; it runs again once reconnected.
         raise Paused(0) from None
+    except (DatabaseError, RedisError):
+        if login:
+            raise  # a login step is never repeated blindly: each code request counts against the number
+        # Back to the queue, never acked and lost (invariant 2). Running it again is safe: sends reuse
+        # their stored random_id (invariant 3), joins, reads and scrapes are idempotent.
+        log.warning("account %s: the database failed during a command; requeueing it", account_id)
+        raise NotHeld from None
     except Exception as error:
         outcome = tg_errors.classify(error)
         if outcome is None:
@@ -164,6 +171,8 @@ async def cool_down(host: SessionHost, hosted: Hosted, *, seconds: int, reason: 
     pause = seconds * random.uniform(1.05, 1.25) + random.uniform(1, 5)
     hosted.paused_until = time.monotonic() + pause
     host.stop_consuming(hosted)
+    # Scheduled before the database write: if that fails, the account still resumes its queue.
+    host.loop.call_later(pause, lambda: host.loop.create_task(_resume(host, hosted)))
     until = timezone.now() + timedelta(seconds=pause)
     await db(account_transition)(
         account_id=hosted.account_id,
@@ -173,7 +182,6 @@ async def cool_down(host: SessionHost, hosted: Hosted, *, seconds: int, reason: 
         force=True,
     )
     hosted.status = Account.Status.COOLDOWN
-    host.loop.call_later(pause, lambda: host.loop.create_task(_resume(host, hosted)))
 
 
 async def _resume(host: SessionHost, hosted: Hosted) -> None:

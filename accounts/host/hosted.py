@@ -28,6 +28,7 @@ class Hosted:
     paused_until: float = 0.0  # monotonic; cooldown keeps the queue unconsumed until then
     lost: bool = False
     drop_task: asyncio.Task[None] | None = None  # set once the host starts letting go of this client
+    severed: bool = False  # the watchdog cut the connection: its lease deadline passed
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: asyncio.Task[None] | None = None
     # A digest of the last state written, not the state: the host keeps this for as long as it holds

@@ -39,17 +39,21 @@ class Unopenable(Exception):
         self.error = error
 
 
-def _load(account_id: int) -> tuple[Account, str, sessions.SessionState, int, list[Any]]:
+def _load(account_id: int) -> tuple[Account, str, str, sessions.SessionState, int, list[Any]]:
     account = Account.objects.select_related("api_app").get(pk=account_id)
     try:
         api_hash = account.api_app.api_hash()
     except vault.BlobError as error:
         raise Unopenable(what="the API hash of its app", error=error) from None
     try:
+        proxy = account.proxy_url()
+    except vault.BlobError as error:
+        raise Unopenable(what="its proxy URL", error=error) from None
+    try:
         state, version = sessions.session_load(account_id=account_id)
     except vault.BlobError as error:
         raise Unopenable(what="its session", error=error) from None
-    return account, api_hash, state, version, sessions.entities_load(account_id=account_id)
+    return account, api_hash, proxy, state, version, sessions.entities_load(account_id=account_id)
 
 
 def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) -> None:
@@ -69,11 +73,18 @@ def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) ->
         # way. Releasing after the disconnect frees a revoked lease and is a no-op for one moved on.
         log.warning("account %s: session write fenced out; dropping", hosted.account_id)
         _let_go(host, hosted)
-    except IntegrityError:
+    except IntegrityError as error:
+        if not _is_key_clash(error):
+            raise  # e.g. the account was deleted under us: the next renewal lets it go
         # Another account's session holds this very key: two connections would get it killed.
         reason = identity.key_clash(account_id=hosted.account_id)
         log.error("account %s: %s; dropping", hosted.account_id, reason)
         _let_go(host, hosted)
+
+
+def _is_key_clash(error: IntegrityError) -> bool:
+    diag = getattr(error.__cause__, "diag", None)
+    return "auth_key_id" in (getattr(diag, "constraint_name", None) or "")
 
 
 def _let_go(host: SessionHost, hosted: Hosted) -> None:
@@ -145,7 +156,7 @@ async def _build(host: SessionHost, hosted: Hosted) -> bool:
     from accounts.host.runtime import db
 
     try:
-        account, api_hash, state, version, entities = await db(_load)(hosted.account_id)
+        account, api_hash, proxy, state, version, entities = await db(_load)(hosted.account_id)
     except Account.DoesNotExist:
         return False
     hosted.version = version
@@ -161,7 +172,7 @@ async def _build(host: SessionHost, hosted: Hosted) -> bool:
         api_id=account.api_app.api_id,
         api_hash=api_hash,
         device=device,
-        proxy=account.proxy_url(),
+        proxy=proxy,
     )
     hooks.client_created(hosted)
     return True
@@ -175,7 +186,11 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
                 await host.drop(hosted, save=False, release=False)
                 return
             await _connect(host, hosted)
-            if await _authorize(host, hosted) is False:
+            if hosted.lost:
+                # Let go while connecting (a drop whose cancel this task outlived): close what we opened.
+                await _discard_client(hosted)
+                return
+            if await _authorize(host, hosted) is False or hosted.lost:
                 return
             hosted.connected_at = time.monotonic()
             if hosted.authorized and hosted.session is not None and not hosted.session.has_update_state():
@@ -362,8 +377,12 @@ async def disconnect(host: SessionHost, hosted: Hosted, *, save: bool) -> None:
     if client is None:
         return
     if save and not hosted.lost:
+        # Bounded by the lease: past its deadline another host may connect, so this one must be gone.
+        remaining = hosted.lease_deadline - time.monotonic()
         try:
-            await checkpoint(host, hosted)
+            await asyncio.wait_for(checkpoint(host, hosted), remaining)
+        except TimeoutError:
+            log.warning("account %s: final checkpoint cut short by the lease deadline", hosted.account_id)
         except Exception:
             log.exception("account %s: final checkpoint failed", hosted.account_id)
     if not save:

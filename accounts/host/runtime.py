@@ -70,6 +70,8 @@ class SessionHost:
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
+        self._renewer_task: asyncio.Task[None] | None = None
+        self._renew_now: asyncio.Event | None = None
         self._connect_slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
         self.commands_running = 0
@@ -100,8 +102,10 @@ class SessionHost:
 
     def wake(self) -> None:
         """Claim now rather than at the next tick (a new account is waiting for a host)."""
-        if self._wake is not None:
+        if self._wake is not None and self._renew_now is not None:
+            # A wake also renews at once: a revoked lease's holder learns of it and lets go.
             self.loop.call_soon_threadsafe(self._wake.set)
+            self.loop.call_soon_threadsafe(self._renew_now.set)
 
     def submit(self, coro: Awaitable[Any], *, timeout: float) -> Any:
         """Run a coroutine on the host loop from a Celery pool thread and wait for its result."""
@@ -119,7 +123,9 @@ class SessionHost:
         asyncio.set_event_loop(self.loop)
         self._connect_slots = asyncio.Semaphore(settings.SESSION_CONNECT_SLOTS)
         self._wake = asyncio.Event()
+        self._renew_now = asyncio.Event()
         self._main_task = self.loop.create_task(self._main())
+        self._renewer_task = self.loop.create_task(self._renewer())
         self._watchdog_task = self.loop.create_task(self._watchdog())
         self.loop.run_forever()
 
@@ -130,7 +136,6 @@ class SessionHost:
             started = time.monotonic()
             self._wake.clear()  # a wake arriving during this tick triggers the next one at once
             try:
-                await self._renew()
                 await self._claim()
                 await self._checkpoint_due()
             except Exception:
@@ -139,6 +144,25 @@ class SessionHost:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._wake.wait(), max(0.5, interval * random.uniform(0.8, 1.0) - elapsed)
+                )
+
+    async def _renewer(self) -> None:
+        """Renew on a loop of its own, so that claims, checkpoints and drops never delay a renewal past
+        the lease deadline (the watchdog would then drop every account of a healthy host). It runs until
+        shutdown has let go of every account."""
+        assert self._renew_now is not None
+        interval = self.ttl / 3
+        while True:
+            started = time.monotonic()
+            self._renew_now.clear()
+            try:
+                await self._renew()
+            except Exception:
+                log.exception("lease renewal failed; retrying (the watchdog drops what expires meanwhile)")
+            elapsed = time.monotonic() - started
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._renew_now.wait(), max(0.5, interval * random.uniform(0.8, 1.0) - elapsed)
                 )
 
     async def _renew(self) -> None:
@@ -157,7 +181,8 @@ class SessionHost:
                 log.warning(
                     "lease of account %s lost or revoked; dropping it without saving", hosted.account_id
                 )
-                await self.drop(hosted, save=False, release=True)
+                hosted.lost = True  # never renewed or written again, even before the drop starts
+                self.loop.create_task(self.drop(hosted, save=False, release=True))
 
     async def _claim(self) -> None:
         room = self.capacity - len(self.accounts)
@@ -184,15 +209,26 @@ class SessionHost:
     async def _watchdog(self) -> None:
         """Disconnect every client past its lease deadline, whatever the database (or a hung renewal)
         is doing: by the time the lease expires and another host may connect, this one has let go."""
-        # It runs through shutdown too: nothing renews while commands finish there.
+        # It runs through shutdown too, and also cuts a drop already under way (a final checkpoint
+        # waiting on handlers or on the database) once the deadline passes.
         while True:
             now = time.monotonic()
             for hosted in list(self.accounts.values()):
-                if hosted.drop_task is None and now >= hosted.lease_deadline:
+                if not hosted.severed and now >= hosted.lease_deadline:
                     log.warning("account %s: lease not renewed in time; disconnecting", hosted.account_id)
+                    hosted.severed = hosted.lost = True
                     # Not awaited: a drop may wait on the database after the socket is closed.
-                    self.loop.create_task(self.drop(hosted, save=False, release=False))
+                    self.loop.create_task(self._sever(hosted))
             await asyncio.sleep(WATCHDOG_INTERVAL)
+
+    async def _sever(self, hosted: Hosted) -> None:
+        client = hosted.client
+        if client is not None:
+            try:
+                await client.disconnect()
+            except Exception:
+                log.debug("account %s: disconnect raised", hosted.account_id, exc_info=True)
+        await self.drop(hosted, save=False, release=False)
 
     async def _checkpoint_due(self) -> None:
         now = time.monotonic()
@@ -203,6 +239,8 @@ class SessionHost:
     # --- queues -----------------------------------------------------------------------------------
 
     def consume(self, hosted: Hosted) -> None:
+        if hosted.lost or hosted.drop_task is not None:
+            return  # being let go: its commands belong to the next holder
         if not hosted.consuming and self._consumer is not None:
             self._consumer.call_soon(self._consumer.add_task_queue, hosted.queue)
         hosted.consuming = True
@@ -259,5 +297,7 @@ class SessionHost:
             *(self.drop(h, save=True, release=True) for h in list(self.accounts.values())),
             return_exceptions=True,
         )
-        if self._watchdog_task:
-            self._watchdog_task.cancel()
+        # Renewals went on until now, so the final checkpoints had their lease's time.
+        for task in (self._renewer_task, self._watchdog_task):
+            if task:
+                task.cancel()
