@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from accounts import onboarding
+from accounts import identity, onboarding
 from accounts.host import lifecycle
 from accounts.host.commands import Failed, current_host
 from accounts.host.hosted import Hosted
@@ -58,9 +58,14 @@ async def check_password(hosted: Hosted, *, sealed_password: str) -> dict[str, A
 
 
 async def _signed_in(hosted: Hosted, me: profile.Me) -> dict[str, Any]:
+    logged_out = False
+    if await db(identity.user_holder)(telegram_id=me.telegram_id, exclude=hosted.account_id):
+        # About to be refused: log the key out first, while the lease is surely ours. The refusal disables
+        # the account and revokes its lease, and the host then lets go of this client at once.
+        logged_out = await _log_out_quietly(hosted)
     refused = await db(onboarding.signed_in)(account_id=hosted.account_id, me=me)
     if refused:
-        await _discard_login(hosted)
+        await _discard_login(hosted, logged_out=logged_out)
         raise Failed(refused, status=S.DISABLED)
     hosted.authorized = True
     hosted.status = S.ACTIVE
@@ -74,14 +79,21 @@ async def _save_session(hosted: Hosted) -> None:
         await lifecycle.checkpoint(host, hosted)
 
 
-async def _discard_login(hosted: Hosted) -> None:
+async def _log_out_quietly(hosted: Hosted) -> bool:
+    try:
+        await auth.log_out(hosted.client)
+        return True
+    except Exception:
+        log.warning("account %s: logging the refused login out failed", hosted.account_id, exc_info=True)
+        return False
+
+
+async def _discard_login(hosted: Hosted, *, logged_out: bool) -> None:
     """A refused login's key is ours alone and of no use: log it out, so it does not linger among the
     user's sessions, and stop hosting it. The session is erased already; nothing is written again."""
     hosted.lost = True
-    try:
-        await auth.log_out(hosted.client)
-    except Exception:
-        log.warning("account %s: logging the refused login out failed", hosted.account_id, exc_info=True)
+    if not logged_out:
+        await _log_out_quietly(hosted)
     host = current_host()
     if host is not None:
         await host.drop(hosted, save=False, release=False)

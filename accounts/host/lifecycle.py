@@ -303,7 +303,7 @@ async def identify(host: SessionHost, hosted: Hosted, me: Me) -> str:
     refused = await db(identity.profile_save)(account_id=hosted.account_id, me=me)
     if refused:
         log.warning("account %s: %s; not hosting it", hosted.account_id, refused)
-        await host.drop(hosted, save=False, release=False)
+        await host.drop(hosted, save=False, release=True)  # disabled and revoked: free it once disconnected
     return refused
 
 

@@ -261,7 +261,13 @@ class SessionHost:
         """
         if hosted.drop_task is None:
             hosted.drop_task = self.loop.create_task(self._drop(hosted, save=save, release=release))
+            await asyncio.shield(hosted.drop_task)
+            return
         await asyncio.shield(hosted.drop_task)
+        if release:
+            # The first drop kept the lease (e.g. the watchdog's); this caller frees it now that the client
+            # is gone. Fenced by the token: a lease that has moved on is left alone.
+            await db(leases.release)(holder=self.name, grant=hosted.grant)
 
     async def _drop(self, hosted: Hosted, *, save: bool, release: bool) -> None:
         # A newer claim of this account waits for this drop before it connects, so it is not consuming.
