@@ -105,7 +105,7 @@ def test_a_scrape_pauses_resumes_counts_flood_waits_and_cancels(tgsim, host_env,
         assert job.state == "paused" and job.pages == 0
         scraping.job_resume(job=job)
         wait_for(lambda: job_state(job), timeout=60, what="the scrape to end")
-        assert job.state == "done"
+        assert job.state == "done", job.message
         assert job.members == len(members) + 1  # and the owner
         assert job.flood_waits == 1
 
