@@ -158,23 +158,36 @@ def account_transition(
 
 
 def account_unopenable(*, account_id: int, what: str, error: vault.BlobError, host: str) -> Account:
-    """A sealed secret the account needs cannot be opened: its master key left the keyring, or the
-    blob was altered. Retrying cannot help, so the account waits for an admin in reauth_required
-    (an alert goes out), and the event names the master key id, never key material."""
+    """A sealed secret the account needs cannot be opened, so retrying cannot help: the account waits for
+    an admin (an alert goes out), and the event names the master key id, never key material.
+
+    A key id missing from the keyring is an operator's fix (put the key back, e.g. on a host left behind
+    by a rotation): the account is disabled with its session kept, and resuming it needs no new login.
+    An altered blob cannot be opened by anyone: the account needs a new login."""
     key = f"master key {error.key_id!r}"
+    to = S.REAUTH_REQUIRED
     if isinstance(error, vault.UnknownKeyError):
-        why = f"it is sealed under {key}, which {vault.SETTING} no longer holds"
+        to = S.DISABLED
+        why = (
+            f"it is sealed under {key}, which {vault.SETTING} no longer holds; "
+            f"put that key back on every host, then resume the account"
+        )
     elif isinstance(error, vault.TamperedError):
         why = f"it fails authentication under {key} (altered or corrupted)"
     else:
         why = "it is not a readable sealed blob"
-    return account_transition(
-        account_id=account_id,
-        to=S.REAUTH_REQUIRED,
-        reason=f"Cannot open {what}: {why}",
-        detail={"host": host, "what": what, "key_id": error.key_id, "error": type(error).__name__},
-        force=True,
-    )
+    reason = f"Cannot open {what}: {why}"
+    with transaction.atomic():
+        account = account_transition(
+            account_id=account_id,
+            to=to,
+            reason=reason,
+            detail={"host": host, "what": what, "key_id": error.key_id, "error": type(error).__name__},
+            force=True,
+        )
+        if to not in ALERTING:
+            transaction.on_commit(lambda: alert_send(account_id=account_id, status=to, reason=reason))
+    return account
 
 
 def alert_send(*, account_id: int, status: str, reason: str) -> None:
@@ -235,7 +248,9 @@ def account_resume(*, account_id: int, by: Any = None) -> Account:
         account.save(update_fields=["outreach_paused_until"])
         event_record(account=account, kind="resumed", reason="Resumed by an admin", actor=by)
         if account.status == S.DISABLED:
-            logged_in = hasattr(account, "session") and account.telegram_id is not None
+            # A stored session goes straight back online (its host validates it on connect); without one,
+            # the account goes back to the login wizard.
+            logged_in = hasattr(account, "session")
             account = account_transition(
                 account_id=account_id, to=S.ACTIVE if logged_in else S.NEW, reason="Resumed", actor=by
             )

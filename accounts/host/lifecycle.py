@@ -252,10 +252,10 @@ async def _unopenable(host: SessionHost, hosted: Hosted, error: Unopenable) -> N
         error,
         error.error.key_id,
     )
-    await db(account_unopenable)(
+    account = await db(account_unopenable)(
         account_id=hosted.account_id, what=error.what, error=error.error, host=host.name
     )
-    hosted.status = Account.Status.REAUTH_REQUIRED
+    hosted.status = account.status
     await host.drop(hosted, save=False, release=True)
 
 

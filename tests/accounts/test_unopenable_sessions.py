@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from accounts import services
 from accounts.models import Account, AccountEvent, Lease, TelegramSession, session_context
 from crm import vault
 from tests.conftest import TEST_KEYRING
@@ -36,12 +37,15 @@ def tamper(row: TelegramSession, settings) -> str:
 
 
 @pytest.mark.parametrize(
-    ("spoil", "words"),
-    [(seal_under_a_key_the_host_lacks, "no longer holds"), (tamper, "fails authentication")],
+    ("spoil", "words", "status"),
+    [
+        (seal_under_a_key_the_host_lacks, "no longer holds", Account.Status.DISABLED),
+        (tamper, "fails authentication", Account.Status.REAUTH_REQUIRED),
+    ],
     ids=["unknown-key-id", "tampered-blob"],
 )
-def test_an_unopenable_session_needs_reauth_with_an_alert_naming_the_key_and_the_host_lets_it_go(
-    tgsim, host_env, api_app, tmp_path, settings, spoil, words
+def test_an_unopenable_session_waits_for_an_admin_with_an_alert_naming_the_key_and_the_host_lets_it_go(
+    tgsim, host_env, api_app, tmp_path, settings, spoil, words, status
 ):
     account, _ = ready_account(tgsim, api_app)
     row = TelegramSession.objects.get(account=account)
@@ -51,7 +55,7 @@ def test_an_unopenable_session_needs_reauth_with_an_alert_naming_the_key_and_the
     log = tmp_path / "host.log"
     with session_host("keys", log_path=log, env=host_env):
         wait_for(
-            lambda: Account.objects.get(pk=account.pk).status == Account.Status.REAUTH_REQUIRED,
+            lambda: Account.objects.get(pk=account.pk).status == status,
             timeout=60,
             what="the account to need an admin",
         )
@@ -62,10 +66,13 @@ def test_an_unopenable_session_needs_reauth_with_an_alert_naming_the_key_and_the
     account.refresh_from_db()
     assert words in account.status_reason and repr(key_id) in account.status_reason
     events = AccountEvent.objects.filter(account=account, kind="status")
-    assert [e.to_status for e in events] == [Account.Status.REAUTH_REQUIRED]
+    assert [e.to_status for e in events] == [status]
     assert events[0].detail["key_id"] == key_id
-    assert f"account {account.pk} needs attention: reauth_required" in text
+    assert f"account {account.pk} needs attention: {status}" in text
     assert text.count(f"account {account.pk}: cannot open its session") == 1
     assert Lease.objects.get(pk=account.pk).holder == ""
     assert GONE_KEY not in text and TEST_KEYRING.split(":")[1] not in text
     assert GONE_KEY not in account.status_reason
+    if status == Account.Status.DISABLED:
+        # Once the key is back, resuming brings the account online with its session: no new login.
+        assert services.account_resume(account_id=account.pk).status == Account.Status.ACTIVE
