@@ -130,40 +130,36 @@ class SessionHost:
         self.loop.run_forever()
 
     async def _main(self) -> None:
-        interval = self.ttl / 3
+        """Claim and checkpoint every third of the TTL, or at once when woken, until shutdown."""
         assert self._wake is not None
-        while not self._stopping:
-            started = time.monotonic()
-            self._wake.clear()  # a wake arriving during this tick triggers the next one at once
-            try:
-                await self._claim()
-                await self._checkpoint_due()
-            except Exception:
-                log.exception("session host tick failed; retrying")
-            elapsed = time.monotonic() - started
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._wake.wait(), max(0.5, interval * random.uniform(0.8, 1.0) - elapsed)
-                )
+        await self._every_third_of_ttl(self._tick, woken_by=self._wake, until=lambda: self._stopping)
+
+    async def _tick(self) -> None:
+        await self._claim()
+        await self._checkpoint_due()
 
     async def _renewer(self) -> None:
         """Renew on a loop of its own, so that claims, checkpoints and drops never delay a renewal past
         the lease deadline (the watchdog would then drop every account of a healthy host). It runs until
         shutdown has let go of every account."""
         assert self._renew_now is not None
+        await self._every_third_of_ttl(self._renew, woken_by=self._renew_now, until=lambda: False)
+
+    async def _every_third_of_ttl(
+        self, step: Callable[[], Awaitable[None]], *, woken_by: asyncio.Event, until: Callable[[], bool]
+    ) -> None:
         interval = self.ttl / 3
-        while True:
+        while not until():
             started = time.monotonic()
-            self._renew_now.clear()
+            woken_by.clear()  # a wake arriving during this step triggers the next one at once
             try:
-                await self._renew()
+                await step()
             except Exception:
-                log.exception("lease renewal failed; retrying (the watchdog drops what expires meanwhile)")
-            elapsed = time.monotonic() - started
+                # A renewal that fails is retried; the watchdog drops what expires meanwhile.
+                log.exception("session host: %s failed; retrying", step.__name__)
+            pause = max(0.5, interval * random.uniform(0.8, 1.0) - (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._renew_now.wait(), max(0.5, interval * random.uniform(0.8, 1.0) - elapsed)
-                )
+                await asyncio.wait_for(woken_by.wait(), pause)
 
     async def _renew(self) -> None:
         held = [h for h in self.accounts.values() if not h.lost]
