@@ -9,8 +9,7 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import Reject, Retry
 
-from accounts.host.commands import Failed, run
-from accounts.models import Account
+from accounts.host.commands import Failed, requeue_on_database_error, run
 from inbox import services, steps
 from inbox.models import Message
 
@@ -19,7 +18,9 @@ log = logging.getLogger(__name__)
 
 @shared_task(bind=True, name="inbox.send_reply", max_retries=None)
 def send_reply(self: Any, *, account_id: int, message_id: int) -> dict[str, Any]:
-    if not Message.objects.filter(pk=message_id, delivery=Message.Delivery.PENDING).exists():
+    with requeue_on_database_error():
+        pending = Message.objects.filter(pk=message_id, delivery=Message.Delivery.PENDING).exists()
+    if not pending:
         return {"ok": True, "skipped": "not pending"}
     try:
         return run(
@@ -41,8 +42,6 @@ def send_reply(self: Any, *, account_id: int, message_id: int) -> dict[str, Any]
 
 @shared_task(bind=True, name="inbox.backfill")
 def backfill(self: Any, *, account_id: int) -> dict[str, Any]:
-    if not Account.objects.filter(pk=account_id).exists():
-        return {"ok": False, "error": "The account no longer exists"}
     try:
         return run(self, account_id=account_id, call=steps.backfill, timeout=600)
     except Failed as failure:
@@ -51,7 +50,9 @@ def backfill(self: Any, *, account_id: int) -> dict[str, Any]:
 
 @shared_task(bind=True, name="inbox.fetch_media")
 def fetch_media(self: Any, *, account_id: int, message_id: int) -> dict[str, Any]:
-    if not Message.objects.filter(pk=message_id).exists():
+    with requeue_on_database_error():
+        gone = not Message.objects.filter(pk=message_id).exists()
+    if gone:
         return {"ok": False, "error": "The message no longer exists"}
     try:
         return run(

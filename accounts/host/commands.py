@@ -13,7 +13,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -74,10 +75,8 @@ def run(
     host = current_host()
     if host is None:
         raise Reject("this worker is not a session host", requeue=True)
-    try:
+    with requeue_on_database_error():
         gone = not Account.objects.filter(pk=account_id).exists()
-    except DatabaseError:
-        raise _requeue("the database is unavailable") from None
     if gone:
         return {"ok": False, "error": "The account no longer exists"}
     try:
@@ -90,6 +89,16 @@ def run(
         raise _requeue("account not available on this host") from None
     except ChatWait as wait:
         raise task.retry(countdown=wait.seconds + random.uniform(1, 5)) from None
+
+
+@contextmanager
+def requeue_on_database_error() -> Iterator[None]:
+    """For the checks a command task makes before its command runs: if the database (or Redis) cannot
+    answer them, the message goes back to its queue instead of failing and being acked (invariant 2)."""
+    try:
+        yield
+    except (DatabaseError, RedisError):
+        raise _requeue("the database is unavailable") from None
 
 
 def _requeue(reason: str) -> Reject:

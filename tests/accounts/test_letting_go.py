@@ -179,3 +179,20 @@ def test_a_database_error_inside_a_command_requeues_it_unless_it_is_a_login_step
 
     error = _run(host, scenario())
     assert isinstance(error, OperationalError if login else NotHeld)
+
+
+@pytest.mark.parametrize("task_name", ["send_reply", "fetch_media"])
+def test_a_command_task_whose_own_check_cannot_reach_the_database_goes_back_to_its_queue(
+    task_name, monkeypatch
+):
+    from celery.exceptions import Reject
+
+    from inbox import tasks
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(tasks.Message.objects, "filter", unreachable)
+    with pytest.raises(Reject) as rejected:
+        getattr(tasks, task_name).run(account_id=1, message_id=1)
+    assert rejected.value.requeue
