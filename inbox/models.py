@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
@@ -203,3 +206,68 @@ class MediaFile(models.Model):
 
     def __str__(self) -> str:
         return f"media of message {self.message_id} ({self.size} bytes)"
+
+
+class BusinessHours(models.Model):
+    """When a team (``account`` empty) or one account is at work: weekdays and hours in a time zone.
+
+    Response events store their business-hours value as computed when written: changing these hours
+    never rewrites the past (not retroactive)."""
+
+    account = models.OneToOneField(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="business_hours"
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    weekdays = models.CharField(max_length=7, default="01234", help_text="0 = Monday … 6 = Sunday")
+    start = models.TimeField(default=time(9, 0))
+    end = models.TimeField(default=time(18, 0))
+
+    class Meta:
+        verbose_name_plural = "business hours"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(account__isnull=True), name="business_hours_one_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"business hours of {self.account or 'the team'}"
+
+
+class ResponseEvent(models.Model):
+    """A reporting fact, written in the same transaction as the change it describes, never backfilled.
+
+    first_response: the conversation's first inbound message → its first reply (once per conversation
+    and kind of replier, so a reopened conversation never measures it again); reply_time: the oldest
+    unanswered inbound message → the reply; resolution: opened (or reopened) → closed; reopen: closed →
+    open. ``automated`` replies (no operator: campaigns, the API, another device) are kept apart from
+    human ones. ``operator`` and ``labels`` are snapshots of the moment."""
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", "First response"
+        REPLY_TIME = "reply_time", "Reply time"
+        RESOLUTION = "resolution", "Resolution"
+        REOPEN = "reopen", "Reopen"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="response_events")
+    # The reply it measures: an ingested copy of our own reply, dropped for the original, takes its events.
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    automated = models.BooleanField(default=False)
+    labels = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    seconds = models.FloatField()
+    business_seconds = models.FloatField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "at"], name="response_event_kind_at"),
+            models.Index(fields=["conversation", "kind"], name="response_event_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.seconds:.0f}s in conversation {self.conversation_id}"
