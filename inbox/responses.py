@@ -46,7 +46,7 @@ class Hours:
 
 
 def hours_for(*, account_id: int) -> Hours:
-    """The account's own hours, else the team's, else Monday to Friday 09:00–18:00 UTC."""
+    """The account's own hours, else the team's, else Monday to Friday 09:00-18:00 UTC."""
     row = (
         BusinessHours.objects.filter(Q(account_id=account_id) | Q(account__isnull=True))
         .order_by("account_id")  # the account's own row sorts before the team's (NULLs last)
@@ -97,7 +97,7 @@ def _reply_record(message: Message) -> int:
     )
     if not measured.exists():
         first = history.filter(direction=Message.Direction.IN).order_by("date", "id").first()
-        assert first is not None  # noqa: S101 - waiting is an inbound message of this history
+        assert first is not None  # waiting is an inbound message of this history
         written.append(_event(message, Kind.FIRST_RESPONSE, since=first.date, automated=automated))
     return len(written)
 

@@ -103,7 +103,8 @@ def _closed(cursor: Any, conversation_ids: set[int]) -> list[int]:
     if not conversation_ids:
         return []
     cursor.execute(
-        "SELECT id FROM inbox_conversation WHERE id = ANY(%s) AND state = 'closed'", [sorted(conversation_ids)]
+        "SELECT id FROM inbox_conversation WHERE id = ANY(%s) AND state = 'closed'",
+        [sorted(conversation_ids)],
     )
     return [row[0] for row in cursor.fetchall()]
 

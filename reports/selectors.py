@@ -21,7 +21,7 @@ RANGES = {"1d": 1, "7d": 7, "30d": 30, "90d": 90}
 DIMENSIONS = ("account", "operator", "label")
 FUNNEL_DIMENSIONS = ("campaign", "variant", "step", "sender")
 # Histogram buckets (upper bounds in seconds; the last is open).
-BUCKETS = (("< 5 min", 300), ("5–15 min", 900), ("15–60 min", 3600), ("1–4 h", 14400), ("4–24 h", 86400))
+BUCKETS = (("< 5 min", 300), ("5-15 min", 900), ("15-60 min", 3600), ("1-4 h", 14400), ("4-24 h", 86400))
 BUCKET_LABELS = (*(label for label, _ in BUCKETS), "> 24 h")
 ENOUGH_SENDS = 100  # below this a reply rate says "not enough data"
 
@@ -87,66 +87,27 @@ def team_report(*, user: Any, period: Period, by: str, business: bool = False) -
     if by not in DIMENSIONS:
         raise ValueError(f"Unknown dimension {by!r}")
     accounts = list(accounts_visible(user=user).values_list("id", flat=True))
-    g = _GROUPS[by]
+    group = _GROUPS[by]
+    window = [accounts, period.start, period.end]
     rows: dict[int | None, TeamRow] = {}
 
     def row(key: int | None) -> TeamRow:
         return rows.setdefault(key, TeamRow(key=key, name=""))
 
-    window = [accounts, period.start, period.end]
-    for key, conversations, inbound in _fetch(
-        f"""
-        SELECT {g["msg_in"]}, count(DISTINCT m.conversation_id), count(*) FILTER (WHERE m.direction = 'in')
-        FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id {g["join"]}
-        WHERE c.account_id = ANY(%s) AND m.date >= %s AND m.date < %s AND NOT m.deleted
-        GROUP BY 1
-        """,
-        window,
-    ):
+    for key, conversations, inbound in _fetch(_MESSAGES_IN.format(**group), window):
         row(key).conversations, row(key).inbound = conversations, inbound
-    for key, outbound in _fetch(
-        f"""
-        SELECT {g["msg_out"]}, count(*)
-        FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id {g["join"]}
-        WHERE c.account_id = ANY(%s) AND m.date >= %s AND m.date < %s AND NOT m.deleted
-          AND m.direction = 'out'
-        GROUP BY 1
-        """,
-        window,
-    ):
+    for key, outbound in _fetch(_MESSAGES_OUT.format(**group), window):
         row(key).outbound = outbound
     value = "e.business_seconds" if business else "e.seconds"
+    labels = ", unnest(e.labels) AS lbl" if by == "label" else ""
     for key, kind, automated, n, avg, median, p90 in _fetch(
-        f"""
-        SELECT {g["event"]}, e.kind, e.automated, count(*), avg({value}),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY {value}),
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY {value})
-        FROM inbox_responseevent e {", unnest(e.labels) AS lbl" if by == "label" else ""}
-        WHERE e.account_id = ANY(%s) AND e.at >= %s AND e.at < %s
-          AND e.kind IN ('first_response', 'reply_time')
-        GROUP BY 1, 2, 3
-        """,  # noqa: S608 - the interpolations are fixed SQL fragments from _GROUPS
-        window,
+        _TIMINGS.format(group=group["event"], value=value, labels=labels), window
     ):
-        if automated:
-            if kind == "reply_time":
-                row(key).automated_replies = n
-            continue
-        setattr(row(key), kind, Timing(count=n, avg=avg, median=median, p90=p90))
-    for key, open_now, unanswered in _fetch(
-        f"""
-        SELECT {g["conv"]}, count(*), count(*) FILTER (WHERE last.direction = 'in')
-        FROM inbox_conversation c {g["join"]}
-        CROSS JOIN LATERAL (
-            SELECT direction FROM inbox_message m
-            WHERE m.conversation_id = c.id AND NOT m.deleted ORDER BY m.date DESC, m.id DESC LIMIT 1
-        ) last
-        WHERE c.account_id = ANY(%s) AND c.kind <> 'channel'
-          AND (c.state = 'open' OR (c.state = 'snoozed' AND c.snoozed_until <= now()))
-        GROUP BY 1
-        """,
-        [accounts],
-    ):
+        if not automated:
+            setattr(row(key), kind, Timing(count=n, avg=avg, median=median, p90=p90))
+        elif kind == "reply_time":
+            row(key).automated_replies = n
+    for key, open_now, unanswered in _fetch(_NOW.format(**group), [accounts]):
         row(key).open_now, row(key).unanswered_now = open_now, unanswered
     names = _names(by, [k for k in rows if k is not None])
     for key, r in rows.items():
@@ -154,12 +115,46 @@ def team_report(*, user: Any, period: Period, by: str, business: bool = False) -
     return sorted(rows.values(), key=lambda r: (r.key is None, r.name.lower(), r.key or 0))
 
 
+# The queries behind team_report; the {placeholders} are fixed SQL fragments from _GROUPS.
+_MESSAGES_IN = """
+    SELECT {msg_in}, count(DISTINCT m.conversation_id), count(*) FILTER (WHERE m.direction = 'in')
+    FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id {join}
+    WHERE c.account_id = ANY(%s) AND m.date >= %s AND m.date < %s AND NOT m.deleted
+    GROUP BY 1
+"""
+_MESSAGES_OUT = """
+    SELECT {msg_out}, count(*)
+    FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id {join}
+    WHERE c.account_id = ANY(%s) AND m.date >= %s AND m.date < %s AND NOT m.deleted AND m.direction = 'out'
+    GROUP BY 1
+"""
+_TIMINGS = """
+    SELECT {group}, e.kind, e.automated, count(*), avg({value}),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY {value}),
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY {value})
+    FROM inbox_responseevent e {labels}
+    WHERE e.account_id = ANY(%s) AND e.at >= %s AND e.at < %s AND e.kind IN ('first_response', 'reply_time')
+    GROUP BY 1, 2, 3
+"""
+# Open now (a snooze that ran out counts as open, as in the inbox); unanswered: its last message is inbound.
+_NOW = """
+    SELECT {conv}, count(*), count(*) FILTER (WHERE last.direction = 'in')
+    FROM inbox_conversation c {join}
+    CROSS JOIN LATERAL (
+        SELECT direction FROM inbox_message m
+        WHERE m.conversation_id = c.id AND NOT m.deleted ORDER BY m.date DESC, m.id DESC LIMIT 1
+    ) last
+    WHERE c.account_id = ANY(%s) AND c.kind <> 'channel'
+      AND (c.state = 'open' OR (c.state = 'snoozed' AND c.snoozed_until <= now()))
+    GROUP BY 1
+"""
 _NONE = {"account": "-", "operator": "Unassigned / automated", "label": "-"}
 
 
 def _names(by: str, keys: list[int]) -> dict[int, str]:
     sql = {
-        "account": "SELECT id, COALESCE(NULLIF(first_name, ''), phone) FROM accounts_account WHERE id = ANY(%s)",
+        "account": "SELECT id, COALESCE(NULLIF(first_name, ''), phone) FROM accounts_account "
+        "WHERE id = ANY(%s)",
         "operator": "SELECT id, username FROM crm_user WHERE id = ANY(%s)",
         "label": "SELECT id, name FROM inbox_label WHERE id = ANY(%s)",
     }[by]

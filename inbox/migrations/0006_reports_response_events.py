@@ -8,46 +8,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_lease_revoking'),
-        ('inbox', '0005_service_notifications'),
+        ("accounts", "0005_lease_revoking"),
+        ("inbox", "0005_service_notifications"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BusinessHours',
+            name="BusinessHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('timezone', models.CharField(default='UTC', max_length=64)),
-                ('weekdays', models.CharField(default='01234', help_text='0 = Monday … 6 = Sunday', max_length=7)),
-                ('start', models.TimeField(default=datetime.time(9, 0))),
-                ('end', models.TimeField(default=datetime.time(18, 0))),
-                ('account', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='business_hours', to='accounts.account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("timezone", models.CharField(default="UTC", max_length=64)),
+                (
+                    "weekdays",
+                    models.CharField(default="01234", help_text="0 = Monday … 6 = Sunday", max_length=7),
+                ),
+                ("start", models.TimeField(default=datetime.time(9, 0))),
+                ("end", models.TimeField(default=datetime.time(18, 0))),
+                (
+                    "account",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="business_hours",
+                        to="accounts.account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'business hours',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('account__isnull', True)), fields=('account',), name='business_hours_one_team')],
+                "verbose_name_plural": "business hours",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("account__isnull", True)),
+                        fields=("account",),
+                        name="business_hours_one_team",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ResponseEvent',
+            name="ResponseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('first_response', 'First response'), ('reply_time', 'Reply time'), ('resolution', 'Resolution'), ('reopen', 'Reopen')], max_length=16)),
-                ('at', models.DateTimeField()),
-                ('automated', models.BooleanField(default=False)),
-                ('labels', django.contrib.postgres.fields.ArrayField(base_field=models.BigIntegerField(), blank=True, default=list, size=None)),
-                ('seconds', models.FloatField()),
-                ('business_seconds', models.FloatField()),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='response_events', to='inbox.conversation')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='inbox.message')),
-                ('operator', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("first_response", "First response"),
+                            ("reply_time", "Reply time"),
+                            ("resolution", "Resolution"),
+                            ("reopen", "Reopen"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("automated", models.BooleanField(default=False)),
+                (
+                    "labels",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.BigIntegerField(), blank=True, default=list, size=None
+                    ),
+                ),
+                ("seconds", models.FloatField()),
+                ("business_seconds", models.FloatField()),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="response_events",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="inbox.message",
+                    ),
+                ),
+                (
+                    "operator",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['kind', 'at'], name='response_event_kind_at'), models.Index(fields=['conversation', 'kind'], name='response_event_conversation')],
+                "indexes": [
+                    models.Index(fields=["kind", "at"], name="response_event_kind_at"),
+                    models.Index(fields=["conversation", "kind"], name="response_event_conversation"),
+                ],
             },
         ),
     ]

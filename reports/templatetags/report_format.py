@@ -13,7 +13,7 @@ def cell(value: Any, kind: str) -> str:
     if value is None or value == "":
         return "—"
     if kind == "duration":
-        seconds = int(round(float(value)))
+        seconds = round(float(value))
         if seconds < 60:
             return f"{seconds} s"
         if seconds < 3600:

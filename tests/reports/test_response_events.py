@@ -65,7 +65,7 @@ def test_business_hours_count_only_working_time_in_the_team_time_zone(account, a
 
     event = ResponseEvent.objects.get(kind="first_response")
     assert event.seconds == (monday_0915_berlin - friday_1730_berlin).total_seconds()
-    assert event.business_seconds == 45 * 60  # 17:30–18:00 on Friday, 09:00–09:15 on Monday
+    assert event.business_seconds == 45 * 60  # 17:30-18:00 on Friday, 09:00-09:15 on Monday
     [row] = team_report(user=admin_user, period=AROUND_T0, by="account", business=True)
     assert row.first_response.median == 45 * 60
 
@@ -106,7 +106,9 @@ def test_a_reopened_conversation_does_not_measure_its_first_response_again(accou
     assert chat.conversation.state == Conversation.State.OPEN
     assert _human_events("first_response") == [60]
     assert _human_events("reply_time") == [60, 300]
-    kinds = list(ResponseEvent.objects.filter(kind__in=["resolution", "reopen"]).values_list("kind", flat=True))
+    kinds = list(
+        ResponseEvent.objects.filter(kind__in=["resolution", "reopen"]).values_list("kind", flat=True)
+    )
     assert sorted(kinds) == ["reopen", "resolution"]
     [row] = team_report(user=admin_user, period=AROUND_T0, by="account")
     assert (row.first_response.count, row.first_response.median) == (1, 60)

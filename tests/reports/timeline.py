@@ -18,7 +18,9 @@ class Chat:
 
     def __init__(self, account, *, telegram_id: int) -> None:
         self.account = account
-        self.user = UserInfo(telegram_id=telegram_id, access_hash=telegram_id * 7, first_name=f"P{telegram_id}")
+        self.user = UserInfo(
+            telegram_id=telegram_id, access_hash=telegram_id * 7, first_name=f"P{telegram_id}"
+        )
         self.peer = PeerInfo(peer_id=telegram_id, kind="private", title=self.user.first_name, user=self.user)
 
     @property
