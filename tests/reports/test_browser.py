@@ -1,0 +1,57 @@
+"""An admin opens the reports in Chromium, switches the range and downloads a CSV.
+
+Screenshots go to test-artifacts/reports/."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from accounts.models import Account
+from tests.reports.timeline import Chat
+from tests.support.browser import artifacts_dir, logged_in_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = artifacts_dir("reports")
+
+
+def test_an_admin_opens_the_reports_switches_the_range_and_downloads_a_csv(
+    chromium, live_server, admin_user, make_account
+):
+    account = make_account(status=Account.Status.ACTIVE)
+    Account.objects.filter(pk=account.pk).update(first_name="Harbour Desk")
+    now = datetime.now(UTC)
+    for n, days_ago in enumerate((2, 3, 20)):  # two answers this week, a third only in the 30-day range
+        chat = Chat(account, telegram_id=95_000 + n)
+        chat.inbound(now - timedelta(days=days_ago))
+        chat.human(now - timedelta(days=days_ago) + timedelta(minutes=10), by=admin_user)
+
+    context, page = logged_in_page(chromium, live_server, admin_user.username, "pw-admin-1")
+    page.click("nav.mainnav >> text=Reports")
+    page.wait_for_url("**/reports/")
+    assert page.inner_text("[data-card=first_responses]") == "2"
+    page.wait_for_function("document.getElementById('response-histogram')?.chart !== undefined")
+    page.screenshot(path=str(ARTIFACTS / "reports-7d.png"), full_page=True)
+
+    page.click("[data-range='30d']")
+    page.wait_for_selector("[data-range='30d'][aria-current]")
+    assert page.inner_text("[data-card=first_responses]") == "3"
+    assert "range=30d" in page.url
+    page.wait_for_function("document.getElementById('response-histogram')?.chart !== undefined")
+    bars = page.evaluate("document.getElementById('response-histogram').chart.data.datasets[0].data")
+    assert bars == [0, 3, 0, 0, 0, 0]  # 10 minutes each: the 5-15 min bucket
+    page.screenshot(path=str(ARTIFACTS / "reports-30d.png"), full_page=True)
+
+    with page.expect_download() as download:
+        page.click("#report section:has(#team-table) a.csv")
+    path = download.value.path()
+    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8").read())))
+    assert download.value.suggested_filename == "team-by-account-30d.csv"
+    assert [(r["Name"], r["First response count"], r["First response median"]) for r in rows] == [
+        ("Harbour Desk", "3", "600.0")
+    ]
+    context.close()
