@@ -48,8 +48,7 @@ def test_an_admin_opens_the_reports_switches_the_range_and_downloads_a_csv(
 
     with page.expect_download() as download:
         page.click("#report section:has(#team-table) a.csv")
-    path = download.value.path()
-    rows = list(csv.DictReader(io.StringIO(open(path, encoding="utf-8").read())))
+    rows = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
     assert download.value.suggested_filename == "team-by-account-30d.csv"
     assert [(r["Name"], r["First response count"], r["First response median"]) for r in rows] == [
         ("Harbour Desk", "3", "600.0")
