@@ -47,7 +47,8 @@ FILL = [
     """,
     """
     INSERT INTO inbox_conversation (account_id, peer_id, kind, contact_id, title, username, last_message_at,
-        last_message_preview, unread_count, read_inbox_max_id, read_outbox_max_id, state, created_at, assignee_id)
+        last_message_preview, unread_count, read_inbox_max_id, read_outbox_max_id, state, created_at,
+        assignee_id)
     SELECT (SELECT min(id) FROM accounts_account) + (c.id % {accounts}), c.telegram_id, 'private', c.id,
            c.first_name, c.username, now(), '', 0, 0, (c.id % 4) * 2,
            CASE WHEN c.id % 7 = 0 THEN 'closed' ELSE 'open' END, now(),
@@ -66,8 +67,11 @@ FILL = [
            END
     FROM inbox_conversation v CROSS JOIN generate_series(1, {per}) n
     """,
-    "UPDATE inbox_conversation c SET last_message_at = m.date FROM (SELECT conversation_id, max(date) AS date "
-    "FROM inbox_message GROUP BY 1) m WHERE m.conversation_id = c.id",
+    """
+    UPDATE inbox_conversation c SET last_message_at = m.date
+    FROM (SELECT conversation_id, max(date) AS date FROM inbox_message GROUP BY 1) m
+    WHERE m.conversation_id = c.id
+    """,
     # Labels on one conversation in five.
     "INSERT INTO inbox_label (name, color) SELECT 'label ' || g, '#6b7785' FROM generate_series(1, 8) g",
     """
@@ -184,7 +188,8 @@ def main() -> None:
     print(
         f"{Conversation.objects.count():,} conversations, {Message.objects.count():,} messages, "
         f"{ResponseEvent.objects.count():,} events, {Send.objects.count():,} sends "
-        f"(filled in {time.monotonic() - started:.0f} s); load {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores"
+        f"(filled in {time.monotonic() - started:.0f} s); "
+        f"load {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores"
     )
     admin = User.objects.get(username="bench-admin")
     client = Client()
@@ -192,14 +197,14 @@ def main() -> None:
     for key in ("7d", "90d"):
         period = selectors.Period.from_query({"range": key})
         calls = {
-            **{f"team by {by}": (lambda by=by: selectors.team_report(user=admin, period=period, by=by))
+            **{f"team by {by}": (lambda by=by, period=period: selectors.team_report(user=admin, period=period, by=by))
                for by in selectors.DIMENSIONS},
-            "histogram": lambda: selectors.response_histogram(user=admin, period=period),
-            **{f"funnel by {by}": (lambda by=by: selectors.funnel(user=admin, period=period, by=by))
+            "histogram": lambda period=period: selectors.response_histogram(user=admin, period=period),
+            **{f"funnel by {by}": (lambda by=by, period=period: selectors.funnel(user=admin, period=period, by=by))
                for by in selectors.FUNNEL_DIMENSIONS},
-            "page (all of it)": lambda: client.get(f"/reports/?range={key}"),
-            "chart fragment": lambda: client.get(f"/reports/chart/?range={key}"),
-            "CSV team": lambda: client.get(f"/reports/csv/team/?range={key}"),
+            "page (all of it)": lambda key=key: client.get(f"/reports/?range={key}"),
+            "chart fragment": lambda key=key: client.get(f"/reports/chart/?range={key}"),
+            "CSV team": lambda key=key: client.get(f"/reports/csv/team/?range={key}"),
         }  # fmt: skip
         for name, call in calls.items():
             call()  # warm caches and connections

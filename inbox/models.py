@@ -162,6 +162,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "-date", "-id"], name="message_history"),
             GinIndex(SearchVector("text", config="simple"), name="message_text_search"),
+            # Reports count a time range's messages from this index alone (index-only scans).
+            models.Index(
+                fields=["date"],
+                include=["conversation", "direction", "sent_by"],
+                condition=models.Q(deleted=False),
+                name="message_date_reports",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -265,7 +272,12 @@ class ResponseEvent(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["kind", "at"], name="response_event_kind_at"),
+            # Reports read a time range's values from this index alone (index-only scans).
+            models.Index(
+                fields=["at"],
+                include=["account", "operator", "kind", "automated", "seconds", "business_seconds"],
+                name="response_event_at",
+            ),
             models.Index(fields=["conversation", "kind"], name="response_event_conversation"),
         ]
 
