@@ -15,6 +15,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,10 +198,10 @@ def main() -> None:
     for key in ("7d", "90d"):
         period = selectors.Period.from_query({"range": key})
         calls = {
-            **{f"team by {by}": (lambda by=by, period=period: selectors.team_report(user=admin, period=period, by=by))
+            **{f"team by {by}": partial(selectors.team_report, user=admin, period=period, by=by)
                for by in selectors.DIMENSIONS},
-            "histogram": lambda period=period: selectors.response_histogram(user=admin, period=period),
-            **{f"funnel by {by}": (lambda by=by, period=period: selectors.funnel(user=admin, period=period, by=by))
+            "histogram": partial(selectors.response_histogram, user=admin, period=period),
+            **{f"funnel by {by}": partial(selectors.funnel, user=admin, period=period, by=by)
                for by in selectors.FUNNEL_DIMENSIONS},
             "page (all of it)": lambda key=key: client.get(f"/reports/?range={key}"),
             "chart fragment": lambda key=key: client.get(f"/reports/chart/?range={key}"),

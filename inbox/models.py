@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -239,6 +241,16 @@ class BusinessHours(models.Model):
 
     def __str__(self) -> str:
         return f"business hours of {self.account or 'the team'}"
+
+    def clean(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValidationError({"timezone": "Unknown time zone"}) from error
+        if not self.weekdays or any(d not in "0123456" for d in self.weekdays):
+            raise ValidationError({"weekdays": "Digits 0 (Monday) to 6 (Sunday)"})
+        if self.end <= self.start:
+            raise ValidationError({"end": "The day ends after it starts"})
 
 
 class ResponseEvent(models.Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import Q
 
@@ -55,6 +55,11 @@ def hours_for(*, account_id: int) -> Hours:
     if row is None:
         return Hours()
     days = frozenset(int(d) for d in row.weekdays if d.isdigit() and int(d) < 7)
+    try:
+        ZoneInfo(row.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        # A bad row must never stop ingestion (the admin form refuses one; a shell might not).
+        return Hours(weekdays=days, start=row.start, end=row.end)
     return Hours(tz=row.timezone, weekdays=days, start=row.start, end=row.end)
 
 

@@ -157,3 +157,17 @@ def test_labels_are_recorded_as_they_were_when_the_reply_was_sent(account, admin
     assert by_label["vip"].first_response.median == 42
     assert by_label["later"].first_response.count == 0  # messages count under today's labels
     assert by_label["later"].inbound == 1
+
+
+def test_business_hours_with_an_unknown_time_zone_are_refused_and_never_stop_ingestion(account, admin_user):
+    from django.core.exceptions import ValidationError
+
+    bad = BusinessHours(timezone="Mars/Olympus_Mons", weekdays="01234", start=time(9), end=time(18))
+    with pytest.raises(ValidationError):
+        bad.full_clean()
+    bad.save()  # as a shell could
+    chat = Chat(account, telegram_id=799)
+    chat.inbound(T0 + timedelta(hours=1))  # Monday 09:00 UTC
+    chat.automated(T0 + timedelta(hours=2))
+
+    assert ResponseEvent.objects.get(kind="first_response").business_seconds == 3600  # measured in UTC
