@@ -61,9 +61,10 @@ def team_table(rows: list[TeamRow]) -> Table:
 
 
 def histogram_table(histogram: dict[str, list[int]]) -> Table:
-    columns = [Column("Bucket", lambda i: BUCKET_LABELS[i], "text")] + [
-        Column(title, lambda i, kind=kind: histogram[kind][i])
-        for title, kind in (("First response", "first_response"), ("Reply time", "reply_time"))
+    columns = [
+        Column("Bucket", lambda i: BUCKET_LABELS[i], "text"),
+        Column("First response", lambda i: histogram["first_response"][i]),
+        Column("Reply time", lambda i: histogram["reply_time"][i]),
     ]
     return _table(columns, list(range(len(BUCKET_LABELS))))
 
@@ -73,6 +74,10 @@ def _interval(row: FunnelRow, end: int) -> float | None:
     return interval[end] if interval and row.enough_data else None
 
 
+def _failed(kind: str) -> Callable[[FunnelRow], int]:
+    return lambda row: row.failed.get(kind, 0)
+
+
 FUNNEL_COLUMNS = [
     Column("Name", lambda r: r.name, "text"),
     Column("Planned", lambda r: r.planned),
@@ -80,7 +85,7 @@ FUNNEL_COLUMNS = [
     Column("Delivered", lambda r: r.delivered),
     Column("Read", lambda r: r.read),
     Column("Replied", lambda r: r.replied),
-    *[Column(f"Failed: {kind}", lambda r, kind=kind: r.failed.get(kind, 0)) for kind in FAILURE_KINDS],
+    *[Column(f"Failed: {kind}", _failed(kind)) for kind in FAILURE_KINDS],
     Column("Reply rate", lambda r: r.reply_rate if r.enough_data else None, "rate"),
     Column("Reply rate low (95 %)", lambda r: _interval(r, 0), "rate"),
     Column("Reply rate high (95 %)", lambda r: _interval(r, 1), "rate"),
