@@ -71,7 +71,9 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
             sender_name=getattr(by, "username", "") or "",
         )
         Conversation.objects.filter(pk=conversation.pk).update(
-            last_message_at=message.date, last_message_preview=store.preview_text(text, out=True)
+            last_message_at=message.date,
+            last_message_preview=store.preview_text(text, out=True),
+            last_direction=Message.Direction.OUT,
         )
         responses.replies_record(message_ids=[message.pk])
         account_command(account=conversation.account, task=send_reply, message_id=message.pk)

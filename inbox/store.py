@@ -196,8 +196,9 @@ def _upsert_conversations(
     cursor.execute(
         """
         INSERT INTO inbox_conversation (account_id, peer_id, kind, contact_id, title, username,
-            last_message_preview, unread_count, read_inbox_max_id, read_outbox_max_id, state, created_at)
-        SELECT p.*, '', 0, 0, 0, 'open', now()
+            last_message_preview, last_direction, unread_count, read_inbox_max_id, read_outbox_max_id, state,
+            created_at)
+        SELECT p.*, '', '', 0, 0, 0, 'open', now()
         FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[])
              AS p(account_id, peer_id, kind, contact_id, title, username)
         ON CONFLICT (account_id, peer_id) DO UPDATE SET
@@ -338,6 +339,7 @@ def _summarise(cursor: Any, changed: list[tuple[int, int, bool]], deleted_in: se
         f"""
         UPDATE inbox_conversation c SET
             last_message_at = m.date,
+            last_direction = m.direction,
             last_message_preview = left(
                 CASE WHEN m.direction = 'out' THEN 'You: ' ELSE '' END ||
                 COALESCE(NULLIF(btrim(regexp_replace(m.text, '\\s+', ' ', 'g')), ''),

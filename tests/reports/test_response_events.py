@@ -171,3 +171,15 @@ def test_business_hours_with_an_unknown_time_zone_are_refused_and_never_stop_ing
     chat.automated(T0 + timedelta(hours=2))
 
     assert ResponseEvent.objects.get(kind="first_response").business_seconds == 3600  # measured in UTC
+
+
+def test_open_and_unanswered_now_follow_the_newest_message(account, admin_user):
+    waiting, answered, closed = (Chat(account, telegram_id=800 + n) for n in range(3))
+    for chat in (waiting, answered, closed):
+        chat.inbound(T0)
+    services.reply_send(conversation=answered.conversation, text="Here you go", by=admin_user)
+    services.conversation_set_state(conversation=closed.conversation, state="closed", by=admin_user)
+
+    [row] = team_report(user=admin_user, period=AROUND_T0, by="account")
+
+    assert (row.open_now, row.unanswered_now) == (2, 1)
