@@ -87,7 +87,7 @@ class Conversation(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_message_preview = models.CharField(max_length=200, blank=True)
     # "in" while the newest message awaits an answer: reports count unanswered conversations from it.
-    last_direction = models.CharField(max_length=3, blank=True)
+    last_direction = models.CharField(max_length=3, blank=True, default="", db_default="")
     unread_count = models.PositiveIntegerField(default=0)
     read_inbox_max_id = models.BigIntegerField(default=0)
     read_outbox_max_id = models.BigIntegerField(default=0)

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="conversation",
             name="last_direction",
-            field=models.CharField(blank=True, max_length=3),
+            field=models.CharField(blank=True, default="", db_default="", max_length=3),
         ),
         migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]
