@@ -15,5 +15,6 @@ urlpatterns = [
     path("inbox/", include("inbox.urls")),
     path("accounts/", include("accounts.urls")),
     path("outreach/", include("outreach.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]

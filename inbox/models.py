@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -81,6 +86,8 @@ class Conversation(models.Model):
 
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_message_preview = models.CharField(max_length=200, blank=True)
+    # "in" while the newest message awaits an answer: reports count unanswered conversations from it.
+    last_direction = models.CharField(max_length=3, blank=True, default="", db_default="")
     unread_count = models.PositiveIntegerField(default=0)
     read_inbox_max_id = models.BigIntegerField(default=0)
     read_outbox_max_id = models.BigIntegerField(default=0)
@@ -159,6 +166,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["conversation", "-date", "-id"], name="message_history"),
             GinIndex(SearchVector("text", config="simple"), name="message_text_search"),
+            # Reports count a time range's messages from this index alone (index-only scans).
+            models.Index(
+                fields=["date"],
+                include=["conversation", "direction", "sent_by"],
+                condition=models.Q(deleted=False),
+                name="message_date_reports",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -203,3 +217,83 @@ class MediaFile(models.Model):
 
     def __str__(self) -> str:
         return f"media of message {self.message_id} ({self.size} bytes)"
+
+
+class BusinessHours(models.Model):
+    """When a team (``account`` empty) or one account is at work: weekdays and hours in a time zone.
+
+    Response events store their business-hours value as computed when written: changing these hours
+    never rewrites the past (not retroactive)."""
+
+    account = models.OneToOneField(
+        Account, null=True, blank=True, on_delete=models.CASCADE, related_name="business_hours"
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    weekdays = models.CharField(max_length=7, default="01234", help_text="0 = Monday … 6 = Sunday")
+    start = models.TimeField(default=time(9, 0))
+    end = models.TimeField(default=time(18, 0))
+
+    class Meta:
+        verbose_name_plural = "business hours"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=models.Q(account__isnull=True), name="business_hours_one_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"business hours of {self.account or 'the team'}"
+
+    def clean(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValidationError({"timezone": "Unknown time zone"}) from error
+        if not self.weekdays or any(d not in "0123456" for d in self.weekdays):
+            raise ValidationError({"weekdays": "Digits 0 (Monday) to 6 (Sunday)"})
+        if self.end <= self.start:
+            raise ValidationError({"end": "The day ends after it starts"})
+
+
+class ResponseEvent(models.Model):
+    """A reporting fact, written in the same transaction as the change it describes, never backfilled.
+
+    first_response: the conversation's first inbound message → its first reply (once per conversation
+    and kind of replier, so a reopened conversation never measures it again); reply_time: the oldest
+    unanswered inbound message → the reply; resolution: opened (or reopened) → closed; reopen: closed →
+    open. ``automated`` replies (no operator: campaigns, the API, another device) are kept apart from
+    human ones. ``operator`` and ``labels`` are snapshots of the moment."""
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", "First response"
+        REPLY_TIME = "reply_time", "Reply time"
+        RESOLUTION = "resolution", "Resolution"
+        REOPEN = "reopen", "Reopen"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="response_events")
+    # The reply it measures: an ingested copy of our own reply, dropped for the original, takes its events.
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    automated = models.BooleanField(default=False)
+    labels = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    seconds = models.FloatField()
+    business_seconds = models.FloatField()
+
+    class Meta:
+        indexes = [
+            # Reports read a time range's values from this index alone (index-only scans).
+            models.Index(
+                fields=["at"],
+                include=["account", "operator", "kind", "automated", "seconds", "business_seconds"],
+                name="response_event_at",
+            ),
+            models.Index(fields=["conversation", "kind"], name="response_event_conversation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.seconds:.0f}s in conversation {self.conversation_id}"

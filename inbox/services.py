@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import Account, AccountEvent
 from accounts.services import account_command, event_record
 from crm.parsing import text_problem
-from inbox import live, store
+from inbox import live, responses, store
 from inbox.models import CannedReply, Conversation, Label, MediaFile, Message, Note
 from inbox.records import Batch, MessageRecord, PeerInfo
 
@@ -71,8 +71,11 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
             sender_name=getattr(by, "username", "") or "",
         )
         Conversation.objects.filter(pk=conversation.pk).update(
-            last_message_at=message.date, last_message_preview=store.preview_text(text, out=True)
+            last_message_at=message.date,
+            last_message_preview=store.preview_text(text, out=True),
+            last_direction=Message.Direction.OUT,
         )
+        responses.replies_record(message_ids=[message.pk])
         account_command(account=conversation.account, task=send_reply, message_id=message.pk)
         _bump_after_commit(conversation.account_id)
     return message
@@ -170,7 +173,11 @@ def conversation_set_state(
         raise ValueError("Snooze until a time in the future")
     snoozed_until = until if state == Conversation.State.SNOOZED else None
     with transaction.atomic():
+        old = Conversation.objects.select_for_update().values_list("state", flat=True).get(pk=conversation.pk)
         Conversation.objects.filter(pk=conversation.pk).update(state=state, snoozed_until=snoozed_until)
+        responses.state_changed(
+            conversation=conversation, old=old, new=state, at=timezone.now(), by_id=getattr(by, "pk", None)
+        )
         _bump_after_commit(conversation.account_id)
     conversation.state, conversation.snoozed_until = state, snoozed_until
 

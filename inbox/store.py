@@ -13,9 +13,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import DataError, IntegrityError, connection, transaction
+from django.utils import timezone
 
 from accounts.services import service_notification_record
 from crm.text import without_nul
+from inbox import responses
+from inbox.models import Conversation
 from inbox.records import SERVICE_USER_ID, Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
 
 # Telethon marks channel (and supergroup) ids as -(10**12 + id); private and basic-group message ids
@@ -56,10 +59,12 @@ def ingest(batch: Batch) -> set[int]:
         _upsert_hashes(cursor, messages, contacts)
         peers = {(m.account_id, m.peer.peer_id): m.peer for m in messages}
         conversations = _upsert_conversations(cursor, peers, contacts)
-        changed = _upsert_messages(cursor, messages, conversations, contacts)
+        changed, sent = _upsert_messages(cursor, messages, conversations, contacts)
         deleted_in = _apply_deletions(cursor, batch.deletions)
         recount = deleted_in | _apply_reads(cursor, batch.reads)
+        reopened = _closed(cursor, {conv for conv, _, inbound in changed if inbound})
         _summarise(cursor, changed, deleted_in)
+        _record_responses(sent, reopened)
         _recount_unread(cursor, recount)
         _add_unread(cursor, [(c, tid) for c, tid, inbound in changed if inbound and c not in recount])
     return (
@@ -91,6 +96,28 @@ def _record_service_notifications(notices: list[MessageRecord]) -> None:
                 date=notice.date,
                 text=notice.text,
             )
+
+
+def _closed(cursor: Any, conversation_ids: set[int]) -> list[int]:
+    """Which of these conversations are closed (a new inbound message is about to reopen them)."""
+    if not conversation_ids:
+        return []
+    cursor.execute(
+        "SELECT id FROM inbox_conversation WHERE id = ANY(%s) AND state = 'closed'",
+        [sorted(conversation_ids)],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _record_responses(sent: list[int], reopened: list[int]) -> None:
+    """Reporting events for what this batch did, in its transaction: new outbound messages measured as
+    replies, closed conversations reopened by a new inbound message."""
+    responses.replies_record(message_ids=sent)
+    for conversation in Conversation.objects.filter(pk__in=reopened):
+        responses.state_changed(
+            conversation=conversation, old=Conversation.State.CLOSED, new=conversation.state,
+            at=timezone.now(), by_id=None,
+        )  # fmt: skip
 
 
 def _users(messages: list[MessageRecord]) -> dict[int, UserInfo]:
@@ -169,8 +196,9 @@ def _upsert_conversations(
     cursor.execute(
         """
         INSERT INTO inbox_conversation (account_id, peer_id, kind, contact_id, title, username,
-            last_message_preview, unread_count, read_inbox_max_id, read_outbox_max_id, state, created_at)
-        SELECT p.*, '', 0, 0, 0, 'open', now()
+            last_message_preview, last_direction, unread_count, read_inbox_max_id, read_outbox_max_id, state,
+            created_at)
+        SELECT p.*, '', '', 0, 0, 0, 'open', now()
         FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[])
              AS p(account_id, peer_id, kind, contact_id, title, username)
         ON CONFLICT (account_id, peer_id) DO UPDATE SET
@@ -209,8 +237,9 @@ def _upsert_messages(
     messages: list[MessageRecord],
     conversations: dict[tuple[int, int], int],
     contacts: dict[int, int],
-) -> list[tuple[int, int, bool]]:
-    """Insert new messages, apply newer edits; returns (conversation, telegram id, new inbound?) changed."""
+) -> tuple[list[tuple[int, int, bool]], list[int]]:
+    """Insert new messages, apply newer edits; returns (conversation, telegram id, new inbound?) changed,
+    and the ids of new outbound messages."""
     latest: dict[tuple[int, int], MessageRecord] = {}
     for m in messages:  # one row per key: ON CONFLICT cannot touch a row twice in one statement
         key = (conversations[(m.account_id, m.peer.peer_id)], m.telegram_id)
@@ -218,7 +247,7 @@ def _upsert_messages(
         if known is None or (m.edited_at or m.date) >= (known.edited_at or known.date):
             latest[key] = m
     if not latest:
-        return []
+        return [], []
     # Insert in Telegram's order: rows of the same second are told apart by their id (arrival) order.
     keys = sorted(latest, key=lambda k: (latest[k].date, k[1]))
     rows = [latest[k] for k in keys]
@@ -240,7 +269,8 @@ def _upsert_messages(
         -- Only a newer edit changes a stored message; a replayed update changes nothing.
         WHERE EXCLUDED.edited_at IS NOT NULL
           AND (inbox_message.edited_at IS NULL OR EXCLUDED.edited_at > inbox_message.edited_at)
-        RETURNING conversation_id, telegram_id, (xmax = 0) AND direction = 'in'
+        RETURNING conversation_id, telegram_id, (xmax = 0) AND direction = 'in', id,
+                  (xmax = 0) AND direction = 'out'
         """,
         [
             [c for c, _ in keys],
@@ -257,7 +287,9 @@ def _upsert_messages(
             [r.edited_at for r in rows],
         ],
     )
-    return [(conv, tid, bool(inbound)) for conv, tid, inbound in cursor.fetchall()]
+    rows = cursor.fetchall()
+    changed = [(conv, tid, bool(inbound)) for conv, tid, inbound, _, _ in rows]
+    return changed, [pk for *_, pk, new_out in rows if new_out]
 
 
 def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> set[int]:
@@ -307,6 +339,7 @@ def _summarise(cursor: Any, changed: list[tuple[int, int, bool]], deleted_in: se
         f"""
         UPDATE inbox_conversation c SET
             last_message_at = m.date,
+            last_direction = m.direction,
             last_message_preview = left(
                 CASE WHEN m.direction = 'out' THEN 'You: ' ELSE '' END ||
                 COALESCE(NULLIF(btrim(regexp_replace(m.text, '\\s+', ' ', 'g')), ''),
