@@ -16,7 +16,7 @@ WHERE c.id = m.conversation_id
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inbox", "0006_reports_response_events"),
+        ("inbox", "0006_response_events"),
     ]
 
     operations = [
