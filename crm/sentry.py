@@ -26,7 +26,6 @@ def init_sentry(dsn: str, *, environment: str) -> None:
         # a repr), in shapes no scrubber recognises reliably; the traceback, the exception and the
         # breadcrumbs are enough to find a bug. scrub_event stays as defence in depth.
         include_local_variables=False,
-        send_default_pii=False,
         max_request_body_size="never",
         before_send=scrub_event,
         before_send_transaction=scrub_event,
