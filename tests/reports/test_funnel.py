@@ -18,16 +18,23 @@ from tests.support import outreach as build
 pytestmark = pytest.mark.django_db
 
 _random_ids = itertools.count(9_000_000)
-NOW = datetime.now(UTC)
-WEEK = Period(key="7d", start=NOW - timedelta(days=7), end=NOW + timedelta(minutes=1))
+
+
+def _week() -> Period:
+    """The last seven days, as of now (not of import time: a long suite runs long after collection)."""
+    now = datetime.now(UTC)
+    return Period(key="7d", start=now - timedelta(days=7), end=now + timedelta(minutes=1))
+
+
 PRIVACY = "The recipient's privacy settings do not allow this"
 BLOCKED = "The recipient blocked this account"
 
 
 def _send(campaign, recipient, account, *, step, variant="0.1", text="Hi there"):
+    now = datetime.now(UTC)
     return Send.objects.create(
-        campaign=campaign, recipient=recipient, account=account, step=step, day=NOW.date(),
-        due_at=NOW - timedelta(hours=1), random_id=next(_random_ids), variant=variant, text=text,
+        campaign=campaign, recipient=recipient, account=account, step=step, day=now.date(),
+        due_at=now - timedelta(hours=1), random_id=next(_random_ids), variant=variant, text=text,
     )  # fmt: skip
 
 
@@ -61,12 +68,14 @@ def test_the_funnel_counts_reads_from_receipts_and_credits_replies_to_the_last_s
             ]
         )
     )
-    Chat(sender, telegram_id=people[0].telegram_id).inbound(NOW, telegram_id=30)  # after the follow-up
-    Chat(sender, telegram_id=people[1].telegram_id).inbound(NOW, telegram_id=31)  # after the first message
+    replied_at = datetime.now(UTC)  # after every send above
+    Chat(sender, telegram_id=people[0].telegram_id).inbound(replied_at, telegram_id=30)  # after the follow-up
+    Chat(sender, telegram_id=people[1].telegram_id).inbound(replied_at, telegram_id=31)  # after the first one
 
-    by_step = {row.name.rsplit(" ", 1)[-1]: row for row in funnel(user=admin_user, period=WEEK, by="step")}
-    [total] = funnel(user=admin_user, period=WEEK, by="campaign")
-    [by_sender] = funnel(user=admin_user, period=WEEK, by="sender")
+    week = _week()
+    by_step = {row.name.rsplit(" ", 1)[-1]: row for row in funnel(user=admin_user, period=week, by="step")}
+    [total] = funnel(user=admin_user, period=week, by="campaign")
+    [by_sender] = funnel(user=admin_user, period=week, by="sender")
 
     first, second = by_step["0"], by_step["1"]
     assert (first.planned, first.sent, first.delivered, first.read, first.replied) == (5, 3, 3, 2, 1)
@@ -74,7 +83,7 @@ def test_the_funnel_counts_reads_from_receipts_and_credits_replies_to_the_last_s
     assert (second.planned, second.sent, second.read, second.replied) == (2, 1, 1, 1)
     assert (total.planned, total.sent, total.read, total.replied, total.failed_total) == (7, 4, 3, 2, 2)
     assert (by_sender.name, by_sender.sent) == ("Sender A", 4)
-    variants = funnel(user=admin_user, period=WEEK, by="variant")
+    variants = funnel(user=admin_user, period=week, by="variant")
     assert {row.example for row in variants} == {"Hi there", "Checking in"}
 
 
