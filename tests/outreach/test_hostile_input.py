@@ -41,22 +41,6 @@ def test_a_template_past_the_length_limit_is_refused_without_echoing_it(admin_cl
     assert b"x" * 1000 not in response.content
 
 
-def _campaign_body(audience, sender, **override):
-    body = {
-        "name": "Launch",
-        "template": "Hi {{first_name|there}}",
-        "audience": audience.pk,
-        "senders": [sender.pk],
-        "daily_cap": 20,
-        "gap_min": 30,
-        "gap_max": 90,
-        "window_start": "09:00",
-        "window_end": "18:00",
-        "timezone": "UTC",
-    }
-    return {**body, **override}
-
-
 @pytest.mark.parametrize(
     "override",
     [
@@ -73,7 +57,7 @@ def test_the_campaign_form_answers_hostile_values_with_a_form_error_and_stores_n
     sender = make_account(status="active")
     audience = build.audience(build.contacts(1))
     response = admin_client.post(
-        reverse("outreach:campaign_new"), _campaign_body(audience, sender, **override)
+        reverse("outreach:campaign_new"), build.campaign_form(audience, sender, **override)
     )
     assert response.status_code == 200  # the form again, with its errors
     assert b'class="errorlist' in response.content

@@ -33,21 +33,15 @@ def test_an_admin_creates_a_campaign_with_a_follow_up_and_starts_it(admin_client
     audience = build.audience(build.contacts(5))
     response = admin_client.post(
         reverse("outreach:campaign_new"),
-        {
-            "name": "Launch",
-            "template": "{Hi|Hey} {{first_name|there}}",
-            "audience": audience.pk,
-            "senders": [sender.pk],
-            "daily_cap": 20,
-            "gap_min": 30,
-            "gap_max": 90,
-            "window_start": "09:00",
-            "window_end": "18:00",
-            "timezone": "Europe/Berlin",
-            "stop_on_reply": "on",
-            "follow_up_1_days": "2",
-            "follow_up_1": "Any thoughts?",
-        },
+        build.campaign_form(
+            audience,
+            sender,
+            template="{Hi|Hey} {{first_name|there}}",
+            timezone="Europe/Berlin",
+            stop_on_reply="on",
+            follow_up_1_days="2",
+            follow_up_1="Any thoughts?",
+        ),
     )
     campaign = Campaign.objects.get(name="Launch")
     assert response.status_code == 302 and response["Location"] == reverse(
@@ -65,18 +59,7 @@ def test_a_template_with_a_syntax_error_is_refused_with_its_position(admin_clien
     sender = make_account(status="active")
     response = admin_client.post(
         reverse("outreach:campaign_new"),
-        {
-            "name": "Broken",
-            "template": "Hi {there",
-            "audience": build.audience([]).pk,
-            "senders": [sender.pk],
-            "daily_cap": 20,
-            "gap_min": 30,
-            "gap_max": 90,
-            "window_start": "09:00",
-            "window_end": "18:00",
-            "timezone": "UTC",
-        },
+        build.campaign_form(build.audience([]), sender, name="Broken", template="Hi {there"),
     )
     assert response.status_code == 200
     assert b"is never closed (at character 4)" in response.content

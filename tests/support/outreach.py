@@ -54,6 +54,23 @@ def campaign(aud: Audience, senders, *, cap: int = 10, follow_ups=None, **settin
     )
 
 
+def campaign_form(aud: Audience, sender, **override) -> dict:
+    """The new-campaign form's body, valid as it stands; ``override`` changes or adds fields."""
+    body = {
+        "name": "Launch",
+        "template": "Hi {{first_name|there}}",
+        "audience": aud.pk,
+        "senders": [sender.pk],
+        "daily_cap": 20,
+        "gap_min": 30,
+        "gap_max": 90,
+        "window_start": "09:00",
+        "window_end": "18:00",
+        "timezone": "UTC",
+    }
+    return {**body, **override}
+
+
 def generous_limits(
     account, *, new_dm: int = 1000, resolve: int = 1000, scrape: int = 10_000, **more
 ) -> WarmupPlan:
