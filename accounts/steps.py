@@ -7,9 +7,10 @@ from typing import Any
 
 from accounts import identity, onboarding
 from accounts.host import lifecycle
-from accounts.host.commands import Failed, current_host
+from accounts.host.commands import Failed
+from accounts.host.current import current_host
 from accounts.host.hosted import Hosted
-from accounts.host.runtime import db
+from accounts.host.orm import db
 from accounts.models import Account
 from accounts.services import account_touch, event_record
 from accounts.telegram import auth, chats, messages, profile

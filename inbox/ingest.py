@@ -55,7 +55,7 @@ class Ingestor:
 
     async def flush(self) -> int:
         """Store everything buffered so far; on failure the batch stays buffered (and this raises)."""
-        from accounts.host.runtime import db
+        from accounts.host.orm import db
 
         if self._lock is None:
             self._lock = asyncio.Lock()
@@ -129,8 +129,8 @@ async def before_checkpoint(hosted: Any) -> None:
 
 async def _backfill_once_logged_in(hosted: Any) -> None:
     """Queue the dialog backfill the first time this account is connected and logged in."""
-    from accounts.host.commands import current_host
-    from accounts.host.runtime import db
+    from accounts.host.current import current_host
+    from accounts.host.orm import db
     from inbox.services import backfill_queue
 
     host = current_host()

@@ -8,7 +8,7 @@ from django.conf import settings
 
 from accounts.host.commands import Failed
 from accounts.host.hosted import Hosted
-from accounts.host.runtime import db
+from accounts.host.orm import db
 from accounts.services import account_touch
 from accounts.telegram import messages
 from inbox import services, telegram

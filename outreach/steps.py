@@ -10,7 +10,7 @@ from telethon import errors
 from accounts import budgets
 from accounts.host.commands import ChatWait, Failed
 from accounts.host.hosted import Hosted
-from accounts.host.runtime import db
+from accounts.host.orm import db
 from accounts.services import account_touch
 from outreach import scraping, services, telegram
 from outreach.limits import account_limits

@@ -8,7 +8,7 @@ from typing import Any
 
 from accounts.host.commands import Failed
 from accounts.host.hosted import Hosted
-from accounts.host.runtime import db
+from accounts.host.orm import db
 from accounts.telegram.messages import send_message
 from outreach import telegram, warmup
 from outreach.steps import _require_login, take_budget

@@ -21,7 +21,7 @@ class SessionHostStep(bootsteps.StartStopStep):
         super().__init__(worker, **kwargs)
 
     def create(self, worker: Any) -> Any:
-        from accounts.host.commands import set_current_host
+        from accounts.host.current import set_current_host
         from accounts.host.runtime import SessionHost
 
         # Unique per process: a restarted host must not mistake its previous life's leases for its own.
@@ -46,7 +46,7 @@ class SessionHostQueues(bootsteps.StartStopStep):
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
     def start(self, consumer: Any) -> None:
-        from accounts.host.commands import current_host
+        from accounts.host.current import current_host
 
         host = current_host()
         if host is not None:
@@ -56,7 +56,7 @@ class SessionHostQueues(bootsteps.StartStopStep):
 @control_command()
 def sessionhost_wake(state: Any) -> dict[str, str]:
     """Remote control: ``app.control.broadcast("sessionhost_wake")`` makes session hosts claim now."""
-    from accounts.host.commands import current_host
+    from accounts.host.current import current_host
 
     host = current_host()
     if host is not None:

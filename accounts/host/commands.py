@@ -25,25 +25,17 @@ from redis.exceptions import RedisError
 
 from accounts import leases
 from accounts.host import lifecycle
+from accounts.host.current import current_host
+from accounts.host.errors import NotHeld, Paused
 from accounts.host.hosted import Hosted
-from accounts.host.runtime import NotHeld, Paused, SessionHost, db
+from accounts.host.orm import db
+from accounts.host.runtime import SessionHost
 from accounts.models import Account
 from accounts.telegram import errors as tg_errors
 
 log = logging.getLogger(__name__)
 
 Call = Callable[[Hosted], Awaitable[Any]]  # receives the hosted account (client, grant, status)
-
-_host: SessionHost | None = None
-
-
-def set_current_host(host: SessionHost | None) -> None:
-    global _host
-    _host = host
-
-
-def current_host() -> SessionHost | None:
-    return _host
 
 
 class ChatWait(Exception):

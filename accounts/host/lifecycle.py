@@ -153,7 +153,7 @@ async def _discard_client(hosted: Hosted) -> None:
 
 async def _build(host: SessionHost, hosted: Hosted) -> bool:
     """Load the account and build its client; False when the account no longer exists."""
-    from accounts.host.runtime import db
+    from accounts.host.orm import db
 
     try:
         account, api_hash, proxy, state, version, entities = await db(_load)(hosted.account_id)
@@ -243,7 +243,7 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
 
 async def _unopenable(host: SessionHost, hosted: Hosted, error: Unopenable) -> None:
     """No retry can open it: show admins (status, alert, event naming the key id) and let go."""
-    from accounts.host.runtime import db
+    from accounts.host.orm import db
     from accounts.services import account_unopenable
 
     log.error(
@@ -262,7 +262,7 @@ async def _unopenable(host: SessionHost, hosted: Hosted, error: Unopenable) -> N
 async def _still_ours(host: SessionHost, hosted: Hosted) -> bool:
     """Before any reconnect: is the lease still ours? If not, let go without touching Telegram again."""
     from accounts import leases
-    from accounts.host.runtime import db
+    from accounts.host.orm import db
 
     if hosted.lease_certain() or await db(leases.is_current)(holder=host.name, grant=hosted.grant):
         return True
@@ -298,7 +298,7 @@ async def identify(host: SessionHost, hosted: Hosted, me: Me) -> str:
     """Record who the account is on Telegram; returns "". When it is another account's Telegram user it
     is disabled (accounts.identity) and dropped here at once, before it takes a single command: returns
     why."""
-    from accounts.host.runtime import db
+    from accounts.host.orm import db
 
     refused = await db(identity.profile_save)(account_id=hosted.account_id, me=me)
     if refused:
@@ -319,7 +319,7 @@ async def _handle_update_error(host: SessionHost, hosted: Hosted) -> bool | None
 
 async def apply_account_level(host: SessionHost, hosted: Hosted, outcome: tg_errors.AccountLevel) -> None:
     """Record the new status (reauth_required, banned, spam_limited) and let go where the flow says."""
-    from accounts.host.runtime import db
+    from accounts.host.orm import db
     from accounts.services import account_transition
 
     await db(account_transition)(
@@ -360,7 +360,7 @@ async def _checkpoint(hosted: Hosted) -> None:
 
 
 async def _store_entities(hosted: Hosted, session: VaultSession) -> None:
-    from accounts.host.runtime import db
+    from accounts.host.orm import db
 
     rows = session.take_pending_entities()
     if rows:

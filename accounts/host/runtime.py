@@ -21,13 +21,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 
 from accounts import leases
 from accounts.host import lifecycle
 from accounts.host.hosted import Hosted
+from accounts.host.orm import db
 
 log = logging.getLogger(__name__)
 
@@ -36,26 +35,6 @@ CLAIM_BATCH = 50
 # rest of the TTL covers clock slack, the watchdog's period and the disconnect itself.
 LEASE_MARGIN = 0.8
 WATCHDOG_INTERVAL = 0.25
-
-
-def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    """Run a Django ORM function off the event loop, in a thread with its own connection."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        close_old_connections()
-        return fn(*args, **kwargs)
-
-    return sync_to_async(call, thread_sensitive=False)
-
-
-class NotHeld(Exception):
-    """This host does not (or no longer) hold the account: the command belongs to another host."""
-
-
-class Paused(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"account paused for {seconds:.0f} s")
-        self.seconds = seconds
 
 
 class SessionHost:

@@ -14,7 +14,8 @@ from django.db import OperationalError, connection, transaction
 
 from accounts import leases, services, sessions
 from accounts.host import commands, lifecycle
-from accounts.host.runtime import NotHeld, SessionHost
+from accounts.host.errors import NotHeld
+from accounts.host.runtime import SessionHost
 from accounts.models import Account, Lease, TelegramSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
