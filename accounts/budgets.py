@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypedDict
 
 import redis
 from django.conf import settings
+from django.utils import timezone
 from redis.commands.core import Script
+
+from accounts.models import OUTREACH_PAUSED_INDEFINITELY, Account
 
 MINUTE = 60.0
 DAY = 24 * 60 * 60.0
@@ -52,6 +55,45 @@ class Decision:
     allowed: bool
     retry_after: float  # seconds until the take could succeed, jitter included; 0.0 when allowed
     remaining: int  # whole tokens left after this take
+    refused: str = ""  # why it will not succeed by waiting (outreach paused until an admin resumes it)
+
+
+# Actions that reach people who have not written first, which Telegram's spam limit is about: while
+# the account's outreach is paused (spam-limited, or by an admin) they wait for the pause to end.
+OUTREACH_ACTIONS = frozenset({"new_dm", "resolve_username", "join"})
+
+# Where an account's own limits come from (outreach registers its warm-up ramp; see limits_source_set).
+LimitsSource = Callable[[int], Mapping[str, Budget]]
+_limits_source: LimitsSource | None = None
+
+
+def limits_source_set(source: LimitsSource | None) -> None:
+    """Register what gives an account's limits (the warm-up plan's ramp); accounts cannot import the
+    apps above it, so outreach hands it over when Django starts (outreach.apps)."""
+    global _limits_source
+    _limits_source = source
+
+
+def account_limits(*, account_id: int) -> Mapping[str, Budget]:
+    return _limits_source(account_id) if _limits_source is not None else {}
+
+
+def spend(*, account_id: int, action: str) -> Decision:
+    """The one budget policy every command goes through: the spam-limit (or admin) pause on outreach,
+    then the account's own limits — its warm-up ramp, or the defaults."""
+    if action in OUTREACH_ACTIONS:
+        paused = Account.objects.filter(pk=account_id).values_list("outreach_paused_until", flat=True).first()
+        now = timezone.now()
+        if paused is not None and paused > now:
+            if paused >= OUTREACH_PAUSED_INDEFINITELY:
+                return Decision(
+                    allowed=False,
+                    retry_after=0.0,
+                    remaining=0,
+                    refused="Outreach is paused on this account until an admin resumes it",
+                )
+            return Decision(allowed=False, retry_after=_jittered((paused - now).total_seconds()), remaining=0)
+    return take(account_id=account_id, action=action, limits=account_limits(account_id=account_id))
 
 
 class Usage(TypedDict):
@@ -143,11 +185,9 @@ def take(
 
 
 def usage(*, account_id: int, limits: Mapping[str, Budget | int] | None = None) -> dict[str, Usage]:
-    """How much of each budget the account has spent, as the bucket stands now (for the admin UI).
-
-    Pass the same ``limits`` the session host takes with, or the figures describe another budget.
-    """
-    budgets = budgets_for(limits=limits)
+    """How much of each budget the account has spent, as the bucket stands now (for the admin UI), by
+    the account's own limits unless others are given."""
+    budgets = budgets_for(limits=account_limits(account_id=account_id) if limits is None else limits)
     client, _ = _redis()
     with client.pipeline(transaction=False) as pipe:
         pipe.time()

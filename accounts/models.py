@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -130,6 +131,10 @@ def proxy_shown(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
+# "Paused until resumed": outreach stops, the inbox keeps working. A date no pause reaches by itself.
+OUTREACH_PAUSED_INDEFINITELY = datetime(9999, 1, 1, tzinfo=UTC)
+
+
 def command_queue(account_id: int) -> str:
     return f"{settings.COMMAND_QUEUE_PREFIX}.{account_id}"
 
@@ -238,3 +243,38 @@ vault.register(model="accounts.Account", field="proxy_sealed", context=Account.p
 vault.register(
     model="accounts.TelegramSession", field="blob", context=TelegramSession.context, version_field="version"
 )
+
+
+class Operation(models.Model):
+    """One run of an account command, from queueing to its outcome (accounts.registry writes it).
+
+    The id is the command's Celery task id, so a redelivered or retried command keeps its operation.
+    Params are not kept: they may carry sealed login codes, and the outcome is what callers read.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        WAITING = "waiting", "Waiting"  # will run again after wait_seconds (flood, budget, slow mode)
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True)
+    account = models.ForeignKey(Account, null=True, on_delete=models.SET_NULL, related_name="operations")
+    command = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    # Why it failed or waits, in plain words; `error` is the kind (registry.ERROR_KINDS), `wait_reason`
+    # flood / budget / slowmode.
+    reason = models.CharField(max_length=255, blank=True)
+    error = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=20, blank=True)  # the account's status after an account-level error
+    wait_seconds = models.PositiveIntegerField(null=True, blank=True)
+    wait_reason = models.CharField(max_length=10, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-queued_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.command} {self.state}"

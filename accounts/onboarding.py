@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import identity, sessions
+from accounts import commands, identity, sessions
 from accounts.models import Account
-from accounts.services import account_command, account_transition, event_record
+from accounts.services import account_transition, event_record
 from accounts.telegram.auth import CodeSent
 from accounts.telegram.profile import Me
 from crm import vault
@@ -42,9 +42,7 @@ def attempts_today(account: Account) -> int:
 
 
 def login_request_code(*, account: Account, confirm: bool = False, by: Any = None) -> str:
-    """Ask Telegram to send a login code. Returns the command's task id."""
-    from accounts.tasks import login_send_code
-
+    """Ask Telegram to send a login code. Returns the command's operation id."""
     if account.status not in (S.NEW, S.CODE_SENT, S.PASSWORD_NEEDED):
         raise ValueError(f"The account is {account.get_status_display().lower()}, not logging in")
     attempts = attempts_today(account)
@@ -58,34 +56,27 @@ def login_request_code(*, account: Account, confirm: bool = False, by: Any = Non
             login_attempts_today=attempts + 1, login_attempts_date=timezone.localdate()
         )
         event_record(account=account, kind="login_code_requested", actor=by, detail={"attempt": attempts + 1})
-        return account_command(account=account, task=login_send_code)
+        return commands.send_code.queue(account)
 
 
 def login_submit_code(*, account: Account, code: str, by: Any = None) -> str:
-    from accounts.tasks import login_sign_in
-
     digits = Secret((code or "").strip().replace(" ", "").replace("-", ""))
     if not digits.reveal().isdigit():
         raise ValueError("The login code is the digits Telegram sent you")
     with transaction.atomic():
         event_record(account=account, kind="login_code_submitted", actor=by)
-        return account_command(
-            account=account,
-            task=login_sign_in,
-            sealed_code=seal_secret(account_id=account.pk, kind="code", value=digits),
+        return commands.sign_in.queue(
+            account, sealed_code=seal_secret(account_id=account.pk, kind="code", value=digits)
         )
 
 
 def login_submit_password(*, account: Account, password: str, by: Any = None) -> str:
-    from accounts.tasks import login_check_password
-
     if not password:
         raise ValueError("Enter the account's two-step verification password")
     with transaction.atomic():
         event_record(account=account, kind="login_password_submitted", actor=by)
-        return account_command(
-            account=account,
-            task=login_check_password,
+        return commands.check_password.queue(
+            account,
             sealed_password=seal_secret(account_id=account.pk, kind="password", value=Secret(password)),
         )
 

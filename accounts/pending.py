@@ -1,8 +1,8 @@
 """The console's in-flight account commands (a login step, a log-out), kept in the admin's session.
 
-A command runs on whichever session host holds the account; its result comes back through Celery's
-result backend. The page polls for it with htmx, so the task id stays server-side: a poll can only
-ever read the result of a command this admin started for this account.
+A command runs on whichever session host holds the account; its outcome is recorded as an operation
+(accounts.registry). The page polls for it with htmx, so the operation id stays server-side: a poll can
+only ever read the outcome of a command this admin started for this account.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from typing import Any, TypedDict
 
-from celery.result import AsyncResult
 from django.http import HttpRequest
 
-from crm.celery import app
+from accounts import registry
+from accounts.models import Operation
 
 KEY = "console_tasks"
 
@@ -45,12 +45,11 @@ def pending_pop(request: HttpRequest, *, account_id: int) -> None:
 
 
 def pending_result(task: Pending) -> tuple[bool, dict[str, Any]]:
-    """(done, result). A task that raised comes back as a failure with the error's name, no detail:
-    its message could quote what the step was handling."""
-    result = AsyncResult(task["id"], app=app)
-    if not result.ready():
+    """(done, result): ``{"ok": True, …the command's result}`` or ``{"ok": False, "error", "status"}``.
+    A command that is queued, or waits to run again, is not done."""
+    found = registry.outcome(task["id"])
+    if found is None or found.state not in (Operation.State.DONE, Operation.State.FAILED):
         return False, {}
-    value = result.result
-    if isinstance(value, dict):
-        return True, value
-    return True, {"ok": False, "error": f"The command failed unexpectedly ({type(value).__name__})"}
+    if found.state == Operation.State.DONE:
+        return True, {"ok": True, **(found.result or {})}
+    return True, {"ok": False, "error": found.reason, "status": found.status}

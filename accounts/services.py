@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +13,7 @@ from django.utils import timezone
 
 from accounts import leases
 from accounts.devices import choose_device
-from accounts.models import Account, AccountEvent, ApiApp
+from accounts.models import OUTREACH_PAUSED_INDEFINITELY, Account, AccountEvent, ApiApp
 from accounts.proxies import parse_proxy
 from crm import vault
 
@@ -199,20 +198,6 @@ def alert_send(*, account_id: int, status: str, reason: str) -> None:
         deliver_alert.delay(account_id=account_id, status=status, reason=reason)
 
 
-def account_command(*, account: Account, task: Any, **kwargs: Any) -> str:
-    """Queue a command for the account's current session host, once the transaction commits.
-
-    Returns the task id, so callers can wait for or poll its result.
-    """
-    task_id = str(uuid.uuid4())
-    transaction.on_commit(
-        lambda: task.apply_async(
-            kwargs={"account_id": account.pk, **kwargs}, queue=account.queue, task_id=task_id
-        )
-    )
-    return task_id
-
-
 def hosts_wake() -> None:
     """Ask session hosts to claim unowned accounts now (after commit), not at their next tick."""
     from crm.celery import app
@@ -225,9 +210,6 @@ def account_touch(*, account_id: int) -> None:
 
 
 # --- admin console actions ---------------------------------------------------------------------------
-
-# "Paused until resumed": outreach stops, the inbox keeps working. A date no pause reaches by itself.
-OUTREACH_PAUSED_INDEFINITELY = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def account_pause(*, account_id: int, by: Any = None) -> None:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from accounts import imports, selectors, services, tasks
+from accounts import commands, imports, selectors, services
 from accounts.forms import BulkForm, FleetFilterForm, ImportForm, OperatorsForm, ProxyForm
 from accounts.models import Account
 from accounts.pending import pending_pop, pending_result, pending_set, pending_task
@@ -206,7 +206,7 @@ def log_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(Account, pk=pk)
     if account.status not in LOGGED_IN:
         return _account_page(request, account, action_error="The account is not logged in")
-    task_id = services.account_command(account=account, task=tasks.log_out)
+    task_id = commands.log_out.queue(account)
     pending_set(request, account_id=pk, task_id=task_id, kind="log_out")
     return _after(request, account)
 

@@ -12,6 +12,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["crm", "accounts", "inbox", "outreach"])
+# Account commands (accounts.registry) register their tasks when their modules are imported.
+app.autodiscover_tasks(["accounts", "inbox", "outreach"], related_name="commands")
 
 # `celery -A crm worker --pool threads --session-host` hosts Telegram sessions (accounts.host).
 app.user_options["worker"].add(

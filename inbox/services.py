@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Account, AccountEvent
-from accounts.services import account_command, event_record
+from accounts.services import event_record
 from crm.parsing import text_problem
-from inbox import live, responses, store
+from inbox import commands, live, responses, store
 from inbox.models import CannedReply, Conversation, Label, MediaFile, Message, Note
 from inbox.records import Batch, MessageRecord, PeerInfo
 
@@ -48,8 +48,6 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
     not the ``random`` module: whatever seeds that (a library, a test framework) would repeat ids, and
     Telegram drops a message whose random_id it has seen.
     """
-    from inbox.tasks import send_reply
-
     text = canned_expand(text or "").strip()
     if not text:
         raise ValueError("Write something to send")
@@ -76,7 +74,7 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
             last_direction=Message.Direction.OUT,
         )
         responses.replies_record(message_ids=[message.pk])
-        account_command(account=conversation.account, task=send_reply, message_id=message.pk)
+        commands.reply.queue(conversation.account, message_id=message.pk)
         _bump_after_commit(conversation.account_id)
     return message
 
@@ -119,8 +117,6 @@ def reply_failed(*, message_id: int, reason: str) -> None:
 
 def reply_retry(*, message: Message, by: Any) -> Message:
     """Send a failed reply again with the same random_id (so it can never arrive twice)."""
-    from inbox.tasks import send_reply
-
     if message.delivery != Message.Delivery.FAILED:
         raise ValueError("Only a failed reply can be retried")
     with transaction.atomic():
@@ -129,7 +125,7 @@ def reply_retry(*, message: Message, by: Any) -> Message:
         )
         if claimed:
             account = message.conversation.account
-            account_command(account=account, task=send_reply, message_id=message.pk)
+            commands.reply.queue(account, message_id=message.pk)
             _bump_after_commit(account.pk)
     message.refresh_from_db()
     return message
@@ -212,13 +208,11 @@ def media_status(*, message: Message) -> str:
 
 def media_request(*, message: Message) -> str:
     """Ask the account's host to fetch the file (once, however often operators click); returns the status."""
-    from inbox.tasks import fetch_media
-
     status = media_status(message=message)
     if status in ("ready", "fetching") or not message.media_kind or message.telegram_id is None:
         return status
     cache.set(MEDIA_STATUS.format(message.pk), "fetching", timeout=120)
-    account_command(account=message.conversation.account, task=fetch_media, message_id=message.pk)
+    commands.fetch_media.queue(message.conversation.account, message_id=message.pk)
     return "fetching"
 
 
@@ -238,14 +232,12 @@ def media_failed(*, message_id: int, reason: str) -> None:
 
 def backfill_queue(*, account_id: int) -> bool:
     """Queue the dialog backfill for a newly active account, once in its life. True if queued now."""
-    from inbox.tasks import backfill
-
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
         if AccountEvent.objects.filter(account=account, kind="inbox_backfill_queued").exists():
             return False
         event_record(account=account, kind="inbox_backfill_queued")
-        account_command(account=account, task=backfill)
+        commands.backfill.queue(account)
     return True
 
 

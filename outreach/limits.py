@@ -31,8 +31,8 @@ def plan_limits(plan: WarmupPlan, *, day: int) -> dict[str, int]:
     return limits
 
 
-def account_limits(*, account_id: int, now=None) -> dict[str, Budget]:
-    """Overrides for accounts.budgets.take (empty when the account has no warm-up plan).
+def account_limits(account_id: int, *, now=None) -> dict[str, Budget]:
+    """The account's own budgets for accounts.budgets (empty when the account has no warm-up plan).
 
     On a compressed clock (a plan "day" shorter than a day) daily budgets refill per plan day too.
     """

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import account_command
 from crm.text import without_nul
 from inbox.models import Contact, ContactHash
+from outreach import commands
 from outreach.models import Audience, AudienceMember, ScrapeJob
 from outreach.telegram import PAGE, Group, GroupInfo, Person
 
@@ -56,9 +56,7 @@ def job_create(
 
 
 def _queue(job: ScrapeJob) -> None:
-    from outreach.tasks import scrape_page
-
-    account_command(account=job.account, task=scrape_page, job_id=job.pk, step=job.step)
+    commands.scrape_page.queue(job.account_id, job_id=job.pk, step=job.step)
 
 
 def job_pause(*, job: ScrapeJob) -> None:

@@ -12,9 +12,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import account_command
 from inbox.models import ContactHash
-from outreach import spintax
+from outreach import commands, spintax
 from outreach.models import Audience, Campaign, FollowUp, Recipient, Send
 
 
@@ -114,10 +113,8 @@ def _tick_soon(campaign_id: int) -> None:
 
 def send_queue(queued: list[tuple[int, int]]) -> None:
     """Hand sends to their accounts' command queues (each consumed only by the account's session host)."""
-    from outreach.tasks import send_message
-
     for account_id, send_id in queued:
-        account_command(account=Account(pk=account_id), task=send_message, send_id=send_id)
+        commands.send.queue(account_id, send_id=send_id)
 
 
 # -- on the session host -----------------------------------------------------------------------------

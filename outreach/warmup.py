@@ -24,7 +24,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from accounts.models import Account
-from accounts.services import account_command
+from outreach import commands
 from outreach.limits import plan_day, plan_limits
 from outreach.models import WarmupAction, WarmupPlan
 
@@ -144,9 +144,7 @@ def plan_tick(
             return {"acted": False, "why": "nothing within budget", "day": day}
         kind, target = choice
         action = WarmupAction.objects.create(plan=plan, kind=kind, target=target, plan_day=day)
-        from outreach.tasks import warmup_action
-
-        account_command(account=plan.account, task=warmup_action, action_id=action.pk)
+        commands.warmup_act.queue(plan.account_id, action_id=action.pk)
     return {"acted": True, "kind": kind, "target": target, "day": day}
 
 

@@ -1,10 +1,10 @@
-"""Running an account command: from a Celery pool thread onto the host loop, with the recovery flows.
+"""Running a declared command (accounts.registry) on this host: from a Celery pool thread onto the host
+loop, with the lease check, the budget, Telegram's errors classified and the outcome recorded.
 
-A command task calls ``run(task, account_id=…, call=…)``. The command runs only while this host holds
-the account's lease (checked in the database right before anything reaches Telegram, so a paused
-zombie host cannot send); otherwise the message goes back to the account's queue for the real owner.
-So does a command whose checks cannot reach the database (or Redis): it has not run, and acking its
-failure would lose it.
+The command runs only while this host holds the account's lease (checked in the database right before
+anything reaches Telegram, so a paused zombie host cannot send); otherwise the message goes back to the
+account's queue for the real owner. So does a command whose checks cannot reach the database (or
+Redis): it has not run, and acking its failure would lose it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import Reject
 from django.db import DatabaseError
@@ -25,62 +25,97 @@ from redis.exceptions import RedisError
 
 from accounts import leases
 from accounts.host import lifecycle
-from accounts.host.current import current_host
 from accounts.host.errors import NotHeld, Paused
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
-from accounts.host.runtime import SessionHost
 from accounts.models import Account
+from accounts.registry import (
+    Command,
+    CommandError,
+    InputError,
+    Params,
+    Result,
+    Unavailable,
+    Wait,
+    record,
+    spend,
+)
+from accounts.services import account_touch, account_transition
 from accounts.telegram import errors as tg_errors
+
+if TYPE_CHECKING:
+    from accounts.host.runtime import SessionHost
 
 log = logging.getLogger(__name__)
 
-Call = Callable[[Hosted], Awaitable[Any]]  # receives the hosted account (client, grant, status)
-
-
-class ChatWait(Exception):
-    def __init__(self, seconds: int) -> None:
-        super().__init__(f"slow mode: {seconds} s")
-        self.seconds = seconds
-
-
-class Failed(Exception):
-    """The command failed for a reason an operator can read; it is not retried."""
-
-    def __init__(self, reason: str, *, status: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
+SOMETHING_WENT_WRONG = "Something went wrong while running the command; try again"
 
 
 def run(
-    task: Any,
-    *,
-    account_id: int,
-    call: Call,
-    budget: str | None = None,
-    login: bool = False,
-    timeout: float = 120.0,
+    host: SessionHost, task: Any, spec: Command[Any, Any], *, account_id: int, values: dict[str, Any]
 ) -> Any:
-    """Run ``call(hosted)`` for the account on this host; returns its result or raises Failed (an account
-    that no longer exists gets ``{"ok": False, "error": …}``)."""
-    host = current_host()
-    if host is None:
-        raise Reject("this worker is not a session host", requeue=True)
-    with requeue_on_database_error():
-        gone = not Account.objects.filter(pk=account_id).exists()
-    if gone:
-        return {"ok": False, "error": "The account no longer exists"}
+    """The Celery task of every command: run it here, record its outcome, return the outcome as JSON."""
+    operation_id = str(task.request.id)
     try:
-        return host.submit(
-            execute(host, account_id=account_id, call=call, budget=budget, login=login), timeout=timeout
-        )
-    except (NotHeld, Paused):
+        params = spec.validate(values)
+        with requeue_on_database_error():
+            if not Account.objects.filter(pk=account_id).exists():
+                raise Unavailable("The account no longer exists")
+        result = host.submit(execute(host, spec, account_id=account_id, params=params), timeout=spec.timeout)
+    except (NotHeld, Paused) as not_here:
         # Not ours (any more), cooling down, or our lease could not be checked: back to the account's
         # queue, where the owner — or this host later — picks it up again. Nothing is lost or run twice.
+        if isinstance(not_here, Paused) and not_here.flood:
+            _record(spec, operation_id, account_id, error=Wait(int(not_here.seconds), "flood"))
         raise _requeue("account not available on this host") from None
-    except ChatWait as wait:
+    except Wait as wait:
+        _record(spec, operation_id, account_id, error=wait)
         raise task.retry(countdown=wait.seconds + random.uniform(1, 5)) from None
+    except CommandError as error:
+        _failed(spec, operation_id, account_id, values, error)
+        return {"ok": False, "error": error.reason, "status": error.status}
+    except Reject:
+        raise
+    except Exception:
+        log.exception("command %s for account %s failed", spec.name, account_id)
+        _failed(spec, operation_id, account_id, values, CommandError(SOMETHING_WENT_WRONG))
+        raise
+    _record(spec, operation_id, account_id, result=result)
+    if not spec.read_only:
+        _quietly(account_touch, account_id=account_id)
+    return {"ok": True, **result.model_dump(mode="json")}
+
+
+def _failed(
+    spec: Command[Any, Any], operation_id: str, account_id: int, values: dict[str, Any], error: CommandError
+) -> None:
+    if spec.on_failure is not None:
+        try:
+            params = spec.validate(values)
+        except InputError:
+            params = None  # nothing of ours was touched by a command whose params never parsed
+        if params is not None:
+            spec.on_failure(account_id, params, error)
+    _record(spec, operation_id, account_id, error=error)
+
+
+def _record(
+    spec: Command[Any, Any],
+    operation_id: str,
+    account_id: int,
+    *,
+    result: Result | None = None,
+    error: CommandError | None = None,
+) -> None:
+    # The command has run (or failed for good): losing its outcome row is better than running it again.
+    _quietly(record, spec, operation_id=operation_id, account_id=account_id, result=result, error=error)
+
+
+def _quietly(fn: Any, *args: Any, **kwargs: Any) -> None:
+    try:
+        fn(*args, **kwargs)
+    except (DatabaseError, RedisError):
+        log.warning("%s failed after a command ran; its outcome is not recorded", fn.__name__, exc_info=True)
 
 
 @contextmanager
@@ -100,7 +135,7 @@ def _requeue(reason: str) -> Reject:
     return Reject(reason, requeue=True)
 
 
-async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str | None, login: bool) -> Any:
+async def execute(host: SessionHost, spec: Command[Any, Any], *, account_id: int, params: Params) -> Result:
     hosted = host.accounts.get(account_id)
     if hosted is None or hosted.lost:
         raise NotHeld
@@ -115,21 +150,25 @@ async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str
             holder=host.name, grant=hosted.grant
         ):
             raise NotHeld
-        if budget:
-            await _take_budget(hosted, budget)
+        if spec.login and not hosted.authorized:
+            raise Unavailable("The account is not logged in")
+        if spec.budget:
+            await spend(hosted, spec.budget)
     except (DatabaseError, RedisError):
         # Nothing has reached Telegram: back to the queue (invariant 2). Failing would ack and lose it.
         log.warning("account %s: lease or budget check failed; requeueing the command", account_id)
         raise NotHeld from None
+    login_step = not spec.login
     try:
-        return await call(hosted)
-    except (NotHeld, Paused, ChatWait, Failed):
+        result: Result = await spec.body(hosted, params)
+        return result
+    except (NotHeld, Paused, CommandError):
         raise
     except (ConnectionError, OSError):
         # The connection dropped mid-command: back to the queue; it runs again once reconnected.
         raise Paused(0) from None
     except (DatabaseError, RedisError):
-        if login:
+        if login_step:
             raise  # a login step is never repeated blindly: each code request counts against the number
         # Back to the queue, never acked and lost (invariant 2). Running it again is safe: sends reuse
         # their stored random_id (invariant 3), joins, reads and scrapes are idempotent.
@@ -139,36 +178,26 @@ async def execute(host: SessionHost, *, account_id: int, call: Call, budget: str
         outcome = tg_errors.classify(error)
         if outcome is None:
             raise
-        return await _recover(host, hosted, outcome, login=login)
+        return await _recover(host, hosted, outcome, login_step=login_step)
 
 
-async def _take_budget(hosted: Hosted, action: str) -> None:
-    from accounts import budgets
-
-    decision = await db(budgets.take)(account_id=hosted.account_id, action=action)
-    if not decision.allowed:
-        raise ChatWait(int(decision.retry_after) + 1)
-
-
-async def _recover(host: SessionHost, hosted: Hosted, outcome: tg_errors.Outcome, *, login: bool) -> Any:
+async def _recover(host: SessionHost, hosted: Hosted, outcome: tg_errors.Outcome, *, login_step: bool) -> Any:
     if isinstance(outcome, tg_errors.InputError):
-        raise Failed(outcome.reason)
+        raise InputError(outcome.reason)
     if isinstance(outcome, tg_errors.AccountLevel):
         await lifecycle.apply_account_level(host, hosted, outcome)
-        raise Failed(outcome.reason, status=outcome.status)
+        raise Unavailable(outcome.reason, status=outcome.status)
     if outcome.scope == "chat":
-        raise ChatWait(outcome.seconds)
-    if login:
+        raise Wait(outcome.seconds, "slowmode")
+    if login_step:
         # The wizard shows the wait to the admin; retrying a login step blindly risks a lockout.
-        raise Failed(f"Telegram asks to wait {outcome.seconds} s before trying again")
+        raise CommandError(f"Telegram asks to wait {outcome.seconds} s before trying again")
     await cool_down(host, hosted, seconds=outcome.seconds, reason=outcome.reason)
-    raise Paused(outcome.seconds)
+    raise Paused(outcome.seconds, flood=True)
 
 
 async def cool_down(host: SessionHost, hosted: Hosted, *, seconds: int, reason: str) -> None:
     """Long FLOOD_WAIT: stop consuming this account's queue until the wait (plus jitter) is over."""
-    from accounts.services import account_transition
-
     pause = seconds * random.uniform(1.05, 1.25) + random.uniform(1, 5)
     hosted.paused_until = time.monotonic() + pause
     host.stop_consuming(hosted)
@@ -186,8 +215,6 @@ async def cool_down(host: SessionHost, hosted: Hosted, *, seconds: int, reason: 
 
 
 async def _resume(host: SessionHost, hosted: Hosted) -> None:
-    from accounts.services import account_transition
-
     if host.accounts.get(hosted.account_id) is not hosted or hosted.lost:
         return
     hosted.paused_until = 0.0

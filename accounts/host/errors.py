@@ -10,6 +10,7 @@ class NotHeld(Exception):
 class Paused(Exception):
     """The account's queue is paused here (a cooldown, a dropped connection): the command goes back."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, flood: bool = False) -> None:
         super().__init__(f"account paused for {seconds:.0f} s")
         self.seconds = seconds
+        self.flood = flood  # Telegram's FLOOD_WAIT: the account cools down this long

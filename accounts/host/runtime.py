@@ -24,9 +24,11 @@ from typing import Any
 from django.conf import settings
 
 from accounts import leases
-from accounts.host import lifecycle
+from accounts.host import commands, lifecycle
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
+from accounts.registry import Command
+from accounts.telegram.records import Me
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,12 @@ class SessionHost:
             # A wake also renews at once: a revoked lease's holder learns of it and lets go.
             self.loop.call_soon_threadsafe(self._wake.set)
             self.loop.call_soon_threadsafe(self._renew_now.set)
+
+    def run_command(
+        self, task: Any, spec: Command[Any, Any], *, account_id: int, values: dict[str, Any]
+    ) -> Any:
+        """A declared command's Celery task, on a pool thread: run it here (accounts.host.commands)."""
+        return commands.run(self, task, spec, account_id=account_id, values=values)
 
     def submit(self, coro: Awaitable[Any], *, timeout: float) -> Any:
         """Run a coroutine on the host loop from a Celery pool thread and wait for its result."""
@@ -210,6 +218,16 @@ class SessionHost:
         for hosted in list(self.accounts.values()):
             if hosted.ready.is_set() and now - hosted.checkpointed_at >= settings.SESSION_CHECKPOINT_INTERVAL:
                 await lifecycle.checkpoint(self, hosted)
+
+    # --- for command bodies ------------------------------------------------------------------------
+
+    async def checkpoint(self, hosted: Hosted) -> None:
+        """Save the account's session now (a login step's fresh auth key must survive a restart)."""
+        await lifecycle.checkpoint(self, hosted)
+
+    async def identify(self, hosted: Hosted, me: Me) -> str:
+        """Record who the account is on Telegram; returns why it is refused, or ""."""
+        return await lifecycle.identify(self, hosted, me)
 
     # --- queues -----------------------------------------------------------------------------------
 

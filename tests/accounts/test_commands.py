@@ -5,17 +5,16 @@ import random
 import pytest
 from celery.result import AsyncResult
 
-from accounts import tasks
+from accounts import commands
 from accounts.models import Account
-from accounts.services import account_command
 from tests.support.accounts import new_phone, ready_account
 from tests.support.processes import session_host, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def run_command(account, task, **kwargs):
-    return AsyncResult(account_command(account=account, task=task, **kwargs)).get(timeout=60)
+def run_command(account, declared, **kwargs):
+    return AsyncResult(declared.queue(account, **kwargs)).get(timeout=60)
 
 
 def test_an_imported_session_is_validated_and_sends_exactly_once_per_random_id(
@@ -31,10 +30,10 @@ def test_an_imported_session_is_validated_and_sends_exactly_once_per_random_id(
         )
         random_id = random.getrandbits(63)
         first = run_command(
-            account, tasks.send_message, peer=f"@friend{me}", text="hello once", random_id=random_id
+            account, commands.send, peer=f"@friend{me}", text="hello once", random_id=random_id
         )
         again = run_command(
-            account, tasks.send_message, peer=f"@friend{me}", text="hello once", random_id=random_id
+            account, commands.send, peer=f"@friend{me}", text="hello once", random_id=random_id
         )
     assert first["ok"] and again["ok"]
     assert first["message_id"] == again["message_id"]
@@ -57,11 +56,11 @@ def test_an_account_joins_syncs_and_leaves_a_group_and_refreshes_its_profile(
             what="the host to connect the account",
         )
         tgsim.world_call("set_user", me, username=f"joiner{me}")
-        profile = run_command(account, tasks.refresh_profile)
-        joined = run_command(account, tasks.join_chat, target=f"https://t.me/openhouse{me}")
-        dialogs = run_command(account, tasks.sync_dialogs, limit=20)
-        left = run_command(account, tasks.leave_chat, target=joined["peer_id"])
-        unknown = run_command(account, tasks.join_chat, target="@no_such_group_anywhere")
+        profile = run_command(account, commands.refresh_profile)
+        joined = run_command(account, commands.join, target=f"https://t.me/openhouse{me}")
+        dialogs = run_command(account, commands.sync_dialogs, limit=20)
+        left = run_command(account, commands.leave, target=joined["peer_id"])
+        unknown = run_command(account, commands.join, target="@no_such_group_anywhere")
     assert profile == {"ok": True, "telegram_id": me, "username": f"joiner{me}"}
     account.refresh_from_db()
     assert account.username == f"joiner{me}"

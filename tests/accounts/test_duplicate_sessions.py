@@ -15,9 +15,8 @@ from django.urls import reverse
 from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession, StringSession
 
-from accounts import imports, onboarding, tasks
+from accounts import commands, imports, onboarding
 from accounts.models import Account, Lease, TelegramSession
-from accounts.services import account_command
 from accounts.sessions import SessionState
 from tests.support.accounts import login_session, new_phone
 from tests.support.processes import session_host, wait_for
@@ -71,9 +70,8 @@ def signed_in_keys(tgsim, user_id: int) -> int:
 
 
 def send(account: Account, *, username: str, text: str) -> str:
-    return account_command(
-        account=account,
-        task=tasks.send_message,
+    return commands.send.queue(
+        account,
         peer=f"@{username}",
         text=text,
         random_id=random.getrandbits(63),

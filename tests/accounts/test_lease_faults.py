@@ -11,9 +11,9 @@ import time
 import pytest
 from celery.result import AsyncResult
 
-from accounts import tasks
+from accounts import commands
 from accounts.models import Account, Lease
-from accounts.services import account_command, account_disable, account_resume
+from accounts.services import account_disable, account_resume
 from tests.accounts.test_takeover import TTL, all_held, key_flags, pid_of
 from tests.support.accounts import new_phone, ready_account
 from tests.support.dbproxy import DbProxy
@@ -37,9 +37,7 @@ def ready(log_path) -> bool:
 
 
 def send(account, *, to: str, text: str) -> dict:
-    task_id = account_command(
-        account=account, task=tasks.send_message, peer=to, text=text, random_id=random.getrandbits(63)
-    )
+    task_id = commands.send.queue(account, peer=to, text=text, random_id=random.getrandbits(63))
     return AsyncResult(task_id).get(timeout=90)
 
 
@@ -149,9 +147,8 @@ def test_a_command_whose_lease_check_cannot_reach_the_database_goes_back_to_its_
             )
             assert send(account, to=f"@o{me}", text="warm-up")["ok"]  # the host is consuming its queue
             proxy.cut()  # the host's queries fail at once, the broker and Redis still work
-            task_id = account_command(
-                account=account,
-                task=tasks.send_message,
+            task_id = commands.send.queue(
+                account,
                 peer=f"@o{me}",
                 text="sent once the database is back",
                 random_id=random.getrandbits(63),

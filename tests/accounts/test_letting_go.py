@@ -12,7 +12,7 @@ import time
 import pytest
 from django.db import OperationalError, connection, transaction
 
-from accounts import leases, services, sessions
+from accounts import leases, registry, services, sessions
 from accounts.host import commands, lifecycle
 from accounts.host.errors import NotHeld
 from accounts.host.runtime import SessionHost
@@ -162,18 +162,32 @@ def test_a_database_error_inside_a_command_requeues_it_unless_it_is_a_login_step
     account = make_account(status=Account.Status.ACTIVE)
     host = SessionHost(name="host-a", capacity=10, ttl=30)
 
-    async def call(hosted) -> None:
+    async def body(hosted, params) -> registry.Done:
         raise OperationalError("the database went away")
+
+    failing = registry.Command(
+        name="test.failing",
+        body=body,
+        params=registry.NoParams,
+        result=registry.Done,
+        budget=None,
+        login=not login,
+        read_only=False,
+        destructive=False,
+        timeout=10,
+        on_failure=None,
+        task=None,
+    )
 
     async def scenario() -> BaseException | None:
         from accounts.host.hosted import Hosted
 
         (grant,) = await asyncio.to_thread(leases.claim, holder="host-a", limit=1, ttl=30)
-        hosted = Hosted(grant=grant, lease_deadline=time.monotonic() + 20)
+        hosted = Hosted(grant=grant, lease_deadline=time.monotonic() + 20, authorized=True)
         hosted.ready.set()
         host.accounts[account.pk] = hosted
         try:
-            await commands.execute(host, account_id=account.pk, call=call, budget=None, login=login)
+            await commands.execute(host, failing, account_id=account.pk, params=registry.NoParams())
         except BaseException as error:
             return error
         return None
@@ -182,18 +196,18 @@ def test_a_database_error_inside_a_command_requeues_it_unless_it_is_a_login_step
     assert isinstance(error, OperationalError if login else NotHeld)
 
 
-@pytest.mark.parametrize("task_name", ["send_reply", "fetch_media"])
-def test_a_command_task_whose_own_check_cannot_reach_the_database_goes_back_to_its_queue(
-    task_name, monkeypatch
-):
+@pytest.mark.parametrize("name", ["inbox.reply", "inbox.fetch_media"])
+def test_a_command_whose_own_check_cannot_reach_the_database_goes_back_to_its_queue(name, monkeypatch):
     from celery.exceptions import Reject
 
-    from inbox import tasks
+    import inbox.commands  # noqa: F401 - declares the inbox's commands
+    from accounts.host import current
 
     def unreachable(*args, **kwargs):
         raise OperationalError("the database went away")
 
-    monkeypatch.setattr(tasks.Message.objects, "filter", unreachable)
+    monkeypatch.setattr(current, "_host", SessionHost(name="host-a", capacity=1, ttl=30))
+    monkeypatch.setattr(Account.objects, "filter", unreachable)
     with pytest.raises(Reject) as rejected:
-        getattr(tasks, task_name).run(account_id=1, message_id=1)
+        registry.REGISTRY[name].task.run(account_id=1, message_id=1)
     assert rejected.value.requeue

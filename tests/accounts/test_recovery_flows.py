@@ -8,9 +8,8 @@ import time
 import pytest
 from celery.result import AsyncResult
 
-from accounts import tasks
+from accounts import commands
 from accounts.models import Account, AccountEvent, Lease
-from accounts.services import account_command
 from tests.support.accounts import new_phone, ready_account
 from tests.support.processes import session_host, wait_for
 
@@ -37,9 +36,7 @@ def connected(host, tgsim, api_app):
 
 
 def send(account, me, text="hi"):
-    return account_command(
-        account=account, task=tasks.send_message, peer=f"@p{me}", text=text, random_id=random.getrandbits(63)
-    )
+    return commands.send.queue(account, peer=f"@p{me}", text=text, random_id=random.getrandbits(63))
 
 
 def result_of(task_id, timeout=60):

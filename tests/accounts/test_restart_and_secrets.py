@@ -7,9 +7,8 @@ import re
 import pytest
 from celery.result import AsyncResult
 
-from accounts import onboarding, sessions, tasks
+from accounts import commands, onboarding, sessions
 from accounts.models import Account, AccountEvent
-from accounts.services import account_command
 from inbox.models import Message
 from tests.support.accounts import new_phone
 from tests.support.processes import session_host, wait_for
@@ -49,9 +48,8 @@ def test_accounts_survive_a_host_restart_without_login_and_get_what_arrived_mean
         for account, user_id, _friend, password in people:
             onboard(account, password=password)
             sent = wait(
-                account_command(
-                    account=account,
-                    task=tasks.send_message,
+                commands.send.queue(
+                    account,
                     peer=f"@fr{user_id}",
                     text="hello from before",
                     random_id=random.getrandbits(63),

@@ -8,9 +8,8 @@ import time
 import pytest
 from celery.result import AsyncResult
 
-from accounts import tasks
+from accounts import commands
 from accounts.models import Account, Lease, TelegramSession
-from accounts.services import account_command
 from tests.support.accounts import new_phone, ready_account
 from tests.support.processes import session_host, wait_for
 
@@ -68,9 +67,8 @@ def test_a_killed_host_s_accounts_move_to_the_other_and_a_waiting_command_runs_o
         victim = victims[0]
         me = dict((a.pk, uid) for a, uid in pool)[victim.pk]
         tgsim.world_call("set_user", friend, username=f"t{me}")
-        task_id = account_command(
-            account=victim,
-            task=tasks.send_message,
+        task_id = commands.send.queue(
+            victim,
             peer=f"@t{me}",
             text="sent while its host was dead",
             random_id=random.getrandbits(63),
@@ -115,9 +113,8 @@ def test_a_paused_zombie_host_can_neither_write_the_session_nor_send(tgsim, host
                     what="the heir to checkpoint the session",
                 )
                 # A command queued now may be delivered to the zombie's still-open broker connection.
-                task_id = account_command(
-                    account=account,
-                    task=tasks.send_message,
+                task_id = commands.send.queue(
+                    account,
                     peer=f"@z{me}",
                     text="only the heir sends this",
                     random_id=random.getrandbits(63),

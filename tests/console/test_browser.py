@@ -8,9 +8,8 @@ import pytest
 from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 
-from accounts import tasks
+from accounts import commands
 from accounts.models import Account, AccountEvent
-from accounts.services import account_command
 from accounts.sessions import SessionState
 from tests.console.conftest import shot
 from tests.support.accounts import login_session, new_phone, ready_account
@@ -160,7 +159,7 @@ def test_a_revoked_account_is_re_logged_in_on_the_same_row(
             what="the host to validate the session",
         )
         tgsim.fault("revoke_sessions", user_id)
-        account_command(account=account, task=tasks.refresh_profile)  # the next call finds out
+        commands.refresh_profile.queue(account)  # the next call finds out
         wait_for(
             lambda: Account.objects.filter(pk=account.pk, status=S.REAUTH_REQUIRED).exists(),
             timeout=30,

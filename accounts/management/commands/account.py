@@ -4,10 +4,9 @@ import getpass
 import time
 from typing import Any
 
-from celery.result import AsyncResult
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import imports, onboarding, services
+from accounts import imports, onboarding, registry, services
 from accounts.models import Account, ApiApp
 
 S = Account.Status
@@ -73,18 +72,17 @@ class Command(BaseCommand):
         account.refresh_from_db()
         self.stdout.write(self.style.SUCCESS(f"Signed in as {account.display_name} (account #{account.pk})"))
 
-    def _wait(self, task_id: str) -> dict[str, Any]:
+    def _wait(self, operation_id: str) -> dict[str, Any]:
+        """The login step's result; a refusal is printed and the step can be tried again."""
         try:
-            result = AsyncResult(task_id).get(timeout=WAIT)
-        except Exception as error:
-            raise CommandError(
-                f"No answer from a session host ({type(error).__name__}). Is one running?"
-            ) from None
-        if not result.get("ok"):
-            self.stderr.write(result.get("error", "Telegram refused it"))
-            if result.get("status") in {S.BANNED, S.REAUTH_REQUIRED, S.DISABLED}:
-                raise CommandError("Cannot continue with this account")
-        return dict(result)
+            return registry.wait(operation_id, timeout=WAIT)
+        except registry.HostTimeout as error:
+            raise CommandError(f"{error.reason}. Is a session host running?") from None
+        except registry.Unavailable as error:
+            raise CommandError(f"Cannot continue with this account: {error.reason}") from None
+        except registry.CommandError as error:
+            self.stderr.write(error.reason)
+            return {}
 
     def _api_app(self, api_id: int | None, api_hash: str | None) -> ApiApp:
         if api_id:

@@ -6,11 +6,10 @@ import socket
 import time
 from typing import Any
 
-from celery.result import AsyncResult
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accounts import onboarding, services
+from accounts import onboarding, registry, services
 from accounts.models import Account, ApiApp
 from accounts.telegram.client import configured_dc
 from crm.models import User
@@ -63,20 +62,19 @@ class Command(BaseCommand):
         ):
             account = onboarding.login_restart(account=account)
         code = account.phone[5] * 5  # Telegram's test-DC convention
-        result = self._wait(onboarding.login_request_code(account=account, confirm=True))
-        if result.get("ok"):
-            result = self._wait(onboarding.login_submit_code(account=account, code=code))
-        if result.get("status") == Account.Status.PASSWORD_NEEDED:
-            result = self._wait(onboarding.login_submit_password(account=account, password=password))
+        try:
+            # The first answer waits for a session host to start and claim the account.
+            registry.wait(onboarding.login_request_code(account=account, confirm=True), timeout=180)
+            result = registry.wait(onboarding.login_submit_code(account=account, code=code), timeout=180)
+            if result.get("status") == Account.Status.PASSWORD_NEEDED:
+                registry.wait(
+                    onboarding.login_submit_password(account=account, password=password), timeout=180
+                )
+        except registry.CommandError as error:
+            self.stderr.write(f"demo account {account.phone}: {error.reason}")
+            return
         account.refresh_from_db()
-        if account.status == Account.Status.ACTIVE:
-            self.stdout.write(f"demo account {account.phone}: signed in as {account.display_name}")
-        else:
-            self.stderr.write(f"demo account {account.phone}: {result.get('error') or account.status}")
-
-    def _wait(self, task_id: str) -> dict[str, Any]:
-        # The first answer waits for a session host to start and claim the account.
-        return dict(AsyncResult(task_id).get(timeout=180))
+        self.stdout.write(f"demo account {account.phone}: signed in as {account.display_name}")
 
     def _wait_for_port(self, host: str, port: int) -> None:
         for _ in range(120):

@@ -1,0 +1,249 @@
+"""The account's own commands: the login steps, profile, dialogs, joining and leaving, sending, log out.
+
+Each is declared once (accounts.registry) and runs on the session host holding the account.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from accounts import identity, onboarding
+from accounts import telegram as tg
+from accounts.host.current import current_host
+from accounts.host.hosted import Hosted
+from accounts.host.orm import db
+from accounts.models import Account
+from accounts.registry import (
+    CommandError,
+    Done,
+    InputError,
+    NoParams,
+    Params,
+    Result,
+    Unavailable,
+    command,
+)
+from accounts.services import account_logged_out, event_record
+
+S = Account.Status
+log = logging.getLogger(__name__)
+
+Text = Annotated[str, Field(min_length=1, max_length=4096)]
+Peer = str | int  # @username, t.me link, phone or id
+
+
+def _login_failed(account_id: int, params: Params, error: CommandError) -> None:
+    onboarding.login_failed(account_id=account_id, reason=error.reason)
+
+
+async def _account(hosted: Hosted) -> Account:
+    return await db(Account.objects.get)(pk=hosted.account_id)
+
+
+# --- the login steps (need no signed-in account; never retried blindly) ------------------------------
+
+
+class LoginStep(Result):
+    status: str
+    delivery: str = ""
+    hint: str = ""
+    telegram_id: int | None = None
+    username: str = ""
+
+
+class CodeParams(Params):
+    sealed_code: str
+
+
+class PasswordParams(Params):
+    sealed_password: str
+
+
+@command("auth.send_code", login=False, on_failure=_login_failed)
+async def send_code(hosted: Hosted, params: NoParams) -> LoginStep:
+    account = await _account(hosted)
+    if account.status not in (S.NEW, S.CODE_SENT, S.PASSWORD_NEEDED):
+        raise Unavailable(f"The account is {account.get_status_display().lower()}; start a re-login first")
+    sent = await tg.auth.send_code(hosted.client, phone=account.phone)
+    await _save_session(hosted)  # the auth key the code is bound to must survive a host restart
+    await db(onboarding.code_sent)(account_id=hosted.account_id, sent=sent)
+    hosted.status = S.CODE_SENT
+    return LoginStep(status=S.CODE_SENT, delivery=sent.delivery)
+
+
+@command("auth.sign_in", login=False, on_failure=_login_failed)
+async def sign_in(hosted: Hosted, params: CodeParams) -> LoginStep:
+    account = await _account(hosted)
+    if account.status != S.CODE_SENT or not account.login_code_hash:
+        raise InputError("Request a login code first")
+    code = onboarding.open_secret(account_id=hosted.account_id, kind="code", sealed=params.sealed_code)
+    result = await tg.auth.sign_in(
+        hosted.client, phone=account.phone, code=code.reveal(), phone_code_hash=account.login_code_hash
+    )
+    if isinstance(result, tg.auth.PasswordNeeded):
+        await db(onboarding.password_needed)(account_id=hosted.account_id, hint=result.hint)
+        hosted.status = S.PASSWORD_NEEDED
+        return LoginStep(status=S.PASSWORD_NEEDED, hint=result.hint)
+    return await _signed_in(hosted, result.me)
+
+
+@command("auth.check_password", login=False, on_failure=_login_failed)
+async def check_password(hosted: Hosted, params: PasswordParams) -> LoginStep:
+    account = await _account(hosted)
+    if account.status != S.PASSWORD_NEEDED:
+        raise InputError("The account is not waiting for a 2FA password")
+    password = onboarding.open_secret(
+        account_id=hosted.account_id, kind="password", sealed=params.sealed_password
+    )
+    result = await tg.auth.check_password(hosted.client, password=password.reveal())
+    return await _signed_in(hosted, result.me)
+
+
+async def _signed_in(hosted: Hosted, me: tg.records.Me) -> LoginStep:
+    logged_out = False
+    if await db(identity.user_holder)(telegram_id=me.telegram_id, exclude=hosted.account_id):
+        # About to be refused: log the key out first, while the lease is surely ours. The refusal disables
+        # the account and revokes its lease, and the host then lets go of this client at once.
+        logged_out = await _log_out_quietly(hosted)
+    refused = await db(onboarding.signed_in)(account_id=hosted.account_id, me=me)
+    if refused:
+        await _discard_login(hosted, logged_out=logged_out)
+        raise Unavailable(refused, status=S.DISABLED)
+    hosted.authorized = True
+    hosted.status = S.ACTIVE
+    await _save_session(hosted)
+    return LoginStep(status=S.ACTIVE, telegram_id=me.telegram_id, username=me.username)
+
+
+async def _save_session(hosted: Hosted) -> None:
+    host = current_host()
+    if host is not None:
+        await host.checkpoint(hosted)
+
+
+async def _log_out_quietly(hosted: Hosted) -> bool:
+    try:
+        await tg.auth.log_out(hosted.client)
+        return True
+    except Exception:
+        log.warning("account %s: logging the refused login out failed", hosted.account_id, exc_info=True)
+        return False
+
+
+async def _discard_login(hosted: Hosted, *, logged_out: bool) -> None:
+    """A refused login's key is ours alone and of no use: log it out, so it does not linger among the
+    user's sessions, and stop hosting it. The session is erased already; nothing is written again."""
+    hosted.lost = True
+    if not logged_out:
+        await _log_out_quietly(hosted)
+    host = current_host()
+    if host is not None:
+        await host.drop(hosted, save=False, release=False)
+
+
+# --- signed-in commands ---------------------------------------------------------------------------
+
+
+class Profile(Result):
+    telegram_id: int
+    username: str
+
+
+@command("profile.refresh", read_only=True)
+async def refresh_profile(hosted: Hosted, params: NoParams) -> Profile:
+    me = await tg.profile.get_me(hosted.client)
+    host = current_host()
+    assert host is not None  # commands run only on a session host
+    refused = await host.identify(hosted, me)
+    if refused:
+        raise Unavailable(refused, status=S.DISABLED)
+    return Profile(telegram_id=me.telegram_id, username=me.username)
+
+
+class SendParams(Params):
+    peer: Peer
+    text: Text
+    random_id: int  # the same id on a redelivery: Telegram sends it once (invariant 3)
+    reply_to: int | None = None
+
+
+class Sent(Result):
+    message_id: int
+
+
+@command("messages.send", budget="message")
+async def send(hosted: Hosted, params: SendParams) -> Sent:
+    sent = await tg.messages.send_message(
+        hosted.client,
+        peer=params.peer,
+        text=params.text,
+        random_id=params.random_id,
+        reply_to=params.reply_to,
+    )
+    return Sent(message_id=sent.message_id)
+
+
+class DialogsParams(Params):
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class Dialog(Result):
+    peer_id: int
+    kind: Literal["private", "group", "channel"]
+    title: str
+    username: str
+    unread_count: int
+    top_message_id: int
+
+
+class Dialogs(Result):
+    dialogs: list[Dialog]
+
+
+@command("dialogs.sync", read_only=True)
+async def sync_dialogs(hosted: Hosted, params: DialogsParams) -> Dialogs:
+    found = await tg.dialogs.dialogs(hosted.client, limit=params.limit)
+    return Dialogs(dialogs=[Dialog.model_validate(d.__dict__) for d in found])
+
+
+class ChatParams(Params):
+    target: Peer
+
+
+class Joined(Result):
+    peer_id: int
+    title: str
+
+
+@command("chats.join", budget="join")
+async def join(hosted: Hosted, params: ChatParams) -> Joined:
+    joined = await tg.chats.join(hosted.client, target=str(params.target))
+    account = await _account(hosted)
+    await db(event_record)(
+        account=account, kind="joined", reason=joined.title, detail={"peer_id": joined.peer_id}
+    )
+    return Joined(peer_id=joined.peer_id, title=joined.title)
+
+
+@command("chats.leave", destructive=True)
+async def leave(hosted: Hosted, params: ChatParams) -> Done:
+    await tg.chats.leave(hosted.client, target=params.target)
+    account = await _account(hosted)
+    await db(event_record)(account=account, kind="left", reason=str(params.target))
+    return Done()
+
+
+@command("auth.log_out", destructive=True)
+async def log_out(hosted: Hosted, params: NoParams) -> Done:
+    """auth.logOut, then let the account go: the key is dead and the client may not reconnect."""
+    await tg.auth.log_out(hosted.client)
+    hosted.lost = True
+    # Disabled (and its lease revoked) first, so releasing the lease below lets no host claim it.
+    await db(account_logged_out)(account_id=hosted.account_id)
+    host = current_host()
+    if host is not None:
+        await host.drop(hosted, save=False, release=True)
+    return Done()
