@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_type_hints
@@ -341,6 +342,17 @@ def raise_for(found: Outcome) -> dict[str, Any]:
     if found.state == Operation.State.WAITING:
         raise Wait(found.wait_seconds or 0, found.wait_reason or "flood")
     raise ERROR_KINDS.get(found.error, CommandError)(found.reason, status=found.status)
+
+
+def operations_prune(*, older_than: timedelta, batch: int = 5000) -> int:
+    """Delete operations last touched before ``older_than`` ago, in batches (no long lock)."""
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    while True:
+        ids = list(Operation.objects.filter(updated_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += Operation.objects.filter(pk__in=ids).delete()[0]
 
 
 def declared() -> dict[str, Command[Any, Any]]:

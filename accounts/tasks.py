@@ -8,6 +8,7 @@ import urllib.request
 from celery import shared_task
 from django.conf import settings
 
+from accounts import registry
 from accounts.models import Account
 
 
@@ -33,3 +34,10 @@ def deliver_alert(*, account_id: int, status: str, reason: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - scheme checked above
         pass
+
+
+@shared_task(name="accounts.operations_prune")
+def operations_prune() -> int:
+    """Beat, hourly: forget operations older than OPERATIONS_KEEP_DAYS (their effects stay recorded
+    where they belong: messages, sends, events). Returns how many were deleted."""
+    return registry.operations_prune(older_than=timedelta(days=settings.OPERATIONS_KEEP_DAYS))

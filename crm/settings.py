@@ -172,6 +172,8 @@ TELEGRAM_DC = env.string("TELEGRAM_DC", "")
 TELEGRAM_SERVER_KEYS = env.string("TELEGRAM_SERVER_KEYS", "")
 # Each account's commands wait in the queue "<prefix>.<account id>" until its session host takes them.
 COMMAND_QUEUE_PREFIX = env.string("COMMAND_QUEUE_PREFIX", "acct")
+# How long the outcome of each account command (accounts.Operation) is kept.
+OPERATIONS_KEEP_DAYS = env.integer("OPERATIONS_KEEP_DAYS", 7)
 # Session hosts: how many accounts one process holds, the lease TTL, and how often state is saved.
 SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
 SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)
