@@ -13,10 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import leases
+from accounts.alerts import deliver_alert
 from accounts.devices import choose_device
 from accounts.models import Account, AccountEvent, ApiApp
 from accounts.proxies import parse_proxy
+from accounts.sessions import session_erase
 from crm import vault
+from crm.celery import app
 
 log = logging.getLogger(__name__)
 S = Account.Status
@@ -194,8 +197,6 @@ def alert_send(*, account_id: int, status: str, reason: str) -> None:
     """Tell admins an account needs attention: the log always, the webhook when configured."""
     log.warning("account %s needs attention: %s (%s)", account_id, status, reason)
     if settings.ALERT_WEBHOOK_URL:
-        from accounts.tasks import deliver_alert
-
         deliver_alert.delay(account_id=account_id, status=status, reason=reason)
 
 
@@ -215,8 +216,6 @@ def account_command(*, account: Account, task: Any, **kwargs: Any) -> str:
 
 def hosts_wake() -> None:
     """Ask session hosts to claim unowned accounts now (after commit), not at their next tick."""
-    from crm.celery import app
-
     transaction.on_commit(lambda: app.control.broadcast("sessionhost_wake"))
 
 
@@ -319,8 +318,6 @@ def account_operator_grant(*, account_ids: list[int], operator: Any, grant: bool
 
 def account_logged_out(*, account_id: int, by: Any = None) -> None:
     """After auth.logOut: the key is dead, so forget it and keep the account offline until re-login."""
-    from accounts.sessions import session_erase
-
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
         if account.status != S.DISABLED:
@@ -340,8 +337,6 @@ def account_delete(*, account_id: int, by: Any = None) -> None:
     While a host still holds the lease, the account is taken offline instead (disabled, lease revoked,
     hosts woken) and StillConnected is raised: a second try a few seconds later deletes it.
     """
-    from accounts.sessions import session_erase
-
     with transaction.atomic():
         account = Account.objects.select_for_update().filter(pk=account_id).first()
         if account is None:

@@ -4,16 +4,12 @@ session host holding the account; the body only hands a step to the host loop (a
 from __future__ import annotations
 
 import functools
-import json
-import urllib.request
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
 
 from accounts import onboarding, steps
 from accounts.host.commands import Failed, run
-from accounts.models import Account
 
 
 def _command(
@@ -83,27 +79,3 @@ def leave_chat(self: Any, *, account_id: int, target: str | int) -> dict[str, An
 @shared_task(bind=True, name="accounts.log_out")
 def log_out(self: Any, *, account_id: int) -> dict[str, Any]:
     return _command(self, account_id, steps.log_out)
-
-
-@shared_task(name="accounts.deliver_alert", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def deliver_alert(*, account_id: int, status: str, reason: str) -> None:
-    """POST an account alert to the admin webhook (no secrets: id, status, reason, phone, name)."""
-    account = Account.objects.filter(pk=account_id).first()
-    if account is None or not settings.ALERT_WEBHOOK_URL:
-        return
-    body = json.dumps(
-        {
-            "account_id": account_id,
-            "phone": account.phone,
-            "name": account.display_name,
-            "status": status,
-            "reason": reason,
-        }
-    ).encode()
-    if not settings.ALERT_WEBHOOK_URL.startswith(("https://", "http://")):
-        raise ValueError("ALERT_WEBHOOK_URL must be an http(s) URL")
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        settings.ALERT_WEBHOOK_URL, data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - scheme checked above
-        pass
