@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
@@ -130,8 +131,6 @@ def job_finish(*, job_id: int, state: str, message: str) -> None:
 
 
 def flood_wait_noted(*, job_id: int) -> None:
-    from django.db.models import F
-
     ScrapeJob.objects.filter(pk=job_id).update(flood_waits=F("flood_waits") + 1, updated_at=timezone.now())
 
 

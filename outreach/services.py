@@ -16,6 +16,7 @@ from accounts.services import account_command
 from inbox.models import ContactHash
 from outreach import spintax
 from outreach.models import Audience, Campaign, FollowUp, Recipient, Send
+from outreach.selectors import audience_contacts
 
 
 class CampaignError(ValueError):
@@ -56,8 +57,6 @@ def campaign_start(*, campaign: Campaign, by: Any = None) -> int:
     Opted-out people and people another campaign already reached (unless recontact is allowed) stay on
     the list as skipped, with the reason, so the numbers add up.
     """
-    from outreach.selectors import audience_contacts
-
     if campaign.state != Campaign.State.DRAFT:
         raise CampaignError("Only a draft campaign can be started")
     if not campaign.senders.exists():
@@ -107,7 +106,7 @@ def campaign_resume(*, campaign: Campaign, by: Any = None) -> None:
 
 
 def _tick_soon(campaign_id: int) -> None:
-    from outreach.tasks import campaign_tick
+    from outreach.tasks import campaign_tick  # at call time: outreach.tasks imports this module
 
     campaign_tick.delay(campaign_id=campaign_id)
 
