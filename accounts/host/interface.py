@@ -1,7 +1,8 @@
 """What one account's lifecycle needs from the session host that holds it.
 
 A leaf module: ``lifecycle`` works against this Protocol and never imports ``runtime``, whose
-SessionHost satisfies it, so the host's modules import each other one way only.
+SessionHost satisfies it (mypy checks that where runtime hands itself to lifecycle), so the host's
+modules import each other one way only.
 """
 
 from __future__ import annotations
