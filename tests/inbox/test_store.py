@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -75,6 +76,14 @@ def test_the_newest_message_gives_the_preview_even_within_one_second(account):
     store.ingest(Batch(messages=[private(account, 1, "first"), private(account, 2, "second")]))
     store.ingest(Batch(messages=[private(account, 1, "first, edited", edited=T0 + timedelta(seconds=5))]))
     assert Conversation.objects.get().last_message_preview == "second"
+
+
+def test_ingestion_writes_the_preview_by_the_one_rule(account):
+    photo = replace(private(account, 1, " a\n photo "), media_kind="photo")
+    store.ingest(Batch(messages=[photo]))
+    assert Conversation.objects.get().last_message_preview == store.preview_text(" a\n photo ", out=False)
+    store.ingest(Batch(messages=[replace(private(account, 2, "", out=True), media_kind="photo")]))
+    assert Conversation.objects.get().last_message_preview == "You: [photo]"
 
 
 def test_private_deletions_never_touch_channel_messages_with_the_same_id(account):
