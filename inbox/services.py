@@ -244,9 +244,11 @@ def backfill_queue(*, account_id: int) -> bool:
 
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        if AccountEvent.objects.filter(account=account, kind="inbox_backfill_queued").exists():
+        if AccountEvent.objects.filter(
+            account=account, kind=AccountEvent.Kind.INBOX_BACKFILL_QUEUED
+        ).exists():
             return False
-        event_record(account=account, kind="inbox_backfill_queued")
+        event_record(account=account, kind=AccountEvent.Kind.INBOX_BACKFILL_QUEUED)
         account_command(account=account, task=backfill)
     return True
 
@@ -270,7 +272,7 @@ def backfill_store(
     account = Account.objects.get(pk=account_id)
     event_record(
         account=account,
-        kind="inbox_backfilled",
+        kind=AccountEvent.Kind.INBOX_BACKFILLED,
         reason=f"{len(dialogs)} dialogs, {len(batch.messages)} messages",
     )
     live.bump([account_id])

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import account_command
-from inbox.models import ContactHash
+from inbox.models import ContactHash, Message
 from inbox.services import sent_message_record
 from outreach import spintax
 from outreach.models import Audience, Campaign, FollowUp, Recipient, Send
@@ -200,7 +200,7 @@ def send_done(*, send_id: int, message_id: int) -> None:
         telegram_id=send.message_id or 0,
         date=now,
         text=send.text,
-        media_kind="photo" if send.step == 0 and send.campaign.media else "",
+        media_kind=Message.MediaKind.PHOTO if send.step == 0 and send.campaign.media else "",
     )
 
 

@@ -170,7 +170,7 @@ def test_messages_from_telegrams_service_account_go_to_the_account_history_once_
 
     assert list(Conversation.objects.values_list("peer_id", flat=True)) == [ALICE.telegram_id]
     assert not Contact.objects.filter(telegram_id=SERVICE_USER_ID).exists()
-    [event] = account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)
+    [event] = account.events.filter(kind=AccountEvent.Kind.SERVICE_NOTIFICATION)
     assert event.detail == {"telegram_id": 3, "text": "Login code: •••••."} and event.at == T0
 
 
@@ -201,7 +201,7 @@ def test_a_service_conversation_stored_before_the_fix_moves_to_the_account_histo
     migration.service_conversations_to_account_history(apps, None)
 
     assert not Conversation.objects.filter(peer_id=SERVICE_USER_ID).exists()
-    [event] = account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)
+    [event] = account.events.filter(kind=AccountEvent.Kind.SERVICE_NOTIFICATION)
     assert event.detail == {"telegram_id": 1, "text": "Login code: •••••. Do not give it"}
 
 
