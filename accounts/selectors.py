@@ -21,14 +21,15 @@ from accounts.services import ALERTING, OUTREACH_PAUSED_INDEFINITELY
 
 S = Account.Status
 PAGE_SIZE = 25
+Kind = AccountEvent.Kind
 # Event kinds (besides status changes into a bad state) that the account page lists as errors.
-ERROR_KINDS = ("login_failed", "error")
+ERROR_KINDS = (Kind.LOGIN_FAILED,)
 BAD_STATUSES = (*ALERTING, S.COOLDOWN)
 LOGIN_STEP_KINDS = (
-    "login_code_requested",
-    "login_code_submitted",
-    "login_password_submitted",
-    "login_failed",
+    Kind.LOGIN_CODE_REQUESTED,
+    Kind.LOGIN_CODE_SUBMITTED,
+    Kind.LOGIN_PASSWORD_SUBMITTED,
+    Kind.LOGIN_FAILED,
 )
 
 
@@ -139,11 +140,11 @@ def account_events(*, account: Account, limit: int = 50) -> list[AccountEvent]:
 
 def service_notifications(*, account: Account, limit: int = 10) -> list[AccountEvent]:
     """Telegram's own messages to the account (login codes masked on the way in), newest first."""
-    return list(account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)[:limit])
+    return list(account.events.filter(kind=Kind.SERVICE_NOTIFICATION)[:limit])
 
 
 def account_errors(*, account: Account, limit: int = 10) -> list[AccountEvent]:
-    bad = Q(kind__in=ERROR_KINDS) | Q(kind="status", to_status__in=BAD_STATUSES)
+    bad = Q(kind__in=ERROR_KINDS) | Q(kind=Kind.STATUS, to_status__in=BAD_STATUSES)
     return list(account.events.filter(bad)[:limit])
 
 
@@ -200,7 +201,7 @@ def login_state(*, account: Account) -> LoginState:
 def flood_wait_end(*, error: str, at: datetime) -> datetime | None:
     """When a login step refused with a flood wait may be tried again (None if it is over or not one).
 
-    The login tasks report the wait in their error text ("Telegram asks to wait 120 s …")."""
+    The login commands report the wait in their error text ("Telegram asks to wait 120 s …")."""
     match = _WAIT.search(error)
     if match is None:
         return None

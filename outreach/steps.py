@@ -12,6 +12,7 @@ from accounts.host.commands import ChatWait, Failed
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.services import account_touch
+from inbox.services import contact_hash_store
 from outreach import scraping, services, telegram
 from outreach.limits import account_limits
 
@@ -59,7 +60,7 @@ async def _resolve(hosted: Hosted, outgoing: services.Outgoing) -> int:
     person = await telegram.resolve_user(hosted.client, username=outgoing.username)
     if person is None or person.user_id != outgoing.user_id:
         raise Failed(f"@{outgoing.username} now belongs to someone else")
-    await db(services.contact_hash_store)(
+    await db(contact_hash_store)(
         contact_id=outgoing.contact_id, account_id=hosted.account_id, access_hash=person.access_hash
     )
     return person.access_hash
