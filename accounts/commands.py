@@ -15,7 +15,7 @@ from accounts import telegram as tg
 from accounts.host.current import current_host
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
-from accounts.models import Account
+from accounts.models import Account, AccountEvent
 from accounts.registry import (
     CommandError,
     Done,
@@ -223,7 +223,10 @@ async def join(hosted: Hosted, params: ChatParams) -> Joined:
     joined = await tg.chats.join(hosted.client, target=str(params.target))
     account = await _account(hosted)
     await db(event_record)(
-        account=account, kind="joined", reason=joined.title, detail={"peer_id": joined.peer_id}
+        account=account,
+        kind=AccountEvent.Kind.JOINED,
+        reason=joined.title,
+        detail={"peer_id": joined.peer_id},
     )
     return Joined(peer_id=joined.peer_id, title=joined.title)
 
@@ -232,7 +235,7 @@ async def join(hosted: Hosted, params: ChatParams) -> Joined:
 async def leave(hosted: Hosted, params: ChatParams) -> Done:
     await tg.chats.leave(hosted.client, target=params.target)
     account = await _account(hosted)
-    await db(event_record)(account=account, kind="left", reason=str(params.target))
+    await db(event_record)(account=account, kind=AccountEvent.Kind.LEFT, reason=str(params.target))
     return Done()
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 
-from accounts.models import Account, TelegramSession
+from accounts.models import Account, AccountEvent, TelegramSession
 from accounts.services import account_disable, event_record
 from accounts.sessions import auth_key_id
 
@@ -111,4 +111,6 @@ def _store(*, account_id: int, me: Me) -> None:
         fields["status_reason"] = "Imported; the session works"
     Account.objects.filter(pk=account_id).update(**fields)
     if first_time:
-        event_record(account=account, kind="validated", reason=f"Telegram user {me.telegram_id}")
+        event_record(
+            account=account, kind=AccountEvent.Kind.VALIDATED, reason=f"Telegram user {me.telegram_id}"
+        )

@@ -22,7 +22,7 @@ from django.template.defaultfilters import filesizeformat
 
 from accounts import identity, leases, services
 from accounts.devices import choose_device
-from accounts.models import Account, ApiApp, TelegramSession, session_context
+from accounts.models import Account, AccountEvent, ApiApp, TelegramSession, session_context
 from accounts.sessions import SessionState, auth_key_id
 from crm import vault
 
@@ -176,6 +176,8 @@ def _create(*, state: SessionState, api_app: ApiApp, phone: str, proxy: str, by:
             auth_key_id=auth_key_id(state.auth_key or b""),
             blob=vault.seal(state.to_bytes(), context=session_context(account_id=account.pk, version=1)),
         )
-        services.event_record(account=account, kind="imported", to_status=account.status, actor=by)
+        services.event_record(
+            account=account, kind=AccountEvent.Kind.IMPORTED, to_status=account.status, actor=by
+        )
         services.hosts_wake()
     return account

@@ -218,12 +218,29 @@ class Entity(models.Model):
 class AccountEvent(models.Model):
     """Every status transition and notable operation of an account, with the reason."""
 
-    # A message from Telegram's service account, codes masked; detail holds its telegram_id and text.
-    SERVICE_NOTIFICATION = "service_notification"
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        IMPORTED = "imported", "Imported"
+        STATUS = "status", "Status changed"
+        VALIDATED = "validated", "Validated"
+        LOGIN_CODE_REQUESTED = "login_code_requested", "Login code requested"
+        LOGIN_CODE_SUBMITTED = "login_code_submitted", "Login code submitted"
+        LOGIN_PASSWORD_SUBMITTED = "login_password_submitted", "Login password submitted"
+        LOGIN_FAILED = "login_failed", "Login failed"
+        PAUSED = "paused", "Outreach paused"
+        RESUMED = "resumed", "Outreach resumed"
+        PROXY_CHANGED = "proxy_changed", "Proxy changed"
+        OPERATORS_CHANGED = "operators_changed", "Operators changed"
+        JOINED = "joined", "Joined a chat"
+        LEFT = "left", "Left a chat"
+        INBOX_BACKFILL_QUEUED = "inbox_backfill_queued", "Inbox backfill queued"
+        INBOX_BACKFILLED = "inbox_backfilled", "Inbox backfilled"
+        # A message from Telegram's service account, codes masked; detail holds its telegram_id and text.
+        SERVICE_NOTIFICATION = "service_notification", "Service notification"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now, db_index=True)
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40, choices=Kind.choices)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     reason = models.CharField(max_length=255, blank=True)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import commands, identity, sessions
-from accounts.models import Account
+from accounts.models import Account, AccountEvent
 from accounts.services import account_transition, event_record
 from accounts.telegram.auth import CodeSent
 from accounts.telegram.profile import Me
@@ -55,7 +55,12 @@ def login_request_code(*, account: Account, confirm: bool = False, by: Any = Non
         Account.objects.filter(pk=account.pk).update(
             login_attempts_today=attempts + 1, login_attempts_date=timezone.localdate()
         )
-        event_record(account=account, kind="login_code_requested", actor=by, detail={"attempt": attempts + 1})
+        event_record(
+            account=account,
+            kind=AccountEvent.Kind.LOGIN_CODE_REQUESTED,
+            actor=by,
+            detail={"attempt": attempts + 1},
+        )
         return commands.send_code.queue(account)
 
 
@@ -64,7 +69,7 @@ def login_submit_code(*, account: Account, code: str, by: Any = None) -> str:
     if not digits.reveal().isdigit():
         raise ValueError("The login code is the digits Telegram sent you")
     with transaction.atomic():
-        event_record(account=account, kind="login_code_submitted", actor=by)
+        event_record(account=account, kind=AccountEvent.Kind.LOGIN_CODE_SUBMITTED, actor=by)
         return commands.sign_in.queue(
             account, sealed_code=seal_secret(account_id=account.pk, kind="code", value=digits)
         )
@@ -74,7 +79,7 @@ def login_submit_password(*, account: Account, password: str, by: Any = None) ->
     if not password:
         raise ValueError("Enter the account's two-step verification password")
     with transaction.atomic():
-        event_record(account=account, kind="login_password_submitted", actor=by)
+        event_record(account=account, kind=AccountEvent.Kind.LOGIN_PASSWORD_SUBMITTED, actor=by)
         return commands.check_password.queue(
             account,
             sealed_password=seal_secret(account_id=account.pk, kind="password", value=Secret(password)),
@@ -127,5 +132,5 @@ def signed_in(*, account_id: int, me: Me) -> str:
 
 def login_failed(*, account_id: int, reason: str) -> None:
     account = Account.objects.get(pk=account_id)
-    event_record(account=account, kind="login_failed", reason=reason)
+    event_record(account=account, kind=AccountEvent.Kind.LOGIN_FAILED, reason=reason)
     Account.objects.filter(pk=account_id).update(status_reason=reason[:255])

@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_type_hints
 
 from celery import shared_task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,19 +15,21 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts import budgets
-from accounts.models import Account, AccountEvent
+from accounts.models import Account, AccountEvent, Lease
+from accounts.onboarding import attempts_today
 from accounts.services import ALERTING, OUTREACH_PAUSED_INDEFINITELY
 
 S = Account.Status
 PAGE_SIZE = 25
+Kind = AccountEvent.Kind
 # Event kinds (besides status changes into a bad state) that the account page lists as errors.
-ERROR_KINDS = ("login_failed", "error")
+ERROR_KINDS = (Kind.LOGIN_FAILED,)
 BAD_STATUSES = (*ALERTING, S.COOLDOWN)
 LOGIN_STEP_KINDS = (
-    "login_code_requested",
-    "login_code_submitted",
-    "login_password_submitted",
-    "login_failed",
+    Kind.LOGIN_CODE_REQUESTED,
+    Kind.LOGIN_CODE_SUBMITTED,
+    Kind.LOGIN_PASSWORD_SUBMITTED,
+    Kind.LOGIN_FAILED,
 )
 
 
@@ -101,8 +104,6 @@ def holding_host(*, account: Account) -> str:
 
 def fleet_hosts() -> list[str]:
     """Session hosts holding at least one account now (for the fleet filter)."""
-    from accounts.models import Lease
-
     live = Lease.objects.filter(expires_at__gt=timezone.now()).exclude(holder="")
     return list(live.values_list("holder", flat=True).distinct().order_by("holder"))
 
@@ -139,11 +140,11 @@ def account_events(*, account: Account, limit: int = 50) -> list[AccountEvent]:
 
 def service_notifications(*, account: Account, limit: int = 10) -> list[AccountEvent]:
     """Telegram's own messages to the account (login codes masked on the way in), newest first."""
-    return list(account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)[:limit])
+    return list(account.events.filter(kind=Kind.SERVICE_NOTIFICATION)[:limit])
 
 
 def account_errors(*, account: Account, limit: int = 10) -> list[AccountEvent]:
-    bad = Q(kind__in=ERROR_KINDS) | Q(kind="status", to_status__in=BAD_STATUSES)
+    bad = Q(kind__in=ERROR_KINDS) | Q(kind=Kind.STATUS, to_status__in=BAD_STATUSES)
     return list(account.events.filter(bad)[:limit])
 
 
@@ -152,11 +153,19 @@ def operator_choices() -> QuerySet[Any]:
     return User.objects.filter(role=User.Role.OPERATOR, is_active=True).order_by("username")
 
 
+# Outreach owns warm-up plans and sits above accounts: it registers how to describe an account's stage
+# (outreach.apps), so that the account page shows it without accounts importing outreach.
+_warmup_stage_of: Callable[[Account], str | None] | None = None
+
+
+def warmup_stage_from(describe: Callable[[Account], str | None]) -> None:
+    global _warmup_stage_of
+    _warmup_stage_of = describe
+
+
 def warmup_stage(*, account: Account) -> str | None:
     """The account's warm-up stage ("day 3 of 14"), or None when it has no warm-up plan."""
-    from outreach.selectors import warmup_stage as stage_of  # outreach owns warm-up plans
-
-    return stage_of(account)
+    return _warmup_stage_of(account) if _warmup_stage_of is not None else None
 
 
 # --- the login wizard ------------------------------------------------------------------------------------
@@ -176,8 +185,6 @@ _HINT = re.compile(r"\(hint: (.*)\)$")
 
 
 def login_state(*, account: Account) -> LoginState:
-    from accounts.onboarding import attempts_today
-
     attempts = attempts_today(account)
     last = account.events.filter(kind__in=LOGIN_STEP_KINDS).first()
     error = last.reason if last is not None and last.kind == "login_failed" else ""
@@ -194,7 +201,7 @@ def login_state(*, account: Account) -> LoginState:
 def flood_wait_end(*, error: str, at: datetime) -> datetime | None:
     """When a login step refused with a flood wait may be tried again (None if it is over or not one).
 
-    The login tasks report the wait in their error text ("Telegram asks to wait 120 s …")."""
+    The login commands report the wait in their error text ("Telegram asks to wait 120 s …")."""
     match = _WAIT.search(error)
     if match is None:
         return None

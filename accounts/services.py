@@ -12,10 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import leases
+from accounts.alerts import deliver_alert
 from accounts.devices import choose_device
 from accounts.models import OUTREACH_PAUSED_INDEFINITELY, Account, AccountEvent, ApiApp
 from accounts.proxies import parse_proxy
+from accounts.sessions import session_erase
 from crm import vault
+from crm.celery import app
 
 log = logging.getLogger(__name__)
 S = Account.Status
@@ -72,7 +75,7 @@ def account_create(*, phone: str, api_app: ApiApp, proxy: str = "", by: Any = No
             account.set_proxy(proxy)
             account.save(update_fields=["proxy_sealed", "proxy_shown"])
         leases.ensure_lease(account_id=account.pk)
-        event_record(account=account, kind="created", to_status=account.status, actor=by)
+        event_record(account=account, kind=AccountEvent.Kind.CREATED, to_status=account.status, actor=by)
         hosts_wake()
     return account
 
@@ -102,14 +105,14 @@ def service_notification_record(*, account_id: int, telegram_id: int, date: date
     """Keep a message from Telegram's service account (login codes, new-login notices) on the account's
     history, where only admins look, once per message. The caller masks its codes. True if it was new."""
     seen = AccountEvent.objects.filter(
-        account_id=account_id, kind=AccountEvent.SERVICE_NOTIFICATION, detail__telegram_id=telegram_id
+        account_id=account_id, kind=AccountEvent.Kind.SERVICE_NOTIFICATION, detail__telegram_id=telegram_id
     )
     if seen.exists():
         return False
     AccountEvent.objects.create(
         account_id=account_id,
         at=date,
-        kind=AccountEvent.SERVICE_NOTIFICATION,
+        kind=AccountEvent.Kind.SERVICE_NOTIFICATION,
         reason=text.split("\n", 1)[0][:255],
         detail={"telegram_id": telegram_id, "text": text},
     )
@@ -144,7 +147,7 @@ def account_transition(
         account.save()
         event_record(
             account=account,
-            kind="status",
+            kind=AccountEvent.Kind.STATUS,
             reason=reason,
             from_status=current,
             to_status=to,
@@ -193,15 +196,11 @@ def alert_send(*, account_id: int, status: str, reason: str) -> None:
     """Tell admins an account needs attention: the log always, the webhook when configured."""
     log.warning("account %s needs attention: %s (%s)", account_id, status, reason)
     if settings.ALERT_WEBHOOK_URL:
-        from accounts.tasks import deliver_alert
-
         deliver_alert.delay(account_id=account_id, status=status, reason=reason)
 
 
 def hosts_wake() -> None:
     """Ask session hosts to claim unowned accounts now (after commit), not at their next tick."""
-    from crm.celery import app
-
     transaction.on_commit(lambda: app.control.broadcast("sessionhost_wake"))
 
 
@@ -218,7 +217,9 @@ def account_pause(*, account_id: int, by: Any = None) -> None:
         account = Account.objects.select_for_update().get(pk=account_id)
         account.outreach_paused_until = OUTREACH_PAUSED_INDEFINITELY
         account.save(update_fields=["outreach_paused_until"])
-        event_record(account=account, kind="paused", reason="Outreach paused by an admin", actor=by)
+        event_record(
+            account=account, kind=AccountEvent.Kind.PAUSED, reason="Outreach paused by an admin", actor=by
+        )
 
 
 def account_resume(*, account_id: int, by: Any = None) -> Account:
@@ -228,7 +229,7 @@ def account_resume(*, account_id: int, by: Any = None) -> Account:
         account = Account.objects.select_for_update().get(pk=account_id)
         account.outreach_paused_until = None
         account.save(update_fields=["outreach_paused_until"])
-        event_record(account=account, kind="resumed", reason="Resumed by an admin", actor=by)
+        event_record(account=account, kind=AccountEvent.Kind.RESUMED, reason="Resumed by an admin", actor=by)
         if account.status == S.DISABLED:
             # A stored session goes straight back online (its host validates it on connect); without one,
             # the account goes back to the login wizard.
@@ -260,7 +261,10 @@ def account_proxy_set(*, account_id: int, proxy: str, by: Any = None) -> None:
         account.save(update_fields=["proxy_sealed", "proxy_shown"])
         # Never log the proxy URL itself: it may carry the proxy's password.
         event_record(
-            account=account, kind="proxy_changed", reason="Proxy changed" if proxy else "Direct", actor=by
+            account=account,
+            kind=AccountEvent.Kind.PROXY_CHANGED,
+            reason="Proxy changed" if proxy else "Direct",
+            actor=by,
         )
         # The client was built with the old proxy: its holder disconnects and releases the lease, and
         # then a host (maybe the same) claims it afresh and rebuilds the client through the new proxy.
@@ -278,7 +282,7 @@ def account_operators_set(*, account: Account, operators: Any, by: Any = None) -
         account.operators.set(list(operators))
         event_record(
             account=account,
-            kind="operators_changed",
+            kind=AccountEvent.Kind.OPERATORS_CHANGED,
             detail={"granted": sorted(after - before), "revoked": sorted(before - after)},
             actor=by,
         )
@@ -294,15 +298,18 @@ def account_operator_grant(*, account_ids: list[int], operator: Any, grant: bool
         with transaction.atomic():
             (account.operators.add if grant else account.operators.remove)(operator)
             key = "granted" if grant else "revoked"
-            event_record(account=account, kind="operators_changed", detail={key: [operator.pk]}, actor=by)
+            event_record(
+                account=account,
+                kind=AccountEvent.Kind.OPERATORS_CHANGED,
+                detail={key: [operator.pk]},
+                actor=by,
+            )
         changed += 1
     return changed
 
 
 def account_logged_out(*, account_id: int, by: Any = None) -> None:
     """After auth.logOut: the key is dead, so forget it and keep the account offline until re-login."""
-    from accounts.sessions import session_erase
-
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
         if account.status != S.DISABLED:
@@ -322,8 +329,6 @@ def account_delete(*, account_id: int, by: Any = None) -> None:
     While a host still holds the lease, the account is taken offline instead (disabled, lease revoked,
     hosts woken) and StillConnected is raised: a second try a few seconds later deletes it.
     """
-    from accounts.sessions import session_erase
-
     with transaction.atomic():
         account = Account.objects.select_for_update().filter(pk=account_id).first()
         if account is None:

@@ -1,39 +1,14 @@
-"""The accounts app's tasks for the general worker (account commands are in accounts.commands)."""
+"""The accounts app's tasks for the general worker (account commands are in accounts.commands, the alert
+webhook in accounts.alerts)."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 
 from accounts import registry
-from accounts.models import Account
-
-
-@shared_task(name="accounts.deliver_alert", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def deliver_alert(*, account_id: int, status: str, reason: str) -> None:
-    """POST an account alert to the admin webhook (no secrets: id, status, reason, phone, name)."""
-    account = Account.objects.filter(pk=account_id).first()
-    if account is None or not settings.ALERT_WEBHOOK_URL:
-        return
-    body = json.dumps(
-        {
-            "account_id": account_id,
-            "phone": account.phone,
-            "name": account.display_name,
-            "status": status,
-            "reason": reason,
-        }
-    ).encode()
-    if not settings.ALERT_WEBHOOK_URL.startswith(("https://", "http://")):
-        raise ValueError("ALERT_WEBHOOK_URL must be an http(s) URL")
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        settings.ALERT_WEBHOOK_URL, data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - scheme checked above
-        pass
 
 
 @shared_task(name="accounts.operations_prune")

@@ -189,7 +189,7 @@ def poll(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         return _step(request, account)
     pending_pop(request, account_id=pk)
     if not result.get("ok"):
-        # The login tasks record their failure as an event too; this covers a task that crashed.
+        # The login commands record their failure as an event too; this covers a command that crashed.
         return _step(request, account, error=result.get("error") or "The step failed")
     return _step(request, account)
 

@@ -225,6 +225,7 @@ LOGGING = {
 }
 
 if SENTRY_DSN:
+    # Only when enabled: sentry_sdk and its Django and Celery integrations stay unloaded otherwise.
     from crm.sentry import init_sentry
 
     init_sentry(SENTRY_DSN, environment=env.string("SENTRY_ENVIRONMENT", "production"))

@@ -4,14 +4,14 @@ from typing import Any
 
 from django.apps import AppConfig
 
+from accounts.host import hooks
+
 
 class InboxConfig(AppConfig):
     name = "inbox"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.host import hooks
-
         # Hooks fire only inside session hosts; importing inbox.ingest (and Telethon) waits until then.
         hooks.on_client(_attach)
         hooks.on_checkpoint(_before_checkpoint)

@@ -18,8 +18,11 @@ from typing import Any
 from django.conf import settings
 from telethon import events
 
+from accounts.host.current import current_host
+from accounts.host.orm import db
 from inbox import live, store, telegram
 from inbox.records import Batch
+from inbox.services import backfill_queue
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +58,6 @@ class Ingestor:
 
     async def flush(self) -> int:
         """Store everything buffered so far; on failure the batch stays buffered (and this raises)."""
-        from accounts.host.orm import db
-
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -129,10 +130,6 @@ async def before_checkpoint(hosted: Any) -> None:
 
 async def _backfill_once_logged_in(hosted: Any) -> None:
     """Queue the dialog backfill the first time this account is connected and logged in."""
-    from accounts.host.current import current_host
-    from accounts.host.orm import db
-    from inbox.services import backfill_queue
-
     host = current_host()
 
     def still_ours() -> bool:

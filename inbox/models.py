@@ -129,6 +129,19 @@ class Message(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
+    class MediaKind(models.TextChoices):
+        PHOTO = "photo", "Photo"
+        DOCUMENT = "document", "Document"
+        STICKER = "sticker", "Sticker"
+        VOICE = "voice", "Voice message"
+        VIDEO_NOTE = "video_note", "Video message"
+        GIF = "gif", "GIF"
+        VIDEO = "video", "Video"
+        AUDIO = "audio", "Audio"
+        LOCATION = "location", "Location"
+        CONTACT = "contact", "Contact"
+        POLL = "poll", "Poll"
+
     # No index of its own: (conversation, telegram_id) and (conversation, -date, -id) both lead with it,
     # and every index is paid for on each ingested message.
     conversation = models.ForeignKey(
@@ -140,7 +153,7 @@ class Message(models.Model):
     sender_name = models.CharField(max_length=255, blank=True)
     text = models.TextField(blank=True)
     entities = models.JSONField(default=list, blank=True)
-    media_kind = models.CharField(max_length=20, blank=True)  # photo, document, sticker, voice, …
+    media_kind = models.CharField(max_length=20, blank=True, choices=MediaKind.choices)
     media = models.JSONField(default=dict, blank=True)  # metadata; the file itself is fetched on demand
     reply_to_id = models.BigIntegerField(null=True, blank=True)
     date = models.DateTimeField(default=timezone.now)

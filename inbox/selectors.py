@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -184,7 +184,5 @@ def canned_all() -> QuerySet[CannedReply]:
 
 
 def unread_total(*, user: Any) -> int:
-    from django.db.models import Sum
-
     total = conversations_visible(user=user).aggregate(n=Sum("unread_count"))["n"]
     return int(total or 0)

@@ -1,9 +1,11 @@
-"""Writes about conversations: replies and their delivery, assignment, status, labels, notes, backfill."""
+"""Writes about conversations: replies and their delivery, assignment, status, labels, notes, backfill;
+and every write other apps make to contacts, access hashes and messages (the inbox owns those tables)."""
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +17,8 @@ from accounts.models import Account, AccountEvent
 from accounts.services import event_record
 from crm.parsing import text_problem
 from inbox import commands, live, responses, store
-from inbox.models import CannedReply, Conversation, Label, MediaFile, Message, Note
-from inbox.records import Batch, MessageRecord, PeerInfo
+from inbox.models import CannedReply, Contact, ContactHash, Conversation, Label, MediaFile, Message, Note
+from inbox.records import Batch, MessageRecord, PeerInfo, UserInfo
 
 MAX_TEXT = 4096
 MAX_NOTE = 10_000  # an internal note is a few lines; the cap keeps a paste accident out of every page load
@@ -234,9 +236,11 @@ def backfill_queue(*, account_id: int) -> bool:
     """Queue the dialog backfill for a newly active account, once in its life. True if queued now."""
     with transaction.atomic():
         account = Account.objects.select_for_update().get(pk=account_id)
-        if AccountEvent.objects.filter(account=account, kind="inbox_backfill_queued").exists():
+        if AccountEvent.objects.filter(
+            account=account, kind=AccountEvent.Kind.INBOX_BACKFILL_QUEUED
+        ).exists():
             return False
-        event_record(account=account, kind="inbox_backfill_queued")
+        event_record(account=account, kind=AccountEvent.Kind.INBOX_BACKFILL_QUEUED)
         commands.backfill.queue(account)
     return True
 
@@ -260,8 +264,97 @@ def backfill_store(
     account = Account.objects.get(pk=account_id)
     event_record(
         account=account,
-        kind="inbox_backfilled",
+        kind=AccountEvent.Kind.INBOX_BACKFILLED,
         reason=f"{len(dialogs)} dialogs, {len(batch.messages)} messages",
     )
     live.bump([account_id])
     return len(batch.messages)
+
+
+# --- contacts, access hashes and messages learned outside ingestion ---------------------------------
+
+
+def contacts_store(*, account_id: int, users: Iterable[UserInfo]) -> dict[int, int]:
+    """Upsert people an account listed (a group's members) and the access_hash it holds for each;
+    returns telegram_id → contact id. A member list names everyone afresh, so its names win."""
+    users = list(users)
+    now = timezone.now()
+    contacts = Contact.objects.bulk_create(
+        [
+            Contact(
+                telegram_id=u.telegram_id,
+                username=u.username,
+                first_name=u.first_name[:128],
+                last_name=u.last_name[:128],
+                phone=u.phone,
+                is_bot=u.is_bot,
+                is_deleted=u.is_deleted,
+                updated_at=now,
+            )
+            for u in users
+        ],
+        update_conflicts=True,
+        unique_fields=["telegram_id"],
+        update_fields=["username", "first_name", "last_name", "is_bot", "is_deleted", "updated_at"],
+    )
+    ids = {c.telegram_id: c.pk for c in contacts}
+    ContactHash.objects.bulk_create(
+        [
+            ContactHash(
+                contact_id=ids[u.telegram_id], account_id=account_id, access_hash=u.access_hash, seen_at=now
+            )
+            for u in users
+            if u.access_hash is not None
+        ],
+        update_conflicts=True,
+        unique_fields=["contact", "account"],
+        update_fields=["access_hash", "seen_at"],
+    )
+    return ids
+
+
+def contact_import(
+    *, telegram_id: int, username: str = "", phone: str = "", first_name: str = "", last_name: str = ""
+) -> int:
+    """The contact an imported list names by Telegram id, created if new; returns its id. A known contact
+    keeps its names and phone; only a new username replaces its own."""
+    contact, created = Contact.objects.get_or_create(
+        telegram_id=telegram_id,
+        defaults={
+            "username": username,
+            "phone": phone,
+            "first_name": first_name[:128],
+            "last_name": last_name[:128],
+        },
+    )
+    if not created and username and contact.username != username:
+        Contact.objects.filter(pk=contact.pk).update(username=username, updated_at=timezone.now())
+    return contact.pk
+
+
+def contact_hash_store(*, contact_id: int, account_id: int, access_hash: int) -> None:
+    """Remember the access_hash this account learned for the contact (hashes are per account)."""
+    ContactHash.objects.update_or_create(
+        contact_id=contact_id,
+        account_id=account_id,
+        defaults={"access_hash": access_hash, "seen_at": timezone.now()},
+    )
+
+
+def sent_message_record(
+    *, account_id: int, contact: Contact, telegram_id: int, date: datetime, text: str, media_kind: str = ""
+) -> None:
+    """A message an account sent outside the inbox (a campaign's) in the operators' inbox, as if ingested
+    (idempotent on the message id): Telegram answers our own sendMessage without an update, so
+    ingestion never sees it otherwise."""
+    user = UserInfo(
+        telegram_id=contact.telegram_id, access_hash=None, username=contact.username,
+        first_name=contact.first_name, last_name=contact.last_name,
+    )  # fmt: skip
+    peer = PeerInfo(peer_id=contact.telegram_id, kind="private", title=user.display_name,
+                    username=contact.username, user=user)  # fmt: skip
+    record = MessageRecord(
+        account_id=account_id, peer=peer, telegram_id=telegram_id, out=True, date=date, text=text,
+        media_kind=media_kind,
+    )  # fmt: skip
+    store.ingest(Batch(messages=[record]))

@@ -334,34 +334,48 @@ def _summarise(cursor: Any, changed: list[tuple[int, int, bool]], deleted_in: se
     touched = sorted({conv for conv, _, _ in changed} | deleted_in)
     if not touched:
         return
+    cursor.execute(
+        """
+        SELECT DISTINCT ON (conversation_id) conversation_id, date, direction, text, media_kind
+        FROM inbox_message WHERE conversation_id = ANY(%s) AND NOT deleted
+        ORDER BY conversation_id, date DESC, id DESC
+        """,
+        [touched],
+    )
+    newest = cursor.fetchall()
+    if not newest:
+        return
     reopen = sorted({conv for conv, _, inbound in changed if inbound})
     cursor.execute(
-        f"""
+        """
         UPDATE inbox_conversation c SET
             last_message_at = m.date,
             last_direction = m.direction,
-            last_message_preview = left(
-                CASE WHEN m.direction = 'out' THEN 'You: ' ELSE '' END ||
-                COALESCE(NULLIF(btrim(regexp_replace(m.text, '\\s+', ' ', 'g')), ''),
-                         CASE WHEN m.media_kind <> ''
-                              THEN '[' || replace(m.media_kind, '_', ' ') || ']' END,
-                         ''),
-                {PREVIEW_LENGTH}),
+            last_message_preview = m.preview,
             state = CASE WHEN c.id = ANY(%s) THEN 'open' ELSE c.state END,
             snoozed_until = CASE WHEN c.id = ANY(%s) THEN NULL ELSE c.snoozed_until END
-        FROM (
-            SELECT DISTINCT ON (conversation_id) conversation_id, date, direction, text, media_kind
-            FROM inbox_message WHERE conversation_id = ANY(%s) AND NOT deleted
-            ORDER BY conversation_id, date DESC, id DESC
-        ) m
+        FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[])
+             AS m(conversation_id, date, direction, preview)
         WHERE c.id = m.conversation_id
-        """,  # noqa: S608 - PREVIEW_LENGTH is a constant
-        [reopen, reopen, touched],
+        """,
+        [
+            reopen,
+            reopen,
+            [conv for conv, *_ in newest],
+            [date for _, date, *_ in newest],
+            [direction for _, _, direction, *_ in newest],
+            [
+                preview_text(text, out=direction == "out", media_kind=kind)
+                for *_, direction, text, kind in newest
+            ],
+        ],
     )
 
 
 def preview_text(text: str, *, out: bool, media_kind: str = "") -> str:
-    """One line for the conversation list: the text, or the media kind, "You: " for our own."""
+    """The one rule for a message's line in the conversation list, whoever writes it (ingestion or a
+    reply): the text on one line, or "[photo]" and the like for media without a caption, "You: " before
+    our own, cut to the column's length."""
     text = " ".join(text.split())
     if not text and media_kind:
         text = f"[{media_kind.replace('_', ' ')}]"

@@ -8,8 +8,12 @@ class OutreachConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Every budget taken through an account — a campaign's, an admin's join — follows its warm-up ramp.
+        # Here rather than at the top: these modules import models, which need the app registry ready.
         from accounts import budgets
-        from outreach.limits import account_limits  # models are loaded only once the app is ready
+        from accounts import selectors as account_selectors
+        from outreach.limits import account_limits
+        from outreach.selectors import warmup_stage
 
+        # Every budget spent through an account — a campaign's, an admin's join — follows its warm-up ramp.
         budgets.limits_source_set(account_limits)
+        account_selectors.warmup_stage_from(warmup_stage)

@@ -11,7 +11,9 @@ from accounts import telegram as tg
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.registry import CommandError, InputError, Params, Result, command, spend
+from inbox.services import contact_hash_store
 from outreach import scraping, services, warmup
+from outreach.models import WarmupAction
 
 
 class SendParams(Params):
@@ -58,7 +60,7 @@ async def _resolve(hosted: Hosted, outgoing: services.Outgoing) -> int:
     person = await tg.members.resolve_user(hosted.client, username=outgoing.username)
     if person is None or person.user_id != outgoing.user_id:
         raise InputError(f"@{outgoing.username} now belongs to someone else")
-    await db(services.contact_hash_store)(
+    await db(contact_hash_store)(
         contact_id=outgoing.contact_id, account_id=hosted.account_id, access_hash=person.access_hash
     )
     return person.access_hash
@@ -189,18 +191,18 @@ async def warmup_act(hosted: Hosted, params: ActionParams) -> Acted:
 
 async def _act(hosted: Hosted, kind: str, target: str) -> str:
     client = hosted.client
-    if kind == "read":
+    if kind == WarmupAction.Kind.READ:
         seen = await tg.messages.read_channel(client, target=target)
         return f"read {seen} posts in {target}"
-    if kind == "join":
+    if kind == WarmupAction.Kind.JOIN:
         await spend(hosted, "join")
         title = await tg.chats.join_public(client, target=target)
         return f"joined {title}"
-    if kind == "react":
+    if kind == WarmupAction.Kind.REACT:
         emoji = random.choice(warmup.EMOJI)
         reacted = await tg.messages.react_latest(client, target=target, emoji=emoji)
         return f"reacted {emoji} in {target}" if reacted else f"nothing to react to in {target}"
-    if kind == "chat":
+    if kind == WarmupAction.Kind.CHAT:
         await spend(hosted, "message")
         await tg.messages.send_message(
             client, peer=f"@{target}", text=random.choice(SMALL_TALK), random_id=secrets.randbits(63)

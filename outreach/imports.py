@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from crm.parsing import parse_id, text_problem
 from inbox.models import Contact, Conversation
+from inbox.services import contact_import
 from outreach.models import Audience, AudienceMember
 
 USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
@@ -94,18 +94,13 @@ def _contact_for(row: dict[str, str]) -> int:
         telegram_id = parse_id(user_id)
         if telegram_id is None:
             raise ValueError(f"{user_id[:40]!r} is not a Telegram user id")
-        contact, created = Contact.objects.get_or_create(
+        return contact_import(
             telegram_id=telegram_id,
-            defaults={
-                "username": username,
-                "phone": phone,
-                "first_name": row.get("first_name", "")[:128],
-                "last_name": row.get("last_name", "")[:128],
-            },
+            username=username,
+            phone=phone,
+            first_name=row.get("first_name", ""),
+            last_name=row.get("last_name", ""),
         )
-        if not created and username and contact.username != username:
-            Contact.objects.filter(pk=contact.pk).update(username=username, updated_at=timezone.now())
-        return contact.pk
     if username:
         found = Contact.objects.filter(username__iexact=username).values_list("id", flat=True).first()
         if found is None:

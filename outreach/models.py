@@ -251,8 +251,14 @@ class WarmupPlan(models.Model):
 class WarmupAction(models.Model):
     """What a warm-up plan did (or tried), for the admin's view and the budget checks."""
 
+    class Kind(models.TextChoices):
+        READ = "read", "Read a channel"
+        JOIN = "join", "Join a channel"
+        REACT = "react", "React in a joined channel"
+        CHAT = "chat", "Write to another warming account"
+
     plan = models.ForeignKey(WarmupPlan, on_delete=models.CASCADE, related_name="actions")
-    kind = models.CharField(max_length=20)  # read, join, react, chat
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     target = models.CharField(max_length=255, blank=True)  # a channel, or the pool account written to
     plan_day = models.PositiveSmallIntegerField()
     ok = models.BooleanField(default=False)

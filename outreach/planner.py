@@ -23,6 +23,7 @@ from inbox.models import Contact, ContactHash, Message
 from outreach import spintax
 from outreach.limits import daily_limits
 from outreach.models import Campaign, Recipient, Send
+from outreach.services import send_queue
 
 PLANNING_LOCK = 0x5EED_0001  # pg_advisory_xact_lock key shared by every planner
 AVAILABLE = (Account.Status.ACTIVE, Account.Status.COOLDOWN)
@@ -104,8 +105,6 @@ def campaign_tick(
     *, campaign_id: int, now: datetime | None = None, rng: random.Random | None = None
 ) -> TickReport:
     """One planning pass over a running campaign. Queues due sends after the transaction commits."""
-    from outreach.services import send_queue
-
     now = now or timezone.now()
     rng = rng or random.Random()
     report = TickReport()

@@ -1,9 +1,10 @@
 """Scraping a group's members into an audience: a chain of one-page commands with the cursor in the job row.
 
 Each command fetches one page (up to 200 members of the recent list, or of one search query), stores it and
-advances the cursor in one transaction that also queues the next command. A command carries the step
-number it was queued for; a stale or duplicate one changes nothing. The watchdog re-queues a running job
-whose chain went quiet (its worker died between commit and publish), so restarts resume from the cursor.
+advances the cursor in one transaction that also queues the next command. A command carries the cursor
+number (``ScrapeJob.step``) it was queued for; a stale or duplicate one changes nothing. The watchdog
+re-queues a running job whose chain went quiet (its worker died between commit and publish), so restarts
+resume from the cursor.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
 from crm.text import without_nul
-from inbox.models import Contact, ContactHash
+from inbox.records import UserInfo
+from inbox.services import contacts_store
 from outreach import commands
 from outreach.models import Audience, AudienceMember, ScrapeJob
 from outreach.telegram import PAGE, Group, GroupInfo, Person
@@ -128,8 +131,6 @@ def job_finish(*, job_id: int, state: str, message: str) -> None:
 
 
 def flood_wait_noted(*, job_id: int) -> None:
-    from django.db.models import F
-
     ScrapeJob.objects.filter(pk=job_id).update(flood_waits=F("flood_waits") + 1, updated_at=timezone.now())
 
 
@@ -215,36 +216,7 @@ def store_people(*, account_id: int, audience_id: int, job_id: int, people: list
         return
     now = timezone.now()
     unique = {p.user_id: p for p in without_nul(people)}
-    contacts = Contact.objects.bulk_create(
-        [
-            Contact(
-                telegram_id=p.user_id,
-                username=p.username,
-                first_name=p.first_name[:128],
-                last_name=p.last_name[:128],
-                phone=p.phone,
-                is_bot=p.is_bot,
-                is_deleted=p.is_deleted,
-                updated_at=now,
-            )
-            for p in unique.values()
-        ],
-        update_conflicts=True,
-        unique_fields=["telegram_id"],
-        update_fields=["username", "first_name", "last_name", "is_bot", "is_deleted", "updated_at"],
-    )
-    ids = {c.telegram_id: c.pk for c in contacts}
-    ContactHash.objects.bulk_create(
-        [
-            ContactHash(
-                contact_id=ids[p.user_id], account_id=account_id, access_hash=p.access_hash, seen_at=now
-            )
-            for p in unique.values()
-        ],
-        update_conflicts=True,
-        unique_fields=["contact", "account"],
-        update_fields=["access_hash", "seen_at"],
-    )
+    ids = contacts_store(account_id=account_id, users=[_user_info(p) for p in unique.values()])
     AudienceMember.objects.bulk_create(
         [
             AudienceMember(
@@ -254,6 +226,19 @@ def store_people(*, account_id: int, audience_id: int, job_id: int, people: list
             if not p.is_deleted and not p.is_bot
         ],
         ignore_conflicts=True,
+    )
+
+
+def _user_info(person: Person) -> UserInfo:
+    return UserInfo(
+        telegram_id=person.user_id,
+        access_hash=person.access_hash,
+        username=person.username,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        phone=person.phone,
+        is_bot=person.is_bot,
+        is_deleted=person.is_deleted,
     )
 
 

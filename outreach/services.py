@@ -12,9 +12,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account
-from inbox.models import ContactHash
+from inbox.models import ContactHash, Message
+from inbox.services import sent_message_record
 from outreach import commands, spintax
 from outreach.models import Audience, Campaign, FollowUp, Recipient, Send
+from outreach.selectors import audience_contacts
 
 
 class CampaignError(ValueError):
@@ -55,8 +57,6 @@ def campaign_start(*, campaign: Campaign, by: Any = None) -> int:
     Opted-out people and people another campaign already reached (unless recontact is allowed) stay on
     the list as skipped, with the reason, so the numbers add up.
     """
-    from outreach.selectors import audience_contacts
-
     if campaign.state != Campaign.State.DRAFT:
         raise CampaignError("Only a draft campaign can be started")
     if not campaign.senders.exists():
@@ -106,7 +106,7 @@ def campaign_resume(*, campaign: Campaign, by: Any = None) -> None:
 
 
 def _tick_soon(campaign_id: int) -> None:
-    from outreach.tasks import campaign_tick
+    from outreach.tasks import campaign_tick  # at call time: outreach.tasks imports this module
 
     campaign_tick.delay(campaign_id=campaign_id)
 
@@ -189,27 +189,15 @@ def send_done(*, send_id: int, message_id: int) -> None:
         if recipient.state != Recipient.State.REPLIED:
             recipient.state = Recipient.State.DONE if recipient.step >= last else Recipient.State.CONTACTED
         recipient.save()
-    _inbox_record(send, at=now)
-
-
-def _inbox_record(send: Send, *, at: Any) -> None:
-    """The campaign message in the operators' inbox, as if ingested (idempotent on the message id):
-    Telegram answers our own sendMessage without an update, so ingestion never sees it otherwise."""
-    from inbox import store
-    from inbox.records import Batch, MessageRecord, PeerInfo, UserInfo
-
     contact = Recipient.objects.select_related("contact").get(pk=send.recipient_id).contact
-    user = UserInfo(
-        telegram_id=contact.telegram_id, access_hash=None, username=contact.username,
-        first_name=contact.first_name, last_name=contact.last_name,
-    )  # fmt: skip
-    peer = PeerInfo(peer_id=contact.telegram_id, kind="private", title=user.display_name,
-                    username=contact.username, user=user)  # fmt: skip
-    record = MessageRecord(
-        account_id=send.account_id, peer=peer, telegram_id=send.message_id or 0, out=True, date=at,
-        text=send.text, media_kind="photo" if send.step == 0 and send.campaign.media else "",
-    )  # fmt: skip
-    store.ingest(Batch(messages=[record]))
+    sent_message_record(
+        account_id=send.account_id,
+        contact=contact,
+        telegram_id=send.message_id or 0,
+        date=now,
+        text=send.text,
+        media_kind=Message.MediaKind.PHOTO if send.step == 0 and send.campaign.media else "",
+    )
 
 
 def send_failed(*, send_id: int, account_id: int, reason: str, status: str = "") -> None:
@@ -238,15 +226,6 @@ def _settle(send: Send, *, state: str, reason: str) -> None:
     Recipient.objects.filter(pk=send.recipient_id).exclude(state=Recipient.State.REPLIED).update(
         state=Recipient.State.SKIPPED if state == Send.State.SKIPPED else Recipient.State.FAILED,
         reason=reason[:255],
-    )
-
-
-def contact_hash_store(*, contact_id: int, account_id: int, access_hash: int) -> None:
-    """Remember the access_hash this account learned for the contact (hashes are per account)."""
-    ContactHash.objects.update_or_create(
-        contact_id=contact_id,
-        account_id=account_id,
-        defaults={"access_hash": access_hash, "seen_at": timezone.now()},
     )
 
 

@@ -28,7 +28,7 @@ from outreach import commands
 from outreach.limits import plan_day, plan_limits
 from outreach.models import WarmupAction, WarmupPlan
 
-KINDS = ("read", "join", "react", "chat")
+Kind = WarmupAction.Kind
 EMOJI = ["👍", "❤", "🔥", "👏", "😁"]
 
 
@@ -153,24 +153,24 @@ def _choose(
 ) -> tuple[str, str] | None:
     limits = plan_limits(plan, day=day)
     joined = set(
-        WarmupAction.objects.filter(plan=plan, kind="join", ok=True).values_list("target", flat=True)
+        WarmupAction.objects.filter(plan=plan, kind=Kind.JOIN, ok=True).values_list("target", flat=True)
     )
     options: list[tuple[str, str]] = []
     unjoined = [c for c in plan.channels if c not in joined]
-    if unjoined and done.get("join", 0) < limits.get("join", 0):
-        options.append(("join", rng.choice(unjoined)))
+    if unjoined and done.get(Kind.JOIN, 0) < limits.get("join", 0):
+        options.append((Kind.JOIN, rng.choice(unjoined)))
     if plan.channels:
-        options.append(("read", rng.choice(plan.channels)))
+        options.append((Kind.READ, rng.choice(plan.channels)))
     if joined:
-        options.append(("react", rng.choice(sorted(joined))))
+        options.append((Kind.REACT, rng.choice(sorted(joined))))
     partners = list(
         Account.objects.filter(status=Account.Status.ACTIVE, warmup_plan__isnull=False)
         .exclude(pk=plan.account_id)
         .exclude(username="")
         .values_list("username", flat=True)
     )
-    if partners and done.get("chat", 0) < limits.get("new_dm", 0):
-        options.append(("chat", rng.choice(partners)))
+    if partners and done.get(Kind.CHAT, 0) < limits.get("new_dm", 0):
+        options.append((Kind.CHAT, rng.choice(partners)))
     return rng.choice(options) if options else None
 
 

@@ -9,6 +9,9 @@ from typing import Any
 from celery import bootsteps
 from celery.worker.control import control_command
 
+from accounts.host.current import current_host, set_current_host
+from accounts.host.runtime import SessionHost
+
 
 class SessionHostStep(bootsteps.StartStopStep):
     """Runs the SessionHost (its own thread and asyncio loop) for the worker's lifetime."""
@@ -21,9 +24,6 @@ class SessionHostStep(bootsteps.StartStopStep):
         super().__init__(worker, **kwargs)
 
     def create(self, worker: Any) -> Any:
-        from accounts.host.current import set_current_host
-        from accounts.host.runtime import SessionHost
-
         # Unique per process: a restarted host must not mistake its previous life's leases for its own.
         self.host = SessionHost(name=f"{worker.hostname}/{os.getpid()}/{uuid.uuid4().hex[:6]}")
         set_current_host(self.host)
@@ -46,8 +46,6 @@ class SessionHostQueues(bootsteps.StartStopStep):
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
     def start(self, consumer: Any) -> None:
-        from accounts.host.current import current_host
-
         host = current_host()
         if host is not None:
             host.attach_consumer(consumer)
@@ -56,8 +54,6 @@ class SessionHostQueues(bootsteps.StartStopStep):
 @control_command()
 def sessionhost_wake(state: Any) -> dict[str, str]:
     """Remote control: ``app.control.broadcast("sessionhost_wake")`` makes session hosts claim now."""
-    from accounts.host.current import current_host
-
     host = current_host()
     if host is not None:
         host.wake()

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from accounts.leases import Grant
+from accounts.models import command_queue
 
 if TYPE_CHECKING:
-    from telethon import TelegramClient
-
+    from accounts.telegram.client import TelegramClient
     from accounts.telegram.session import VaultSession
 
 
@@ -45,8 +45,6 @@ class Hosted:
 
     @property
     def queue(self) -> str:
-        from accounts.models import command_queue
-
         return command_queue(self.grant.account_id)
 
     def lease_certain(self) -> bool:

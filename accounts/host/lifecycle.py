@@ -12,17 +12,20 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import IntegrityError
 
-from accounts import identity, sessions
+from accounts import identity, leases, sessions
 from accounts.host import hooks
 from accounts.host.hosted import Hosted
+from accounts.host.interface import Host
+from accounts.host.orm import db
 from accounts.models import Account
+from accounts.services import account_transition, account_unopenable
 from accounts.telegram import errors as tg_errors
+from accounts.telegram import profile
 from accounts.telegram.client import build_client
 from accounts.telegram.session import VaultSession
 from crm import vault
 
 if TYPE_CHECKING:
-    from accounts.host.runtime import SessionHost
     from accounts.telegram.profile import Me
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,7 @@ def _load(account_id: int) -> tuple[Account, str, str, sessions.SessionState, in
     return account, api_hash, proxy, state, version, sessions.entities_load(account_id=account_id)
 
 
-def _persist(host: SessionHost, hosted: Hosted, state: sessions.SessionState) -> None:
+def _persist(host: Host, hosted: Hosted, state: sessions.SessionState) -> None:
     """Telethon's save(), run in a worker thread: a fenced, sealed write of the session."""
     if hosted.lost:
         return  # a lost lease never writes (and never waits on the database on its way out)
@@ -87,7 +90,7 @@ def _is_key_clash(error: IntegrityError) -> bool:
     return "auth_key_id" in (getattr(diag, "constraint_name", None) or "")
 
 
-def _let_go(host: SessionHost, hosted: Hosted) -> None:
+def _let_go(host: Host, hosted: Hosted) -> None:
     """From a worker thread: never write again, and drop the account on the host's loop."""
     hosted.lost = True
     host.loop.call_soon_threadsafe(lambda: host.loop.create_task(host.drop(hosted, save=False, release=True)))
@@ -97,7 +100,7 @@ def state_digest(state: sessions.SessionState) -> bytes:
     return hashlib.sha256(state.to_bytes()).digest()
 
 
-async def supervise(host: SessionHost, hosted: Hosted) -> None:
+async def supervise(host: Host, hosted: Hosted) -> None:
     """Connect the account and keep it connected while the lease is ours.
 
     If this ever fails unexpectedly, the account is released, so that this or another host takes it up
@@ -112,15 +115,15 @@ async def supervise(host: SessionHost, hosted: Hosted) -> None:
         await host.drop(hosted, save=False, release=True)
 
 
-async def _connect(host: SessionHost, hosted: Hosted) -> None:
+async def _connect(host: Host, hosted: Hosted) -> None:
     """Connect within SESSION_CONNECT_TIMEOUT, holding one of the host's connect slots meanwhile.
 
     Telethon waits for the handshake without a deadline: a server that accepts TCP and never answers
     would pin this supervisor and the slot forever. A timeout is retried with backoff like any network
     error, and the half-open client is thrown away with the rest (see _discard_client).
     """
-    assert hosted.client is not None and host._connect_slots is not None
-    async with host._connect_slots:
+    assert hosted.client is not None
+    async with host.connect_slots:
         await asyncio.wait_for(hosted.client.connect(), settings.SESSION_CONNECT_TIMEOUT)
 
 
@@ -151,10 +154,8 @@ async def _discard_client(hosted: Hosted) -> None:
         await _store_entities(hosted, session)
 
 
-async def _build(host: SessionHost, hosted: Hosted) -> bool:
+async def _build(host: Host, hosted: Hosted) -> bool:
     """Load the account and build its client; False when the account no longer exists."""
-    from accounts.host.orm import db
-
     try:
         account, api_hash, proxy, state, version, entities = await db(_load)(hosted.account_id)
     except Account.DoesNotExist:
@@ -178,9 +179,9 @@ async def _build(host: SessionHost, hosted: Hosted) -> bool:
     return True
 
 
-async def _supervise(host: SessionHost, hosted: Hosted) -> None:
+async def _supervise(host: Host, hosted: Hosted) -> None:
     backoff = 1.0
-    while not hosted.lost and not host._stopping:
+    while not hosted.lost and not host.stopping:
         try:
             if hosted.client is None and not await _build(host, hosted):
                 await host.drop(hosted, save=False, release=False)
@@ -204,7 +205,7 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
             assert hosted.client is not None
             await hosted.client.disconnected
             hosted.ready.clear()
-            if hosted.lost or host._stopping:
+            if hosted.lost or host.stopping:
                 return
             if await _handle_update_error(host, hosted) is False:
                 return
@@ -241,11 +242,8 @@ async def _supervise(host: SessionHost, hosted: Hosted) -> None:
             return
 
 
-async def _unopenable(host: SessionHost, hosted: Hosted, error: Unopenable) -> None:
+async def _unopenable(host: Host, hosted: Hosted, error: Unopenable) -> None:
     """No retry can open it: show admins (status, alert, event naming the key id) and let go."""
-    from accounts.host.orm import db
-    from accounts.services import account_unopenable
-
     log.error(
         "account %s: %s; it needs an admin (master key id %s)",
         hosted.account_id,
@@ -259,11 +257,8 @@ async def _unopenable(host: SessionHost, hosted: Hosted, error: Unopenable) -> N
     await host.drop(hosted, save=False, release=True)
 
 
-async def _still_ours(host: SessionHost, hosted: Hosted) -> bool:
+async def _still_ours(host: Host, hosted: Hosted) -> bool:
     """Before any reconnect: is the lease still ours? If not, let go without touching Telegram again."""
-    from accounts import leases
-    from accounts.host.orm import db
-
     if hosted.lease_certain() or await db(leases.is_current)(holder=host.name, grant=hosted.grant):
         return True
     log.warning("account %s: lease lost while disconnected; not reconnecting", hosted.account_id)
@@ -271,10 +266,8 @@ async def _still_ours(host: SessionHost, hosted: Hosted) -> bool:
     return False
 
 
-async def _authorize(host: SessionHost, hosted: Hosted) -> bool | None:
+async def _authorize(host: Host, hosted: Hosted) -> bool | None:
     """For a logged-in account, prove the session still works (and learn who we are)."""
-    from accounts.telegram import profile
-
     if hosted.status in LOGIN_STATUSES:
         hosted.authorized = False
         return None
@@ -294,12 +287,10 @@ async def _authorize(host: SessionHost, hosted: Hosted) -> bool | None:
     return None
 
 
-async def identify(host: SessionHost, hosted: Hosted, me: Me) -> str:
+async def identify(host: Host, hosted: Hosted, me: Me) -> str:
     """Record who the account is on Telegram; returns "". When it is another account's Telegram user it
     is disabled (accounts.identity) and dropped here at once, before it takes a single command: returns
     why."""
-    from accounts.host.orm import db
-
     refused = await db(identity.profile_save)(account_id=hosted.account_id, me=me)
     if refused:
         log.warning("account %s: %s; not hosting it", hosted.account_id, refused)
@@ -307,7 +298,7 @@ async def identify(host: SessionHost, hosted: Hosted, me: Me) -> str:
     return refused
 
 
-async def _handle_update_error(host: SessionHost, hosted: Hosted) -> bool | None:
+async def _handle_update_error(host: Host, hosted: Hosted) -> bool | None:
     """Telethon's update loop stops on account-level errors (e.g. the key was revoked)."""
     error = getattr(hosted.client, "_updates_error", None)
     outcome = tg_errors.classify(error) if error else None
@@ -317,11 +308,8 @@ async def _handle_update_error(host: SessionHost, hosted: Hosted) -> bool | None
     return None
 
 
-async def apply_account_level(host: SessionHost, hosted: Hosted, outcome: tg_errors.AccountLevel) -> None:
+async def apply_account_level(host: Host, hosted: Hosted, outcome: tg_errors.AccountLevel) -> None:
     """Record the new status (reauth_required, banned, spam_limited) and let go where the flow says."""
-    from accounts.host.orm import db
-    from accounts.services import account_transition
-
     await db(account_transition)(
         account_id=hosted.account_id,
         to=outcome.status,
@@ -334,7 +322,7 @@ async def apply_account_level(host: SessionHost, hosted: Hosted, outcome: tg_err
         await host.drop(hosted, save=False, release=True)
 
 
-async def checkpoint(host: SessionHost, hosted: Hosted) -> None:
+async def checkpoint(host: Host, hosted: Hosted) -> None:
     """Persist update state and new peers, after whatever consumed the updates has stored them."""
     async with hosted.checkpoint_lock:
         await _checkpoint(hosted)
@@ -360,8 +348,6 @@ async def _checkpoint(hosted: Hosted) -> None:
 
 
 async def _store_entities(hosted: Hosted, session: VaultSession) -> None:
-    from accounts.host.orm import db
-
     rows = session.take_pending_entities()
     if rows:
         try:
@@ -371,7 +357,7 @@ async def _store_entities(hosted: Hosted, session: VaultSession) -> None:
             log.info("account %s is gone; not storing its peers", hosted.account_id)
 
 
-async def disconnect(host: SessionHost, hosted: Hosted, *, save: bool) -> None:
+async def disconnect(host: Host, hosted: Hosted, *, save: bool) -> None:
     client = hosted.client
     hosted.ready.clear()
     if client is None:

@@ -58,6 +58,17 @@ class SessionHost:
         self.commands_running = 0
         self._commands_lock = threading.Lock()  # pool threads count themselves in and out
 
+    # --- what an account's lifecycle reads (accounts.host.interface.Host) -------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    @property
+    def connect_slots(self) -> asyncio.Semaphore:
+        assert self._connect_slots is not None, "the host loop has not started"
+        return self._connect_slots
+
     # --- called from other threads ----------------------------------------------------------------
 
     def start(self) -> None:

@@ -55,7 +55,7 @@ def test_login_codes_from_telegram_never_reach_operators_and_admins_see_them_mas
             code = _request_login_code(tgsim, account.phone)
             alice.send(address, "Is the flat still available?")
             wait_for(
-                lambda: account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION).exists(),
+                lambda: account.events.filter(kind=AccountEvent.Kind.SERVICE_NOTIFICATION).exists(),
                 timeout=30,
                 what="the login code notification",
             )
@@ -73,7 +73,7 @@ def test_login_codes_from_telegram_never_reach_operators_and_admins_see_them_mas
     assert not Conversation.objects.filter(peer_id=SERVICE_USER_ID).exists()
     assert not Contact.objects.filter(telegram_id=SERVICE_USER_ID).exists()
     assert not Message.objects.filter(text__contains="Login code").exists()
-    notice = account.events.get(kind=AccountEvent.SERVICE_NOTIFICATION)
+    notice = account.events.get(kind=AccountEvent.Kind.SERVICE_NOTIFICATION)
     assert notice.detail["text"].startswith("Login code: •••••. Do not give this code to anyone")
     assert code not in str(notice.detail) and code not in notice.reason
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -75,6 +76,14 @@ def test_the_newest_message_gives_the_preview_even_within_one_second(account):
     store.ingest(Batch(messages=[private(account, 1, "first"), private(account, 2, "second")]))
     store.ingest(Batch(messages=[private(account, 1, "first, edited", edited=T0 + timedelta(seconds=5))]))
     assert Conversation.objects.get().last_message_preview == "second"
+
+
+def test_ingestion_writes_the_preview_by_the_one_rule(account):
+    photo = replace(private(account, 1, " a\n photo "), media_kind="photo")
+    store.ingest(Batch(messages=[photo]))
+    assert Conversation.objects.get().last_message_preview == store.preview_text(" a\n photo ", out=False)
+    store.ingest(Batch(messages=[replace(private(account, 2, "", out=True), media_kind="photo")]))
+    assert Conversation.objects.get().last_message_preview == "You: [photo]"
 
 
 def test_private_deletions_never_touch_channel_messages_with_the_same_id(account):
@@ -161,7 +170,7 @@ def test_messages_from_telegrams_service_account_go_to_the_account_history_once_
 
     assert list(Conversation.objects.values_list("peer_id", flat=True)) == [ALICE.telegram_id]
     assert not Contact.objects.filter(telegram_id=SERVICE_USER_ID).exists()
-    [event] = account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)
+    [event] = account.events.filter(kind=AccountEvent.Kind.SERVICE_NOTIFICATION)
     assert event.detail == {"telegram_id": 3, "text": "Login code: •••••."} and event.at == T0
 
 
@@ -192,7 +201,7 @@ def test_a_service_conversation_stored_before_the_fix_moves_to_the_account_histo
     migration.service_conversations_to_account_history(apps, None)
 
     assert not Conversation.objects.filter(peer_id=SERVICE_USER_ID).exists()
-    [event] = account.events.filter(kind=AccountEvent.SERVICE_NOTIFICATION)
+    [event] = account.events.filter(kind=AccountEvent.Kind.SERVICE_NOTIFICATION)
     assert event.detail == {"telegram_id": 1, "text": "Login code: •••••. Do not give it"}
 
 

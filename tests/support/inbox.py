@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from inbox.models import Conversation, Message
+from inbox.store import preview_text
 from tests.support.accounts import new_phone, ready_account
 
 _names = itertools.count(1)
@@ -90,7 +91,7 @@ def conversation_make(
         title=title,
         unread_count=unread,
         last_message_at=timezone.now(),
-        last_message_preview=texts[-1] if texts else "",
+        last_message_preview=preview_text(texts[-1], out=False) if texts else "",
         **fields,
     )
     for n, text in enumerate(texts, start=1):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_lease_revoking'),
+        ('accounts', '0006_account_event_kind_choices'),
     ]
 
     operations = [

@@ -20,7 +20,7 @@ def unschedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_operations"),
+        ("accounts", "0007_operations"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
