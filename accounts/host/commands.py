@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from celery.exceptions import Reject
 from django.db import DatabaseError
@@ -27,6 +27,7 @@ from accounts import leases
 from accounts.host import lifecycle
 from accounts.host.errors import NotHeld, Paused
 from accounts.host.hosted import Hosted
+from accounts.host.interface import Host
 from accounts.host.orm import db
 from accounts.models import Account
 from accounts.registry import (
@@ -43,17 +44,12 @@ from accounts.registry import (
 from accounts.services import account_touch, account_transition
 from accounts.telegram import errors as tg_errors
 
-if TYPE_CHECKING:
-    from accounts.host.runtime import SessionHost
-
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Something went wrong while running the command; try again"
 
 
-def run(
-    host: SessionHost, task: Any, spec: Command[Any, Any], *, account_id: int, values: dict[str, Any]
-) -> Any:
+def run(host: Host, task: Any, spec: Command[Any, Any], *, account_id: int, values: dict[str, Any]) -> Any:
     """The Celery task of every command: run it here, record its outcome, return the outcome as JSON."""
     operation_id = str(task.request.id)
     try:
@@ -135,7 +131,7 @@ def _requeue(reason: str) -> Reject:
     return Reject(reason, requeue=True)
 
 
-async def execute(host: SessionHost, spec: Command[Any, Any], *, account_id: int, params: Params) -> Result:
+async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, params: Params) -> Result:
     hosted = host.accounts.get(account_id)
     if hosted is None or hosted.lost:
         raise NotHeld
@@ -181,7 +177,7 @@ async def execute(host: SessionHost, spec: Command[Any, Any], *, account_id: int
         return await _recover(host, hosted, outcome, login_step=login_step)
 
 
-async def _recover(host: SessionHost, hosted: Hosted, outcome: tg_errors.Outcome, *, login_step: bool) -> Any:
+async def _recover(host: Host, hosted: Hosted, outcome: tg_errors.Outcome, *, login_step: bool) -> Any:
     if isinstance(outcome, tg_errors.InputError):
         raise InputError(outcome.reason)
     if isinstance(outcome, tg_errors.AccountLevel):
@@ -196,7 +192,7 @@ async def _recover(host: SessionHost, hosted: Hosted, outcome: tg_errors.Outcome
     raise Paused(outcome.seconds, flood=True)
 
 
-async def cool_down(host: SessionHost, hosted: Hosted, *, seconds: int, reason: str) -> None:
+async def cool_down(host: Host, hosted: Hosted, *, seconds: int, reason: str) -> None:
     """Long FLOOD_WAIT: stop consuming this account's queue until the wait (plus jitter) is over."""
     pause = seconds * random.uniform(1.05, 1.25) + random.uniform(1, 5)
     hosted.paused_until = time.monotonic() + pause
@@ -214,7 +210,7 @@ async def cool_down(host: SessionHost, hosted: Hosted, *, seconds: int, reason: 
     hosted.status = Account.Status.COOLDOWN
 
 
-async def _resume(host: SessionHost, hosted: Hosted) -> None:
+async def _resume(host: Host, hosted: Hosted) -> None:
     if host.accounts.get(hosted.account_id) is not hosted or hosted.lost:
         return
     hosted.paused_until = 0.0

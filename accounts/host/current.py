@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from accounts.host.interface import Host
 
-if TYPE_CHECKING:
-    from accounts.host.runtime import SessionHost
-
-_host: SessionHost | None = None
+_host: Host | None = None
 
 
-def set_current_host(host: SessionHost | None) -> None:
+def set_current_host(host: Host | None) -> None:
     global _host
     _host = host
 
 
-def current_host() -> SessionHost | None:
+def current_host() -> Host | None:
     return _host

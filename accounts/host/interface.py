@@ -1,16 +1,21 @@
-"""What one account's lifecycle needs from the session host that holds it.
+"""What the rest of the host — an account's lifecycle, the command runner, command bodies — needs from the
+session host that holds the account.
 
-A leaf module: ``lifecycle`` works against this Protocol and never imports ``runtime``, whose
-SessionHost satisfies it (mypy checks that where runtime hands itself to lifecycle), so the host's
+A leaf module: ``lifecycle`` and ``commands`` work against this Protocol and never import ``runtime``,
+whose SessionHost satisfies it (mypy checks that where runtime hands itself to them), so the host's
 modules import each other one way only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from accounts.host.hosted import Hosted
+
+if TYPE_CHECKING:
+    from accounts.telegram.records import Me
 
 
 class Host(Protocol):
@@ -35,3 +40,29 @@ class Host(Protocol):
 
     async def drop(self, hosted: Hosted, *, save: bool, release: bool) -> None:
         """Stop hosting the account: disconnect, optionally save its session and release its lease."""
+
+    @property
+    def accounts(self) -> dict[int, Hosted]:
+        """The accounts held now, by id."""
+
+    def stop_consuming(self, hosted: Hosted) -> None:
+        """Stop consuming the account's command queue (a cooldown)."""
+
+    def submit(self, coro: Awaitable[Any], *, timeout: float) -> Any:
+        """Run a coroutine on the host loop from a worker thread and wait for its result."""
+
+    def run_command(self, task: Any, spec: Any, *, account_id: int, values: dict[str, Any]) -> Any:
+        """A declared command's Celery task, on a worker thread. ``spec`` is an accounts.registry.Command,
+        not named here: the registry imports this module (through accounts.host.current)."""
+
+    def attach_consumer(self, consumer: Any) -> None:
+        """The Celery consumer (re)started: consume the queues of every account held."""
+
+    def wake(self) -> None:
+        """Claim (and renew) now rather than at the next tick."""
+
+    async def checkpoint(self, hosted: Hosted) -> None:
+        """Save the account's session now."""
+
+    async def identify(self, hosted: Hosted, me: Me) -> str:
+        """Record who the account is on Telegram; returns why it is refused, or ""."""
