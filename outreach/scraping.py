@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.services import account_command
+from accounts.telegram.records import PAGE, Group, GroupInfo, UserInfo
 from crm.text import without_nul
 from inbox.models import Contact, ContactHash
 from outreach.models import Audience, AudienceMember, ScrapeJob
-from outreach.telegram import PAGE, Group, GroupInfo, Person
 
 State = ScrapeJob.State
 # Telegram lists at most this many members of one filter by offset; the search sweep finds the rest.
@@ -136,7 +136,7 @@ def flood_wait_noted(*, job_id: int) -> None:
 
 
 def page_store(
-    *, job_id: int, account_id: int, step: int, count: int, listed: int, people: list[Person]
+    *, job_id: int, account_id: int, step: int, count: int, listed: int, people: list[UserInfo]
 ) -> bool:
     """Store one page (``listed`` participants, ``people`` the users among them) and move the cursor;
     queue the next page. Returns whether the job goes on."""
@@ -149,7 +149,7 @@ def page_store(
             account_id=account_id,
             audience_id=job.audience_id,
             job_id=job.pk,
-            people=[p for p in people if p.user_id != me],
+            people=[p for p in people if p.telegram_id != me],
         )
         job.pages += 1
         job.members = AudienceMember.objects.filter(audience_id=job.audience_id).count()
@@ -211,16 +211,16 @@ def _done(job: ScrapeJob, message: str) -> None:
     job.state, job.message, job.finished_at = State.DONE, message, timezone.now()
 
 
-def store_people(*, account_id: int, audience_id: int, job_id: int, people: list[Person]) -> None:
+def store_people(*, account_id: int, audience_id: int, job_id: int, people: list[UserInfo]) -> None:
     """Upsert contacts, this account's own access_hash for each, and their audience membership."""
     if not people:
         return
     now = timezone.now()
-    unique = {p.user_id: p for p in without_nul(people)}
+    unique = {p.telegram_id: p for p in without_nul(people)}
     contacts = Contact.objects.bulk_create(
         [
             Contact(
-                telegram_id=p.user_id,
+                telegram_id=p.telegram_id,
                 username=p.username,
                 first_name=p.first_name[:128],
                 last_name=p.last_name[:128],
@@ -239,9 +239,10 @@ def store_people(*, account_id: int, audience_id: int, job_id: int, people: list
     ContactHash.objects.bulk_create(
         [
             ContactHash(
-                contact_id=ids[p.user_id], account_id=account_id, access_hash=p.access_hash, seen_at=now
+                contact_id=ids[p.telegram_id], account_id=account_id, access_hash=p.access_hash, seen_at=now
             )
             for p in unique.values()
+            if p.access_hash is not None  # a "min" user's hash is of no use to this account
         ],
         update_conflicts=True,
         unique_fields=["contact", "account"],
@@ -250,7 +251,10 @@ def store_people(*, account_id: int, audience_id: int, job_id: int, people: list
     AudienceMember.objects.bulk_create(
         [
             AudienceMember(
-                audience_id=audience_id, contact_id=ids[p.user_id], source=f"scrape:{job_id}", added_at=now
+                audience_id=audience_id,
+                contact_id=ids[p.telegram_id],
+                source=f"scrape:{job_id}",
+                added_at=now,
             )
             for p in unique.values()
             if not p.is_deleted and not p.is_bot

@@ -198,8 +198,9 @@ def send_done(*, send_id: int, message_id: int) -> None:
 def _inbox_record(send: Send, *, at: Any) -> None:
     """The campaign message in the operators' inbox, as if ingested (idempotent on the message id):
     Telegram answers our own sendMessage without an update, so ingestion never sees it otherwise."""
+    from accounts.telegram.records import MessageRecord, PeerInfo, UserInfo
     from inbox import store
-    from inbox.records import Batch, MessageRecord, PeerInfo, UserInfo
+    from inbox.records import Batch
 
     contact = Recipient.objects.select_related("contact").get(pk=send.recipient_id).contact
     user = UserInfo(
