@@ -25,8 +25,8 @@ async def join(client: TelegramClient, *, target: str | ChannelAddress) -> Joine
 
 
 async def _channel(client: TelegramClient, target: str | ChannelAddress) -> types.InputChannel:
-    name = target.strip().rsplit("/", 1)[-1].lstrip("@") if isinstance(target, str) else target
-    entity = await peers.resolve(client, name)
+    peer = target.strip().rsplit("/", 1)[-1].lstrip("@") if isinstance(target, str) else target
+    entity = await peers.resolve(client, peer)
     if not isinstance(entity, types.InputPeerChannel):
         raise LookupError(f"{target} is not a channel")
     return types.InputChannel(entity.channel_id, entity.access_hash)
