@@ -15,8 +15,7 @@ from django.utils import timezone
 from accounts import identity, sessions
 from accounts.models import Account
 from accounts.services import account_command, account_transition, event_record
-from accounts.telegram.auth import CodeSent
-from accounts.telegram.profile import Me
+from accounts.telegram.records import CodeSent, Me
 from crm import vault
 from crm.redact import Secret
 

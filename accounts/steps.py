@@ -13,7 +13,7 @@ from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.models import Account
 from accounts.services import account_touch, event_record
-from accounts.telegram import auth, chats, messages, profile
+from accounts.telegram import auth, chats, dialogs, messages, profile
 
 S = Account.Status
 log = logging.getLogger(__name__)
@@ -129,8 +129,8 @@ async def send_message(
 
 async def sync_dialogs(hosted: Hosted, *, limit: int = 100) -> dict[str, Any]:
     _require_login(hosted)
-    found = await messages.dialogs(hosted.client, limit=limit)
-    return {"ok": True, "dialogs": [d.__dict__ for d in found]}
+    found = await dialogs.get_dialogs(hosted.client, account_id=hosted.account_id, limit=limit)
+    return {"ok": True, "dialogs": [d.summary() for d in found]}
 
 
 async def join_chat(hosted: Hosted, *, target: str) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from typing import Any
 
 from django.conf import settings
 
+from accounts import telegram
 from accounts.host.commands import Failed
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.services import account_touch
-from accounts.telegram import messages
-from inbox import services, telegram
+from inbox import services
 from inbox.models import Message
 
 
@@ -38,12 +38,12 @@ async def send_reply(hosted: Hosted, *, message_id: int) -> dict[str, Any]:
     assert hosted.client is not None
     try:
         # The peer comes from this account's own entity cache: access hashes are per viewing account.
-        peer = await hosted.client.get_input_entity(conversation.peer_id)
-    except ValueError:
+        peer = await telegram.peers.resolve(hosted.client, conversation.peer_id)
+    except telegram.peers.PeerNotFound:
         if not conversation.username:
             raise Failed("This account has not seen that chat yet, so it cannot address it") from None
-        peer = await hosted.client.get_input_entity(conversation.username)
-    sent = await messages.send_message(
+        peer = await telegram.peers.resolve(hosted.client, conversation.username)
+    sent = await telegram.messages.send_message(
         hosted.client, peer=peer, text=message.text, random_id=message.random_id, reply_to=message.reply_to_id
     )
     await db(services.reply_sent)(message_id=message_id, telegram_id=sent.message_id, date=sent.date)
@@ -56,11 +56,10 @@ async def fetch_media(hosted: Hosted, *, message_id: int) -> dict[str, Any]:
     _require_login(hosted)
     assert hosted.client is not None
     message = await db(Message.objects.select_related("conversation").get)(pk=message_id)
-    peer = await hosted.client.get_input_entity(message.conversation.peer_id)
     try:
-        data, mime = await telegram.download(
+        data, mime = await telegram.media.download(
             hosted.client,
-            peer=peer,
+            peer=message.conversation.peer_id,
             telegram_id=message.telegram_id,
             max_bytes=settings.INBOX_MEDIA_MAX_BYTES,
         )
@@ -74,10 +73,10 @@ async def backfill(hosted: Hosted) -> dict[str, Any]:
     """The dialog list and the last messages of each dialog, stored like any ingested batch."""
     _require_login(hosted)
     assert hosted.client is not None
-    dialogs = await telegram.history(
+    dialogs = await telegram.dialogs.get_dialogs(
         hosted.client,
-        hosted.account_id,
-        dialogs=settings.INBOX_BACKFILL_DIALOGS,
+        account_id=hosted.account_id,
+        limit=settings.INBOX_BACKFILL_DIALOGS,
         per_dialog=settings.INBOX_BACKFILL_MESSAGES,
     )
     stored = await db(services.backfill_store)(account_id=hosted.account_id, dialogs=dialogs)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from telethon import errors
-
-from accounts import budgets
+from accounts import budgets, telegram
 from accounts.host.commands import ChatWait, Failed
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.services import account_touch
+from accounts.telegram.records import Page, UserAddress
 from inbox.services import contact_hash_store
-from outreach import scraping, services, telegram
+from outreach import scraping, services
 from outreach.limits import account_limits
 
 
@@ -39,10 +38,9 @@ async def send_campaign_message(hosted: Hosted, *, send_id: int) -> dict[str, An
     access_hash = outgoing.access_hash
     if access_hash is None:
         access_hash = await _resolve(hosted, outgoing)
-    sent = await telegram.send_to_user(
+    sent = await telegram.messages.send_message(
         hosted.client,
-        user_id=outgoing.user_id,
-        access_hash=access_hash,
+        peer=UserAddress(outgoing.user_id, access_hash),
         text=outgoing.text,
         random_id=outgoing.random_id,
         media_path=outgoing.media_path,
@@ -57,13 +55,14 @@ async def _resolve(hosted: Hosted, outgoing: services.Outgoing) -> int:
     if not outgoing.username:
         raise Failed("This account cannot address them: no username and no shared chat")
     await take_budget(hosted, "resolve_username")
-    person = await telegram.resolve_user(hosted.client, username=outgoing.username)
-    if person is None or person.user_id != outgoing.user_id:
+    person = await telegram.peers.resolve_user(hosted.client, username=outgoing.username)
+    if person is None or person.telegram_id != outgoing.user_id:
         raise Failed(f"@{outgoing.username} now belongs to someone else")
+    access_hash = person.access_hash or 0
     await db(contact_hash_store)(
-        contact_id=outgoing.contact_id, account_id=hosted.account_id, access_hash=person.access_hash
+        contact_id=outgoing.contact_id, account_id=hosted.account_id, access_hash=access_hash
     )
-    return person.access_hash
+    return access_hash
 
 
 async def scrape_page(hosted: Hosted, *, job_id: int, step: int) -> dict[str, Any]:
@@ -92,14 +91,14 @@ async def scrape_page(hosted: Hosted, *, job_id: int, step: int) -> dict[str, An
 async def _locate(hosted: Hosted, cursor: scraping.Cursor) -> scraping.Cursor | None:
     """Find the group, join it if this account is not in it (join budget), and check its members show."""
     try:
-        group = await telegram.find_group(hosted.client, target=cursor.target)
+        group = await telegram.chats.find_group(hosted.client, target=cursor.target)
     except LookupError as error:
         await db(scraping.job_finish)(job_id=cursor.job_id, state=scraping.State.FAILED, message=str(error))
         return None
     if not group.member:
         await take_budget(hosted, "join")
-        await telegram.join_group(hosted.client, channel_id=group.channel_id, access_hash=group.access_hash)
-    info = await telegram.group_info(
+        await telegram.chats.join(hosted.client, target=group.address)
+    info = await telegram.members.group_info(
         hosted.client, channel_id=group.channel_id, access_hash=group.access_hash
     )
     await db(scraping.job_located)(job_id=cursor.job_id, group=group, info=info)
@@ -115,19 +114,20 @@ async def _locate(hosted: Hosted, cursor: scraping.Cursor) -> scraping.Cursor | 
     )
 
 
-async def _page(hosted: Hosted, cursor: scraping.Cursor) -> telegram.Page:
+async def _page(hosted: Hosted, cursor: scraping.Cursor) -> Page:
     """One page. Short FLOOD_WAITs are slept through by Telethon, long ones go to the runner (cooldown);
     both are counted on the job, so its progress shows them."""
     try:
-        page = await telegram.members_page(
+        page = await telegram.members.members_page(
             hosted.client,
             channel_id=cursor.channel_id or 0,
             access_hash=cursor.channel_hash or 0,
             query=cursor.query,
             offset=cursor.offset,
         )
-    except errors.FloodWaitError:
-        await db(scraping.flood_wait_noted)(job_id=cursor.job_id)
+    except Exception as error:
+        if telegram.errors.is_flood_wait(error):
+            await db(scraping.flood_wait_noted)(job_id=cursor.job_id)
         raise
     if page.flood_waited:
         await db(scraping.flood_wait_noted)(job_id=cursor.job_id)

@@ -6,11 +6,11 @@ import random
 import secrets
 from typing import Any
 
+from accounts import telegram
 from accounts.host.commands import Failed
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
-from accounts.telegram.messages import send_message
-from outreach import telegram, warmup
+from outreach import warmup
 from outreach.steps import _require_login, take_budget
 
 SMALL_TALK = [
@@ -38,19 +38,19 @@ async def perform(hosted: Hosted, *, action_id: int) -> dict[str, Any]:
 async def _do(hosted: Hosted, kind: str, target: str) -> str:
     client = hosted.client
     if kind == "read":
-        seen = await telegram.read_channel(client, target=target)
+        seen = await telegram.messages.read_channel(client, target=target)
         return f"read {seen} posts in {target}"
     if kind == "join":
         await take_budget(hosted, "join")
-        title = await telegram.join_public(client, target=target)
-        return f"joined {title}"
+        joined = await telegram.chats.join(client, target=target)
+        return f"joined {joined.title or target}"
     if kind == "react":
         emoji = random.choice(warmup.EMOJI)
-        reacted = await telegram.react_latest(client, target=target, emoji=emoji)
+        reacted = await telegram.messages.react_latest(client, target=target, emoji=emoji)
         return f"reacted {emoji} in {target}" if reacted else f"nothing to react to in {target}"
     if kind == "chat":
         await take_budget(hosted, "message")
-        await send_message(
+        await telegram.messages.send_message(
             client, peer=f"@{target}", text=random.choice(SMALL_TALK), random_id=secrets.randbits(63)
         )
         return f"wrote to @{target}"
