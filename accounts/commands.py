@@ -6,7 +6,7 @@ Each is declared once (accounts.registry) and runs on the session host holding t
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field
 
@@ -192,7 +192,7 @@ class DialogsParams(Params):
 
 class Dialog(Result):
     peer_id: int
-    kind: Literal["private", "group", "channel"]
+    kind: str  # private, group, channel
     title: str
     username: str
     unread_count: int
@@ -205,8 +205,20 @@ class Dialogs(Result):
 
 @command("dialogs.sync", read_only=True)
 async def sync_dialogs(hosted: Hosted, params: DialogsParams) -> Dialogs:
-    found = await tg.dialogs.dialogs(hosted.client, limit=params.limit)
-    return Dialogs(dialogs=[Dialog.model_validate(d.__dict__) for d in found])
+    found = await tg.dialogs.get_dialogs(hosted.client, account_id=hosted.account_id, limit=params.limit)
+    return Dialogs(
+        dialogs=[
+            Dialog(
+                peer_id=d.peer.peer_id,
+                kind=d.peer.kind,
+                title=d.peer.title,
+                username=d.peer.username,
+                unread_count=d.unread_count,
+                top_message_id=d.top_message_id,
+            )
+            for d in found
+        ]
+    )
 
 
 class ChatParams(Params):

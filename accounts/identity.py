@@ -19,7 +19,7 @@ from accounts.services import account_disable, event_record
 from accounts.sessions import auth_key_id
 
 if TYPE_CHECKING:
-    from accounts.telegram.profile import Me
+    from accounts.telegram.records import Me
 
 # The status reason of an imported account until a host has connected with its session.
 IMPORT_VALIDATING = "Imported; validating"

@@ -15,8 +15,7 @@ from django.utils import timezone
 from accounts import commands, identity, sessions
 from accounts.models import Account, AccountEvent
 from accounts.services import account_transition, event_record
-from accounts.telegram.auth import CodeSent
-from accounts.telegram.profile import Me
+from accounts.telegram.records import CodeSent, Me
 from crm import vault
 from crm.redact import Secret
 

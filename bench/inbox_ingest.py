@@ -31,8 +31,9 @@ def make_accounts(sim, count: int) -> list[tuple[int, int]]:
 def store_alone(count: int) -> float:
     """Records per second through inbox.store.ingest alone, in batches like a busy host's flushes."""
     from accounts.models import Account
+    from accounts.telegram.records import MessageRecord, PeerInfo, UserInfo
     from inbox import store
-    from inbox.records import Batch, MessageRecord, PeerInfo, UserInfo
+    from inbox.records import Batch
 
     accounts = list(Account.objects.values_list("id", flat=True))
     now = datetime.now(tz=UTC)

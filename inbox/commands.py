@@ -68,11 +68,10 @@ async def fetch_media(hosted: Hosted, params: MessageParams) -> Media:
     message = await db(Message.objects.select_related("conversation").filter(pk=params.message_id).first)()
     if message is None:
         raise InputError("The message no longer exists")
-    peer = await tg.peers.resolve(hosted.client, message.conversation.peer_id)
     try:
         data, mime = await tg.media.download(
             hosted.client,
-            peer=peer,
+            peer=message.conversation.peer_id,
             telegram_id=message.telegram_id,
             max_bytes=settings.INBOX_MEDIA_MAX_BYTES,
         )
@@ -90,10 +89,10 @@ class Backfilled(Result):
 @command("inbox.backfill", read_only=True, timeout=600)
 async def backfill(hosted: Hosted, params: NoParams) -> Backfilled:
     """The dialog list and the last messages of each dialog, stored like any ingested batch."""
-    dialogs = await tg.dialogs.history(
+    dialogs = await tg.dialogs.get_dialogs(
         hosted.client,
-        hosted.account_id,
-        dialogs=settings.INBOX_BACKFILL_DIALOGS,
+        account_id=hosted.account_id,
+        limit=settings.INBOX_BACKFILL_DIALOGS,
         per_dialog=settings.INBOX_BACKFILL_MESSAGES,
     )
     stored = await db(services.backfill_store)(account_id=hosted.account_id, dialogs=dialogs)

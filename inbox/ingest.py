@@ -1,4 +1,5 @@
-"""Ingestion on the session host: Telethon event handlers fill a buffer, a flusher stores it in batches.
+"""Ingestion on the session host: the Telegram layer's update handlers fill a buffer, a flusher stores it
+in batches.
 
 Handlers only convert and append (no awaits, no network), so they keep up with any update rate. The
 buffer is flushed every INBOX_FLUSH_INTERVAL seconds and before every checkpoint: the session host
@@ -16,11 +17,11 @@ import time
 from typing import Any
 
 from django.conf import settings
-from telethon import events
 
+from accounts import telegram
 from accounts.host.current import current_host
 from accounts.host.orm import db
-from inbox import live, store, telegram
+from inbox import live, store
 from inbox.records import Batch
 from inbox.services import backfill_queue
 
@@ -92,27 +93,13 @@ _background: set[asyncio.Task[None]] = set()  # strong references: the loop keep
 
 def attach(hosted: Any) -> None:
     """Add the inbox's handlers to a new client (hooks.on_client)."""
-    client, account_id = hosted.client, hosted.account_id
-    pending = ingestor
-
-    async def on_message(event: Any) -> None:
-        record = telegram.message_record(account_id, event.message)
-        if record is not None:
-            pending.pending.messages.append(record)
-
-    async def on_deleted(event: Any) -> None:
-        pending.pending.deletions.append(telegram.deletion(account_id, event))
-
-    async def on_read(event: Any) -> None:
-        mark = telegram.read_mark(account_id, event)
-        if mark is not None:
-            pending.pending.reads.append(mark)
-
-    client.add_event_handler(on_message, events.NewMessage())
-    client.add_event_handler(on_message, events.MessageEdited())
-    client.add_event_handler(on_deleted, events.MessageDeleted())
-    client.add_event_handler(on_read, events.MessageRead(inbox=False))
-    client.add_event_handler(on_read, events.MessageRead(inbox=True))
+    telegram.updates.subscribe(
+        hosted.client,
+        account_id=hosted.account_id,
+        on_message=lambda record: ingestor.pending.messages.append(record),
+        on_deletion=lambda deletion: ingestor.pending.deletions.append(deletion),
+        on_read=lambda mark: ingestor.pending.reads.append(mark),
+    )
     ingestor.start()
     task = asyncio.get_running_loop().create_task(_backfill_once_logged_in(hosted))
     _background.add(task)
@@ -122,9 +109,8 @@ def attach(hosted: Any) -> None:
 async def before_checkpoint(hosted: Any) -> None:
     """Store what was received before the account's update state is saved (hooks.on_checkpoint)."""
     # Telethon dispatches updates to handlers in tasks: let those already started append first.
-    running = [t for t in getattr(hosted.client, "_event_handler_tasks", ()) if not t.done()]
-    if running:
-        await asyncio.wait(running, timeout=5)
+    if hosted.client is not None:
+        await telegram.internals.wait_for_event_handlers(hosted.client, timeout=5)
     await ingestor.flush()
 
 

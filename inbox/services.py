@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from accounts.models import Account, AccountEvent
 from accounts.services import event_record
+from accounts.telegram.records import Dialog, MessageRecord, PeerInfo, UserInfo
 from crm.parsing import text_problem
 from inbox import commands, live, responses, store
 from inbox.models import CannedReply, Contact, ContactHash, Conversation, Label, MediaFile, Message, Note
-from inbox.records import Batch, MessageRecord, PeerInfo, UserInfo
+from inbox.records import Batch
 
 MAX_TEXT = 4096
 MAX_NOTE = 10_000  # an internal note is a few lines; the cap keeps a paste accident out of every page load
@@ -245,21 +246,19 @@ def backfill_queue(*, account_id: int) -> bool:
     return True
 
 
-def backfill_store(
-    *, account_id: int, dialogs: list[tuple[PeerInfo, int, int, int, list[MessageRecord]]]
-) -> int:
+def backfill_store(*, account_id: int, dialogs: list[Dialog]) -> int:
     """Store the backfilled dialogs, then Telegram's own read state and unread counts for them."""
-    conversations = store.conversations_ensure(account_id=account_id, peers=[d[0] for d in dialogs])
-    batch = Batch(messages=[m for d in dialogs for m in d[4]])
+    conversations = store.conversations_ensure(account_id=account_id, peers=[d.peer for d in dialogs])
+    batch = Batch(messages=[m for d in dialogs for m in d.messages])
     store.ingest(batch)
-    for peer, unread, read_inbox, read_outbox, _ in dialogs:
-        if peer.peer_id not in conversations:
+    for dialog in dialogs:
+        if dialog.peer.peer_id not in conversations:
             continue  # Telegram's service account: no conversation to hold a read state
         store.dialog_state_apply(
-            conversation_id=conversations[peer.peer_id],
-            unread_count=unread,
-            read_inbox_max_id=read_inbox,
-            read_outbox_max_id=read_outbox,
+            conversation_id=conversations[dialog.peer.peer_id],
+            unread_count=dialog.unread_count,
+            read_inbox_max_id=dialog.read_inbox_max_id,
+            read_outbox_max_id=dialog.read_outbox_max_id,
         )
     account = Account.objects.get(pk=account_id)
     event_record(

@@ -16,10 +16,11 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.services import service_notification_record
+from accounts.telegram.records import SERVICE_USER_ID, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
 from crm.text import without_nul
 from inbox import responses
 from inbox.models import Conversation
-from inbox.records import SERVICE_USER_ID, Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
+from inbox.records import Batch
 
 # Telethon marks channel (and supergroup) ids as -(10**12 + id); private and basic-group message ids
 # share one numbering per account, channel message ids are per channel.

@@ -11,6 +11,7 @@ from accounts import telegram as tg
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.registry import CommandError, InputError, Params, Result, command, spend
+from accounts.telegram.records import Page, UserAddress
 from inbox.services import contact_hash_store
 from outreach import scraping, services, warmup
 from outreach.models import WarmupAction
@@ -40,10 +41,9 @@ async def send(hosted: Hosted, params: SendParams) -> CampaignSent:
     access_hash = outgoing.access_hash
     if access_hash is None:
         access_hash = await _resolve(hosted, outgoing)
-    sent = await tg.messages.send_to_user(
+    sent = await tg.messages.send_message(
         hosted.client,
-        user_id=outgoing.user_id,
-        access_hash=access_hash,
+        peer=UserAddress(outgoing.user_id, access_hash),
         text=outgoing.text,
         random_id=outgoing.random_id,
         media_path=outgoing.media_path,
@@ -57,13 +57,14 @@ async def _resolve(hosted: Hosted, outgoing: services.Outgoing) -> int:
     if not outgoing.username:
         raise InputError("This account cannot address them: no username and no shared chat")
     await spend(hosted, "resolve_username")
-    person = await tg.members.resolve_user(hosted.client, username=outgoing.username)
-    if person is None or person.user_id != outgoing.user_id:
+    person = await tg.peers.resolve_user(hosted.client, username=outgoing.username)
+    if person is None or person.telegram_id != outgoing.user_id:
         raise InputError(f"@{outgoing.username} now belongs to someone else")
+    access_hash = person.access_hash or 0
     await db(contact_hash_store)(
-        contact_id=outgoing.contact_id, account_id=hosted.account_id, access_hash=person.access_hash
+        contact_id=outgoing.contact_id, account_id=hosted.account_id, access_hash=access_hash
     )
-    return person.access_hash
+    return access_hash
 
 
 class PageParams(Params):
@@ -115,8 +116,8 @@ async def _locate(hosted: Hosted, cursor: scraping.Cursor) -> scraping.Cursor | 
         return None
     if not group.member:
         await spend(hosted, "join")
-        await tg.chats.join_group(hosted.client, channel_id=group.channel_id, access_hash=group.access_hash)
-    info = await tg.chats.group_info(
+        await tg.chats.join(hosted.client, target=group.address)
+    info = await tg.members.group_info(
         hosted.client, channel_id=group.channel_id, access_hash=group.access_hash
     )
     await db(scraping.job_located)(job_id=cursor.job_id, group=group, info=info)
@@ -132,7 +133,7 @@ async def _locate(hosted: Hosted, cursor: scraping.Cursor) -> scraping.Cursor | 
     )
 
 
-async def _page(hosted: Hosted, cursor: scraping.Cursor) -> tg.records.Page:
+async def _page(hosted: Hosted, cursor: scraping.Cursor) -> Page:
     """One page. Short FLOOD_WAITs are slept through by Telethon, long ones go to the runner (cooldown);
     both are counted on the job, so its progress shows them."""
     try:
@@ -196,8 +197,8 @@ async def _act(hosted: Hosted, kind: str, target: str) -> str:
         return f"read {seen} posts in {target}"
     if kind == WarmupAction.Kind.JOIN:
         await spend(hosted, "join")
-        title = await tg.chats.join_public(client, target=target)
-        return f"joined {title}"
+        joined = await tg.chats.join(client, target=target)
+        return f"joined {joined.title or target}"
     if kind == WarmupAction.Kind.REACT:
         emoji = random.choice(warmup.EMOJI)
         reacted = await tg.messages.react_latest(client, target=target, emoji=emoji)

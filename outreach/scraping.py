@@ -20,12 +20,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
+from accounts.telegram.records import PAGE, Group, GroupInfo, UserInfo
 from crm.text import without_nul
-from inbox.records import UserInfo
 from inbox.services import contacts_store
 from outreach import commands
 from outreach.models import Audience, AudienceMember, ScrapeJob
-from outreach.telegram import PAGE, Group, GroupInfo, Person
 
 State = ScrapeJob.State
 # Telegram lists at most this many members of one filter by offset; the search sweep finds the rest.
@@ -135,7 +134,7 @@ def flood_wait_noted(*, job_id: int) -> None:
 
 
 def page_store(
-    *, job_id: int, account_id: int, step: int, count: int, listed: int, people: list[Person]
+    *, job_id: int, account_id: int, step: int, count: int, listed: int, people: list[UserInfo]
 ) -> bool:
     """Store one page (``listed`` participants, ``people`` the users among them) and move the cursor;
     queue the next page. Returns whether the job goes on."""
@@ -148,7 +147,7 @@ def page_store(
             account_id=account_id,
             audience_id=job.audience_id,
             job_id=job.pk,
-            people=[p for p in people if p.user_id != me],
+            people=[p for p in people if p.telegram_id != me],
         )
         job.pages += 1
         job.members = AudienceMember.objects.filter(audience_id=job.audience_id).count()
@@ -210,35 +209,25 @@ def _done(job: ScrapeJob, message: str) -> None:
     job.state, job.message, job.finished_at = State.DONE, message, timezone.now()
 
 
-def store_people(*, account_id: int, audience_id: int, job_id: int, people: list[Person]) -> None:
+def store_people(*, account_id: int, audience_id: int, job_id: int, people: list[UserInfo]) -> None:
     """Upsert contacts, this account's own access_hash for each, and their audience membership."""
     if not people:
         return
     now = timezone.now()
-    unique = {p.user_id: p for p in without_nul(people)}
-    ids = contacts_store(account_id=account_id, users=[_user_info(p) for p in unique.values()])
+    unique = {p.telegram_id: p for p in without_nul(people)}
+    ids = contacts_store(account_id=account_id, users=list(unique.values()))
     AudienceMember.objects.bulk_create(
         [
             AudienceMember(
-                audience_id=audience_id, contact_id=ids[p.user_id], source=f"scrape:{job_id}", added_at=now
+                audience_id=audience_id,
+                contact_id=ids[p.telegram_id],
+                source=f"scrape:{job_id}",
+                added_at=now,
             )
             for p in unique.values()
             if not p.is_deleted and not p.is_bot
         ],
         ignore_conflicts=True,
-    )
-
-
-def _user_info(person: Person) -> UserInfo:
-    return UserInfo(
-        telegram_id=person.user_id,
-        access_hash=person.access_hash,
-        username=person.username,
-        first_name=person.first_name,
-        last_name=person.last_name,
-        phone=person.phone,
-        is_bot=person.is_bot,
-        is_deleted=person.is_deleted,
     )
 
 

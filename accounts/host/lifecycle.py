@@ -20,13 +20,13 @@ from accounts.host.orm import db
 from accounts.models import Account
 from accounts.services import account_transition, account_unopenable
 from accounts.telegram import errors as tg_errors
-from accounts.telegram import profile
+from accounts.telegram import internals, profile
 from accounts.telegram.client import build_client
 from accounts.telegram.session import VaultSession
 from crm import vault
 
 if TYPE_CHECKING:
-    from accounts.telegram.profile import Me
+    from accounts.telegram.records import Me
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +300,7 @@ async def identify(host: Host, hosted: Hosted, me: Me) -> str:
 
 async def _handle_update_error(host: Host, hosted: Hosted) -> bool | None:
     """Telethon's update loop stops on account-level errors (e.g. the key was revoked)."""
-    error = getattr(hosted.client, "_updates_error", None)
+    error = internals.update_loop_error(hosted.client)
     outcome = tg_errors.classify(error) if error else None
     if isinstance(outcome, tg_errors.AccountLevel):
         await apply_account_level(host, hosted, outcome)
@@ -336,11 +336,9 @@ async def _checkpoint(hosted: Hosted) -> None:
     if hosted.authorized:
         # Snapshot Telethon's update state, let the handlers of every update it covers finish, have
         # the hooks store what they buffered, and only then make that state the persisted one.
-        await client._save_states_and_entities()
+        await internals.save_update_state(client)
         state = session.pending_update_state()
-        handlers = [t for t in client._event_handler_tasks if not t.done()]
-        if handlers:
-            await asyncio.wait(handlers, timeout=30)
+        await internals.wait_for_event_handlers(client, timeout=30)
         await hooks.before_checkpoint(hosted)
         session.commit_update_state(state)
     await session.save()

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from telethon import TelegramClient, functions
 
-from telethon import TelegramClient, errors, functions
-
-from accounts.telegram.profile import Me, get_me
-
-
-@dataclass(frozen=True)
-class CodeSent:
-    phone_code_hash: str
-    delivery: str  # how Telegram delivered it: app, sms, call…
-    timeout: int | None
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    me: Me
-
-
-@dataclass(frozen=True)
-class PasswordNeeded:
-    hint: str
+from accounts.telegram.errors import needs_password
+from accounts.telegram.profile import get_me
+from accounts.telegram.records import CodeSent, PasswordNeeded, SignedIn
 
 
 async def send_code(client: TelegramClient, *, phone: str) -> CodeSent:
@@ -37,7 +20,9 @@ async def sign_in(
 ) -> SignedIn | PasswordNeeded:
     try:
         await client.sign_in(phone=phone, code=code, phone_code_hash=phone_code_hash)
-    except errors.SessionPasswordNeededError:
+    except Exception as error:
+        if not needs_password(error):
+            raise
         password = await client(functions.account.GetPasswordRequest())
         return PasswordNeeded(hint=password.hint or "")
     return SignedIn(me=await get_me(client))

@@ -1,36 +1,56 @@
-"""Joining and leaving groups and channels."""
+"""Finding, joining and leaving groups and channels."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from telethon import TelegramClient, functions, utils
+from telethon import TelegramClient, functions, types, utils
 
 from accounts.telegram import peers
+from accounts.telegram.records import ChannelAddress, Group, Joined
 
 INVITE = re.compile(r"(?:t\.me/\+|t\.me/joinchat/|^\+)([\w-]+)$")
+_LINK = re.compile(r"^(https?://)?(t\.me/|telegram\.me/)?@?")
 
 
-@dataclass(frozen=True)
-class Joined:
-    peer_id: int
-    title: str
+async def join(client: TelegramClient, *, target: str | ChannelAddress) -> Joined:
+    """Join by @username, t.me/name, an invite link (t.me/+hash), or a channel address we stored."""
+    if isinstance(target, str) and (invite := INVITE.search(target.strip())):
+        result = await client(functions.messages.ImportChatInviteRequest(invite.group(1)))
+    else:
+        channel = await _channel(client, target)
+        result = await client(functions.channels.JoinChannelRequest(channel))
+    chat = result.chats[0]
+    return Joined(peer_id=utils.get_peer_id(chat), title=getattr(chat, "title", ""))
 
 
-async def join(client: TelegramClient, *, target: str) -> Joined:
-    """Join by @username, t.me/name, or an invite link (t.me/+hash)."""
+async def _channel(client: TelegramClient, target: str | ChannelAddress) -> types.InputChannel:
+    peer = target.strip().rsplit("/", 1)[-1].lstrip("@") if isinstance(target, str) else target
+    entity = await peers.resolve(client, peer)
+    if not isinstance(entity, types.InputPeerChannel):
+        raise LookupError(f"{target} is not a channel")
+    return types.InputChannel(entity.channel_id, entity.access_hash)
+
+
+async def find_group(client: TelegramClient, *, target: str) -> Group:
+    """A group by @name, t.me/name or invite link, as this account sees it (joining an invite link)."""
     target = target.strip()
     invite = INVITE.search(target)
     if invite:
-        result = await client(functions.messages.ImportChatInviteRequest(invite.group(1)))
-        chat = result.chats[0]
+        checked = await client(functions.messages.CheckChatInviteRequest(invite.group(1)))
+        chat = getattr(checked, "chat", None)
+        if chat is None:
+            joined = await client(functions.messages.ImportChatInviteRequest(invite.group(1)))
+            chat = joined.chats[0]
     else:
-        name = target.rsplit("/", 1)[-1].lstrip("@")
-        entity = await peers.resolve(client, name)
-        result = await client(functions.channels.JoinChannelRequest(entity))
-        chat = result.chats[0]
-    return Joined(peer_id=utils.get_peer_id(chat), title=getattr(chat, "title", ""))
+        name = _LINK.sub("", target).strip("/")
+        result = await client(functions.contacts.ResolveUsernameRequest(name))
+        chat = next((c for c in result.chats if isinstance(c, types.Channel)), None)
+        if chat is None:
+            raise LookupError(f"{target} is not a group")
+    return Group(
+        channel_id=chat.id, access_hash=chat.access_hash or 0, title=chat.title, member=not chat.left
+    )
 
 
 async def leave(client: TelegramClient, *, target: str | int) -> bool:

@@ -150,6 +150,16 @@ _INPUT: tuple[tuple[type[BaseException], str], ...] = (
 )
 
 
+def is_flood_wait(error: BaseException) -> bool:
+    """FLOOD_WAIT on the whole account (what a scrape job counts as a flood wait)."""
+    return isinstance(error, errors.FloodWaitError)
+
+
+def needs_password(error: BaseException) -> bool:
+    """The code was right and the account has 2FA: the login goes on with its password."""
+    return isinstance(error, errors.SessionPasswordNeededError)
+
+
 def classify(error: BaseException) -> Outcome | None:
     """The recovery outcome for a Telegram error, or None for anything that is not one."""
     if isinstance(error, errors.FloodWaitError | errors.FloodPremiumWaitError):

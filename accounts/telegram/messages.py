@@ -1,44 +1,47 @@
-"""Sending messages (with a random_id chosen and stored by us) and reading dialogs."""
+"""Sending messages (with a random_id chosen and stored by us) and turning Telethon messages into
+MessageRecords."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 
 from telethon import TelegramClient, functions, types, utils
 
-from accounts.telegram import peers
-
-
-@dataclass(frozen=True)
-class Sent:
-    message_id: int
-    date: datetime | None
-
-
-@dataclass(frozen=True)
-class DialogInfo:
-    peer_id: int
-    kind: str  # private, group, channel
-    title: str
-    username: str
-    unread_count: int
-    top_message_id: int
+from accounts.telegram import media, peers
+from accounts.telegram.records import SERVICE_USER_ID, MessageRecord, PeerInfo, Sent, masked
 
 
 async def send_message(
-    client: TelegramClient, *, peer: str | int, text: str, random_id: int, reply_to: int | None = None
+    client: TelegramClient,
+    *,
+    peer: peers.Peer,
+    text: str,
+    random_id: int,
+    reply_to: int | None = None,
+    media_path: str = "",
 ) -> Sent:
-    """Send ``text`` with the caller's ``random_id``: a retry with the same id is deduplicated by Telegram."""
+    """Send ``text`` (with the file at ``media_path`` as its media, if given) with the caller's
+    ``random_id``: a retry with the same id is deduplicated by Telegram."""
     entity = await peers.resolve(client, peer)
-    result = await client(
-        functions.messages.SendMessageRequest(
+    reply = types.InputReplyToMessage(reply_to) if reply_to else None
+    request: Any
+    if media_path:
+        request = functions.messages.SendMediaRequest(
             peer=entity,
+            media=await media.upload(client, path=media_path),
             message=text,
             random_id=random_id,
-            reply_to=types.InputReplyToMessage(reply_to) if reply_to else None,
+            reply_to=reply,
         )
-    )
+    else:
+        request = functions.messages.SendMessageRequest(
+            peer=entity, message=text, random_id=random_id, reply_to=reply
+        )
+    return _sent(await client(request), random_id)
+
+
+def _sent(result: Any, random_id: int) -> Sent:
+    """The id Telegram gave the message we sent, from whichever shape of answer it chose."""
     if isinstance(result, types.UpdateShortSentMessage):
         return Sent(result.id, result.date)
     for update in getattr(result, "updates", []):
@@ -47,26 +50,100 @@ async def send_message(
     for update in getattr(result, "updates", []):
         if isinstance(update, types.UpdateNewMessage | types.UpdateNewChannelMessage):
             return Sent(update.message.id, update.message.date)
-    raise RuntimeError("Telegram's answer to sendMessage carried no message id")
+    raise RuntimeError("Telegram's answer carried no id for the message sent")
 
 
-async def dialogs(client: TelegramClient, *, limit: int = 100) -> list[DialogInfo]:
+def message_record(account_id: int, message: Any) -> MessageRecord | None:
+    """A Telethon message (from an event or from history) as a MessageRecord; None for service messages.
+
+    Nothing here awaits the network: event handlers run on the session host's loop between receiving an
+    update and saving the update state, so they only read what the update itself carried.
+    """
+    if not isinstance(message, types.Message) or message.peer_id is None:
+        return None
+    if utils.get_peer_id(message.peer_id) == SERVICE_USER_ID:
+        return _service_notification(account_id, message)
+    media_kind, meta = media.media_of(message)
+    sender = getattr(message, "sender", None)
+    reply_to = message.reply_to
+    return MessageRecord(
+        account_id=account_id,
+        peer=peers.peer_info(message.peer_id, getattr(message, "chat", None)),
+        telegram_id=message.id,
+        out=bool(message.out),
+        date=message.date,
+        text=message.message or "",
+        sender=peers.user_info(sender),
+        sender_name=peers.sender_name(sender),
+        entities=_entities(message),
+        media_kind=media_kind,
+        media=meta,
+        reply_to_id=getattr(reply_to, "reply_to_msg_id", None),
+        edited_at=message.edit_date if not getattr(message, "edit_hide", False) else None,
+    )
+
+
+def _service_notification(account_id: int, message: Any) -> MessageRecord:
+    """A message from Telegram's service account, its codes masked right here: a login code for one of the
+    fleet's own accounts never travels further than this conversion (no buffer, log or row holds it)."""
+    return MessageRecord(
+        account_id=account_id,
+        peer=PeerInfo(peer_id=SERVICE_USER_ID, kind="private", title="Telegram"),
+        telegram_id=message.id,
+        out=bool(message.out),
+        date=message.date,
+        text=masked(message.message or ""),
+    )
+
+
+def _entities(message: Any) -> list[dict[str, Any]]:
     found = []
-    async for dialog in client.iter_dialogs(limit=limit):
-        entity = dialog.entity
-        kind = (
-            "private"
-            if dialog.is_user
-            else ("channel" if dialog.is_channel and not dialog.is_group else "group")
-        )
-        found.append(
-            DialogInfo(
-                peer_id=utils.get_peer_id(entity),
-                kind=kind,
-                title=dialog.name or "",
-                username=getattr(entity, "username", None) or "",
-                unread_count=dialog.unread_count,
-                top_message_id=dialog.message.id if dialog.message else 0,
+    for entity in message.entities or []:
+        item: dict[str, Any] = {
+            "type": type(entity).__name__.removeprefix("MessageEntity").lower(),
+            "offset": entity.offset,
+            "length": entity.length,
+        }
+        for extra in ("url", "user_id", "language"):
+            value = getattr(entity, extra, None)
+            if value:
+                item[extra] = value
+        found.append(item)
+    return found
+
+
+async def read_channel(client: TelegramClient, *, target: str) -> int:
+    """Open a public channel and mark it read, like a person scrolling through it. Returns messages seen."""
+    entity = await peers.resolve(client, target)
+    latest = await _latest(client, entity, limit=20)
+    top = max((m.id for m in latest), default=0)
+    if top and isinstance(entity, types.InputPeerChannel):
+        await client(
+            functions.channels.ReadHistoryRequest(
+                types.InputChannel(entity.channel_id, entity.access_hash), top
             )
         )
-    return found
+    return len(latest)
+
+
+async def react_latest(client: TelegramClient, *, target: str, emoji: str) -> bool:
+    """Put a reaction on the newest message of a channel the account can see."""
+    entity = await peers.resolve(client, target)
+    latest = await _latest(client, entity, limit=1)
+    if not latest:
+        return False
+    await client(
+        functions.messages.SendReactionRequest(
+            peer=entity, msg_id=latest[0].id, reaction=[types.ReactionEmoji(emoticon=emoji)]
+        )
+    )
+    return True
+
+
+async def _latest(client: TelegramClient, entity: Any, *, limit: int) -> list[Any]:
+    history = await client(
+        functions.messages.GetHistoryRequest(
+            peer=entity, offset_id=0, offset_date=None, add_offset=0, limit=limit, max_id=0, min_id=0, hash=0
+        )
+    )
+    return list(history.messages)

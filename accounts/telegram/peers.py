@@ -1,19 +1,88 @@
-"""Turning what an operator typed (@username, link, phone or id) into a peer the account can address."""
+"""Peers: turning what an operator typed (@username, link, phone or id) or an address we stored into a peer
+the account can address, and Telethon's users and chats into our UserInfo / PeerInfo."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from telethon import TelegramClient
+from telethon import TelegramClient, functions, types, utils
+
+from accounts.telegram.records import ChannelAddress, PeerInfo, UserAddress, UserInfo
+
+# What the layer's functions accept as a peer: what an operator typed, a marked id, an address we stored,
+# or a peer this module already resolved.
+Peer = str | int | UserAddress | ChannelAddress | Any
 
 
 class PeerNotFound(Exception):
     """The account cannot find or address that user or chat (access hashes are per account)."""
 
 
-async def resolve(client: TelegramClient, peer: str | int) -> Any:
+async def resolve(client: TelegramClient, peer: Peer) -> Any:
+    """The input peer Telethon sends for ``peer``; stored addresses need no network."""
+    if isinstance(peer, UserAddress):
+        return types.InputPeerUser(peer.user_id, peer.access_hash)
+    if isinstance(peer, ChannelAddress):
+        return types.InputPeerChannel(peer.channel_id, peer.access_hash)
     try:
         return await client.get_input_entity(peer)
     except ValueError:
         # Telethon says "No user has … as username" / "Could not find the input entity" this way.
         raise PeerNotFound(str(peer)) from None
+
+
+async def resolve_user(client: TelegramClient, *, username: str) -> UserInfo | None:
+    """contacts.resolveUsername: the person and this account's own access_hash for them."""
+    result = await client(functions.contacts.ResolveUsernameRequest(username.lstrip("@")))
+    for user in result.users:
+        info = user_info(user)
+        if info is not None:
+            return info
+    return None
+
+
+def user_info(user: Any) -> UserInfo | None:
+    if not isinstance(user, types.User):
+        return None
+    # A "min" user carries a hash this account cannot use (Telegram sends them in big groups).
+    usable_hash = None if getattr(user, "min", False) else user.access_hash
+    return UserInfo(
+        telegram_id=user.id,
+        access_hash=usable_hash,
+        username=user.username or "",
+        first_name=user.first_name or "",
+        last_name=user.last_name or "",
+        phone=user.phone or "",
+        is_bot=bool(user.bot),
+        is_deleted=bool(user.deleted),
+    )
+
+
+def peer_info(peer: Any, entity: Any) -> PeerInfo:
+    """The conversation's peer from a peer id and, when the update carried it, its entity."""
+    peer_id = utils.get_peer_id(peer)
+    if isinstance(peer, types.PeerUser):
+        user = user_info(entity)
+        return PeerInfo(
+            peer_id=peer_id,
+            kind="private",
+            title=user.display_name if user else "",
+            username=user.username if user else "",
+            user=user,
+        )
+    kind = "group"
+    if isinstance(entity, types.Channel) and entity.broadcast:
+        kind = "channel"
+    return PeerInfo(
+        peer_id=peer_id,
+        kind=kind,
+        title=getattr(entity, "title", "") or "",
+        username=getattr(entity, "username", "") or "",
+    )
+
+
+def sender_name(sender: Any) -> str:
+    if isinstance(sender, types.User):
+        info = user_info(sender)
+        return info.display_name if info else ""
+    return getattr(sender, "title", "") or ""

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from telethon import TelegramClient, functions, types
 
-
-@dataclass(frozen=True)
-class Me:
-    telegram_id: int
-    username: str
-    first_name: str
-    last_name: str
-    phone: str
+from accounts.telegram.records import Me
 
 
 async def get_me(client: TelegramClient) -> Me:

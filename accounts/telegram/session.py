@@ -79,7 +79,7 @@ class VaultSession(MemorySession):
         return 0 in self._committed
 
     def pending_update_state(self) -> dict[int, types.updates.State]:
-        """Telethon's update state right now (after ``client._save_states_and_entities()``)."""
+        """Telethon's update state right now (after ``internals.save_update_state(client)``)."""
         return dict(self._update_states)
 
     def commit_update_state(self, state: dict[int, types.updates.State]) -> None:

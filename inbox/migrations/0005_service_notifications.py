@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from inbox.records import SERVICE_USER_ID, masked
+from accounts.telegram.records import SERVICE_USER_ID, masked
 
 
 def service_conversations_to_account_history(apps, schema_editor):

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from accounts import imports
 from accounts.models import AccountEvent
+from accounts.telegram.records import SERVICE_USER_ID
 from inbox.models import Contact, Conversation, Message
-from inbox.records import SERVICE_USER_ID
 from tests.support.accounts import log_in
 from tests.support.inbox import Persona, unique
 from tests.support.processes import session_host, wait_for

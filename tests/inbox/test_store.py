@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.models import AccountEvent
+from accounts.telegram.records import SERVICE_USER_ID, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
 from inbox import store
 from inbox.models import Contact, Conversation, Message
-from inbox.records import SERVICE_USER_ID, Batch, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
+from inbox.records import Batch
 
 pytestmark = pytest.mark.django_db
 
@@ -177,12 +178,12 @@ def test_messages_from_telegrams_service_account_go_to_the_account_history_once_
 def test_service_notifications_are_masked_as_they_are_converted():
     from telethon import types
 
-    from inbox import telegram
+    from accounts.telegram import messages
 
     raw = types.Message(
         id=9, peer_id=types.PeerUser(SERVICE_USER_ID), date=T0, message="Login code: 40917. Do not give it"
     )
-    record = telegram.message_record(1, raw)
+    record = messages.message_record(1, raw)
     assert record is not None and record.is_service_notification
     assert record.text == "Login code: •••••. Do not give it"
 

@@ -68,13 +68,13 @@ def test_audience_filters_drop_people_without_usernames_opt_outs_and_the_already
 
 
 def test_scraped_members_with_nul_characters_in_their_names_are_stored_without_them(make_account):
+    from accounts.telegram.records import UserInfo
     from outreach import scraping
-    from outreach.telegram import Person
 
     account = make_account(status="active")
     audience = Audience.objects.create(name="Scraped")
-    odd = Person(
-        user_id=9_000_001,
+    odd = UserInfo(
+        telegram_id=9_000_001,
         access_hash=5,
         username="odd",
         first_name="Ze\x00ro",

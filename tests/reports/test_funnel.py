@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.models import Account
+from accounts.telegram.records import ReadMark
 from inbox import store
-from inbox.records import Batch, ReadMark
+from inbox.records import Batch
 from outreach import services
 from outreach.models import Recipient, Send
 from reports.selectors import FunnelRow, Period, funnel, wilson_interval

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+from accounts.telegram.records import MessageRecord, PeerInfo, UserInfo
 from inbox import responses, store
 from inbox.models import Conversation, Message
-from inbox.records import Batch, MessageRecord, PeerInfo, UserInfo
+from inbox.records import Batch
 
 _ids = itertools.count(1000)
 

@@ -1,0 +1,57 @@
+"""Every read of Telethon's private client attributes, in one place.
+
+Checked against Telethon 1.45.0 (``telethon/client/telegrambaseclient.py`` and ``updates.py``). These
+names are not Telethon's public API and may change in any release: when upgrading Telethon, read those
+files again and adjust only this module. Each function says what Switchboard needs that Telethon does
+not offer publicly.
+
+``accounts.telegram.session.VaultSession`` subclasses Telethon's ``MemorySession`` and works with its
+underscored fields (``_auth_key``, ``_dc_id``, ``_update_states``, ``_entities_to_rows`` …); that is the
+session interface Telethon expects a subclass to fill, checked against the same version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from telethon import TelegramClient
+
+
+async def save_update_state(client: TelegramClient) -> None:
+    """Copy the client's update state (pts/qts/date/seq) into its session now.
+
+    Telethon does this only on disconnect; a checkpoint needs it while connected, so the state can be
+    persisted once what it covers is stored (invariant 4).
+    """
+    await client._save_states_and_entities()
+
+
+async def wait_for_event_handlers(client: TelegramClient, *, timeout: float) -> None:
+    """Let the event handlers Telethon has already started finish (up to ``timeout`` seconds).
+
+    Telethon runs each handler in a task of its own and exposes no way to wait for them; a checkpoint must
+    not persist an update state before the handlers of the updates it covers have buffered them.
+    """
+    running = [task for task in client._event_handler_tasks if not task.done()]
+    if running:
+        await asyncio.wait(running, timeout=timeout)
+
+
+def update_loop_error(client: TelegramClient | None) -> BaseException | None:
+    """The error that stopped the client's update loop (e.g. the key was revoked), if any.
+
+    Telethon keeps it to re-raise from ``run_until_disconnected``, which the host does not use; the host
+    reads it after a disconnect to apply the account-level recovery flow.
+    """
+    return getattr(client, "_updates_error", None)
+
+
+def flood_waits(client: TelegramClient) -> dict[int, float]:
+    """When each request (by TL constructor id) last met a FLOOD_WAIT Telethon slept through.
+
+    Telethon sleeps through short flood waits without telling the caller; comparing this before and after
+    a request is the only way to count such a wait (the scrape job shows them).
+    """
+    return dict(getattr(client, "_flood_waited_requests", {}))

@@ -1,0 +1,41 @@
+"""A group's size and its member list, a page at a time."""
+
+from __future__ import annotations
+
+from telethon import TelegramClient, functions, types
+
+from accounts.telegram import internals, peers
+from accounts.telegram.records import PAGE, GroupInfo, Page, UserInfo
+
+
+async def group_info(client: TelegramClient, *, channel_id: int, access_hash: int) -> GroupInfo:
+    full = await client(functions.channels.GetFullChannelRequest(types.InputChannel(channel_id, access_hash)))
+    chat = full.full_chat
+    hidden = bool(chat.participants_hidden) or not chat.can_view_participants
+    return GroupInfo(members=chat.participants_count or 0, hidden=hidden)
+
+
+async def members_page(
+    client: TelegramClient, *, channel_id: int, access_hash: int, query: str | None, offset: int
+) -> Page:
+    """One page of channels.getParticipants: recent members, or those matching a search query.
+
+    Telethon sleeps through short FLOOD_WAITs by itself (longer ones raise); comparing its record of
+    waits before and after is how a slept-through wait is still counted on the job.
+    """
+    wanted = (
+        types.ChannelParticipantsSearch(query) if query is not None else types.ChannelParticipantsRecent()
+    )
+    request = functions.channels.GetParticipantsRequest(
+        channel=types.InputChannel(channel_id, access_hash), filter=wanted, offset=offset, limit=PAGE, hash=0
+    )
+    before = internals.flood_waits(client).get(request.CONSTRUCTOR_ID)
+    result = await client(request)
+    after = internals.flood_waits(client).get(request.CONSTRUCTOR_ID)
+    people: list[UserInfo] = [p for p in map(peers.user_info, result.users) if p is not None]
+    return Page(
+        count=result.count,
+        listed=len(result.participants),
+        people=people,
+        flood_waited=after is not None and after != before,
+    )
