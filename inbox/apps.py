@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.apps import AppConfig
 
 from accounts.host import hooks
@@ -12,18 +10,9 @@ class InboxConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Hooks fire only inside session hosts; importing inbox.ingest (and Telethon) waits until then.
-        hooks.on_client(_attach)
-        hooks.on_checkpoint(_before_checkpoint)
+        # Here rather than at the top: ingest imports models, which need the app registry ready. The hooks
+        # fire only inside session hosts.
+        from inbox import ingest
 
-
-def _attach(hosted: Any) -> None:
-    from inbox import ingest
-
-    ingest.attach(hosted)
-
-
-async def _before_checkpoint(hosted: Any) -> None:
-    from inbox import ingest
-
-    await ingest.before_checkpoint(hosted)
+        hooks.on_client(ingest.attach)
+        hooks.on_checkpoint(ingest.before_checkpoint)
