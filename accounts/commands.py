@@ -6,7 +6,7 @@ Each is declared once (accounts.registry) and runs on the session host holding t
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -168,6 +168,9 @@ class SendParams(Params):
     text: Text
     random_id: int  # the same id on a redelivery: Telegram sends it once (invariant 3)
     reply_to: int | None = None
+    parse_mode: Literal["md", "html"] | None = None
+    silent: bool = False
+    link_preview: bool = True
 
 
 class Sent(Result):
@@ -182,6 +185,9 @@ async def send(hosted: Hosted, params: SendParams) -> Sent:
         text=params.text,
         random_id=params.random_id,
         reply_to=params.reply_to,
+        parse_mode=params.parse_mode,
+        silent=params.silent,
+        link_preview=params.link_preview,
     )
     return Sent(message_id=sent.message_id)
 

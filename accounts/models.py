@@ -284,6 +284,7 @@ class Operation(models.Model):
     reason = models.CharField(max_length=255, blank=True)
     error = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=20, blank=True)  # the account's status after an account-level error
+    code = models.CharField(max_length=64, blank=True)  # Telegram's error name, when Telegram refused
     wait_seconds = models.PositiveIntegerField(null=True, blank=True)
     wait_reason = models.CharField(max_length=10, blank=True)
     result = models.JSONField(null=True, blank=True)

@@ -74,10 +74,11 @@ class CommandError(Exception):
 
     kind: ClassVar[str] = "failed"
 
-    def __init__(self, reason: str, *, status: str = "") -> None:
+    def __init__(self, reason: str, *, status: str = "", code: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status  # the account's status after an account-level error, else ""
+        self.code = code  # Telegram's error name (USERNAME_INVALID, …) when Telegram refused
 
 
 class InputError(CommandError):
@@ -263,6 +264,7 @@ def record(
         "wait_seconds": None,
         "wait_reason": "",
         "result": None,
+        "code": "",
     }
     if isinstance(error, Wait):
         fields.update(
@@ -273,7 +275,11 @@ def record(
         )
     elif error is not None:
         fields.update(
-            state=Operation.State.FAILED, reason=error.reason[:255], error=error.kind, status=error.status
+            state=Operation.State.FAILED,
+            reason=error.reason[:255],
+            error=error.kind,
+            status=error.status,
+            code=error.code[:64],
         )
     else:
         fields.update(state=Operation.State.DONE, result=result.model_dump(mode="json") if result else {})
@@ -294,6 +300,7 @@ class Outcome:
     wait_seconds: int | None
     wait_reason: str
     result: dict[str, Any] | None
+    code: str = ""
 
     @property
     def finished(self) -> bool:
@@ -319,6 +326,7 @@ def outcome(operation_id: str) -> Outcome | None:
         wait_seconds=operation.wait_seconds,
         wait_reason=operation.wait_reason,
         result=operation.result,
+        code=operation.code,
     )
 
 
@@ -341,7 +349,7 @@ def raise_for(found: Outcome) -> dict[str, Any]:
         return found.result or {}
     if found.state == Operation.State.WAITING:
         raise Wait(found.wait_seconds or 0, found.wait_reason or "flood")
-    raise ERROR_KINDS.get(found.error, CommandError)(found.reason, status=found.status)
+    raise ERROR_KINDS.get(found.error, CommandError)(found.reason, status=found.status, code=found.code)
 
 
 def operations_prune(*, older_than: timedelta, batch: int = 5000) -> int:

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "inbox",
     "outreach",
     "reports",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -174,6 +175,8 @@ TELEGRAM_SERVER_KEYS = env.string("TELEGRAM_SERVER_KEYS", "")
 COMMAND_QUEUE_PREFIX = env.string("COMMAND_QUEUE_PREFIX", "acct")
 # How long the outcome of each account command (accounts.Operation) is kept.
 OPERATIONS_KEEP_DAYS = env.integer("OPERATIONS_KEEP_DAYS", 7)
+# How long an API or MCP call waits for its account command before answering 202 (writes) or 504.
+API_COMMAND_TIMEOUT = env.number("API_COMMAND_TIMEOUT", 10.0)
 # Session hosts: how many accounts one process holds, the lease TTL, and how often state is saved.
 SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
 SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)

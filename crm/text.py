@@ -59,3 +59,17 @@ def _fields_of(cls: type) -> tuple[str, ...]:
         names = tuple(f.name for f in dataclasses.fields(cls) if f.init) if is_dataclass else ()
         _init_fields[cls] = names
     return names
+
+
+# Control characters (but newline and tab), bidirectional overrides and isolates, and zero-width
+# characters: text from Telegram that reaches a program or an agent carries none of them, so nothing
+# hidden can reorder or smuggle instructions into what a model reads.
+_HIDDEN = dict.fromkeys(
+    [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), 0x061C, 0x180E,
+     *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070), 0xFEFF, 0xFFF9, 0xFFFA, 0xFFFB]
+)  # fmt: skip
+
+
+def for_agents(text: str) -> str:
+    """Telegram text as a program should see it: without control, bidi and zero-width characters."""
+    return text.translate(_HIDDEN)

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import rest
 from crm import views
 
 urlpatterns = [
@@ -16,5 +17,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("outreach/", include("outreach.urls")),
     path("reports/", include("reports.urls")),
+    path("api/v1/", rest.urls()),
     path("admin/", admin.site.urls),
 ]

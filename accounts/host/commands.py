@@ -173,13 +173,16 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
     except Exception as error:
         outcome = tg_errors.classify(error)
         if outcome is None:
+            name = tg_errors.rpc_name(error)
+            if name:  # Telegram refused in a way we have no recovery for: fail the command, keep the name
+                raise CommandError(f"Telegram refused it ({name})", code=name) from None
             raise
         return await _recover(host, hosted, outcome, login_step=login_step)
 
 
 async def _recover(host: Host, hosted: Hosted, outcome: tg_errors.Outcome, *, login_step: bool) -> Any:
     if isinstance(outcome, tg_errors.InputError):
-        raise InputError(outcome.reason)
+        raise InputError(outcome.reason, code=outcome.code)
     if isinstance(outcome, tg_errors.AccountLevel):
         await lifecycle.apply_account_level(host, hosted, outcome)
         raise Unavailable(outcome.reason, status=outcome.status)

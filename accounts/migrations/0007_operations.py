@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
                 ('reason', models.CharField(blank=True, max_length=255)),
                 ('error', models.CharField(blank=True, max_length=20)),
                 ('status', models.CharField(blank=True, max_length=20)),
+                ('code', models.CharField(blank=True, max_length=64)),
                 ('wait_seconds', models.PositiveIntegerField(blank=True, null=True)),
                 ('wait_reason', models.CharField(blank=True, max_length=10)),
                 ('result', models.JSONField(blank=True, null=True)),

@@ -35,6 +35,7 @@ class AccountLevel:
 @dataclass(frozen=True)
 class InputError:
     reason: str
+    code: str = ""  # Telegram's error name, when Telegram gave one
 
 
 Outcome = Wait | AccountLevel | InputError
@@ -171,10 +172,15 @@ def classify(error: BaseException) -> Outcome | None:
             return outcome
     for cls, reason in _INPUT:
         if isinstance(error, cls):
-            return InputError(reason)
+            return InputError(reason, code=rpc_name(error))
     if isinstance(error, PeerNotFound):
         return InputError(f"This account cannot find {error} (no such user or chat, or not visible to it)")
     if isinstance(error, errors.BadRequestError):
         # An input error Telegram has that we have no plain words for yet: fail the item, keep the code.
-        return InputError(f"Telegram refused it ({error.message})")
+        return InputError(f"Telegram refused it ({error.message})", code=error.message)
     return None
+
+
+def rpc_name(error: BaseException) -> str:
+    """Telegram's name for an error it answered with (CHAT_WRITE_FORBIDDEN, …); "" for anything else."""
+    return str(error.message) if isinstance(error, errors.RPCError) and error.message else ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from telethon import TelegramClient, functions, types, utils
+from telethon.extensions import html, markdown
 
 from accounts.telegram import media, peers
 from accounts.telegram.records import SERVICE_USER_ID, MessageRecord, PeerInfo, Sent, masked
@@ -19,11 +20,18 @@ async def send_message(
     random_id: int,
     reply_to: int | None = None,
     media_path: str = "",
+    parse_mode: str | None = None,
+    silent: bool = False,
+    link_preview: bool = True,
 ) -> Sent:
     """Send ``text`` (with the file at ``media_path`` as its media, if given) with the caller's
-    ``random_id``: a retry with the same id is deduplicated by Telegram."""
+    ``random_id``: a retry with the same id is deduplicated by Telegram. ``parse_mode`` "md" or "html"
+    turns markup into Telegram's entities."""
     entity = await peers.resolve(client, peer)
     reply = types.InputReplyToMessage(reply_to) if reply_to else None
+    entities = None
+    if parse_mode:
+        text, entities = (markdown if parse_mode == "md" else html).parse(text)
     request: Any
     if media_path:
         request = functions.messages.SendMediaRequest(
@@ -32,10 +40,18 @@ async def send_message(
             message=text,
             random_id=random_id,
             reply_to=reply,
+            entities=entities,
+            silent=silent or None,
         )
     else:
         request = functions.messages.SendMessageRequest(
-            peer=entity, message=text, random_id=random_id, reply_to=reply
+            peer=entity,
+            message=text,
+            random_id=random_id,
+            reply_to=reply,
+            entities=entities,
+            silent=silent or None,
+            no_webpage=not link_preview or None,
         )
     return _sent(await client(request), random_id)
 

@@ -82,3 +82,37 @@ def session_host(name: str, *, log_path: Path, env: dict[str, str], concurrency:
     finally:
         stop(proc, timeout=40)
         log.close()
+
+
+@contextmanager
+def web_server(*, log_path: Path, env: dict[str, str] | None = None):
+    """The real web process (uvicorn with crm.asgi, lifespan on) on a free loopback port; yields its URL."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(log_path, "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "crm.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--lifespan", "on", "--log-level", "warning"],
+        cwd=ROOT, env=process_env(ALLOWED_HOSTS="127.0.0.1,localhost", **(env or {})), stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: _listening(port) or proc.poll() is not None, timeout=30, what="the web process")
+        assert proc.poll() is None, log_path.read_text()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+        log.close()
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False

@@ -1,0 +1,1 @@
+"""Switchboard for machines: the REST API and the MCP endpoint, both generated from one tool registry."""
