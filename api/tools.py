@@ -18,7 +18,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 from django.conf import settings
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -29,6 +29,7 @@ from api.keys import account_for
 from api.models import SCOPES, ApiKey, AuditEntry
 
 log = logging.getLogger(__name__)
+R = TypeVar("R", bound=BaseModel)
 
 
 class Params(BaseModel):
@@ -87,6 +88,13 @@ class Call:
     idempotency_key: str = ""
     operation: str = ""  # set by a handler that queued a command, for the audit log
     wait: float = field(default_factory=lambda: float(settings.API_COMMAND_TIMEOUT))
+
+    def command(self, declared: registry.Command[Any, R], **values: Any) -> R:
+        """Run an account command for the call's account and wait up to the call's time; the operation is
+        kept for a 202 / 504 answer and the audit log. Raises the registry's typed errors."""
+        assert self.account is not None
+        self.operation = declared.queue(self.account, **values)
+        return declared.result.model_validate(registry.wait(self.operation, timeout=self.wait))
 
     def random_id(self) -> int | None:
         """The random_id an idempotent write sends with: the same for a retry with the same

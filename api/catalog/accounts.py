@@ -20,7 +20,7 @@ class Me(BaseModel):
 def me(call: Call, params: NoParams) -> Me:
     """The account's own Telegram profile, fetched from Telegram now."""
     assert call.account is not None
-    profile = commands.refresh_profile.run(call.account, timeout=call.wait)
+    profile = call.command(commands.refresh_profile)
     call.account.refresh_from_db()
     return Me(
         id=call.account.pk,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from accounts import commands, registry
+from accounts import commands
 from api.tools import Call, Params, tool
 
 Text = Annotated[str, Field(min_length=1, max_length=4096)]
@@ -33,6 +33,5 @@ def messages_send(call: Call, params: SendParams) -> SentMessage:
     """Send a text message as the account; 202 with an operation when its host is slower than the request."""
     assert call.account is not None
     random_id = call.random_id() or secrets.randbits(63)
-    call.operation = commands.send.queue(call.account, random_id=random_id, **params.model_dump())
-    sent = commands.Sent.model_validate(registry.wait(call.operation, timeout=call.wait))
+    sent = call.command(commands.send, random_id=random_id, **params.model_dump())
     return SentMessage(message_id=sent.message_id, operation=call.operation)
