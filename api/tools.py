@@ -29,7 +29,7 @@ from api.keys import account_for
 from api.models import SCOPES, ApiKey, AuditEntry
 
 log = logging.getLogger(__name__)
-R = TypeVar("R", bound=BaseModel)
+R = TypeVar("R", bound=registry.Result)
 
 
 class Params(BaseModel):
