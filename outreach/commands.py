@@ -88,6 +88,7 @@ async def scrape_page(hosted: Hosted, params: PageParams) -> Scraped:
         job_id=params.job_id, account_id=hosted.account_id, step=params.step
     )
     if cursor is None:
+        await db(scraping.job_nudge)(job_id=params.job_id)
         return Scraped(stopped=True)
     if cursor.channel_id is None:
         located = await _locate(hosted, cursor)

@@ -84,13 +84,31 @@ def job_cancel(*, job: ScrapeJob) -> None:
 
 def jobs_revive(*, quiet_for: timedelta = timedelta(minutes=2)) -> int:
     """Re-queue running jobs whose chain stopped (a command lost between commit and publish)."""
-    revived = 0
-    for job in ScrapeJob.objects.filter(state=State.RUNNING, updated_at__lt=timezone.now() - quiet_for):
-        with transaction.atomic():
-            ScrapeJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
-            _queue(job)
-        revived += 1
-    return revived
+    quiet = ScrapeJob.objects.filter(state=State.RUNNING, updated_at__lt=timezone.now() - quiet_for)
+    return sum(job_nudge(job_id=job_id, quiet_for=quiet_for) for job_id in quiet.values_list("pk", flat=True))
+
+
+# A page takes a fraction of a second: a running job quiet for this long has lost its next command.
+NUDGE_AFTER = timedelta(seconds=5)
+
+
+def job_nudge(*, job_id: int, quiet_for: timedelta = NUDGE_AFTER) -> bool:
+    """Queue the job's current page again if the job is running but quiet. A stale page command calls
+    this: when a host dies between committing a page and publishing the next command, the redelivered
+    old command is what finds the job, without waiting for the watchdog. A duplicate changes nothing
+    (its cursor number is stale by the time it runs). Returns whether it queued."""
+    with transaction.atomic():
+        now = timezone.now()
+        job = (
+            ScrapeJob.objects.select_for_update()
+            .filter(pk=job_id, state=State.RUNNING, updated_at__lt=now - quiet_for)
+            .first()
+        )
+        if job is None:
+            return False
+        ScrapeJob.objects.filter(pk=job.pk).update(updated_at=now)
+        _queue(job)
+    return True
 
 
 @dataclass(frozen=True)
