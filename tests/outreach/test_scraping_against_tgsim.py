@@ -155,3 +155,24 @@ def test_a_group_that_lists_fewer_members_than_it_reports_ends_incomplete_not_do
     assert job.message.startswith("Incomplete: 252 of 302 members listed"), job.message
     assert job.finished_at is not None
     assert scraping.job_progress(job).percent < 100
+
+
+def test_a_stale_page_command_requeues_a_quiet_job_once_and_leaves_a_busy_one_alone(make_account):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import Account, Operation
+
+    account = make_account(status=Account.Status.ACTIVE)
+    job = scraping.job_create(account=account, target="@somewhere")
+    queued = Operation.objects.filter(command="scrape.page").count()
+    assert not scraping.job_nudge(job_id=job.pk)  # it just moved: its chain is alive
+    ScrapeJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(seconds=30))
+    assert scraping.job_nudge(job_id=job.pk)
+    assert not scraping.job_nudge(job_id=job.pk)  # the nudge itself counts as movement
+    assert Operation.objects.filter(command="scrape.page").count() == queued + 1
+    ScrapeJob.objects.filter(pk=job.pk).update(
+        state=ScrapeJob.State.PAUSED, updated_at=timezone.now() - timedelta(hours=1)
+    )
+    assert not scraping.job_nudge(job_id=job.pk)
