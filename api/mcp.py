@@ -97,7 +97,7 @@ async def _call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Cal
 def _result(status: int, body: dict[str, Any]) -> types.CallToolResult:
     failed = status >= 400
     if failed:
-        body = {"status": status, **body}
+        body = {"http_status": status, **body}
     return types.CallToolResult(
         content=[types.TextContent(text=json.dumps(body, ensure_ascii=False))],
         structured_content=None if failed else body,

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, get_type_hints
 
 from django.conf import settings
+from django.utils import timezone
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from accounts import registry
@@ -218,6 +220,7 @@ def _answer(spec: Tool, call: Call, account_id: int | None, values: dict[str, An
         if account is None:
             raise fail(404, "not_found", "No such account for this key")
         call.account = account
+        _check_available(account)
     try:
         params = spec.params.model_validate(values)
     except ValidationError as error:
@@ -234,6 +237,28 @@ def _answer(spec: Tool, call: Call, account_id: int | None, values: dict[str, An
         ) from None
     except registry.CommandError as error:
         raise failure_for(error) from None
+
+
+# Statuses in which an account runs no commands until an admin acts: answered at once, never queued.
+UNAVAILABLE = {
+    Account.Status.BANNED,
+    Account.Status.REAUTH_REQUIRED,
+    Account.Status.DISABLED,
+    Account.Status.NEW,
+    Account.Status.CODE_SENT,
+    Account.Status.PASSWORD_NEEDED,
+}
+
+
+def _check_available(account: Account) -> None:
+    if account.status in UNAVAILABLE:
+        reason = f"The account is {account.get_status_display().lower()}"
+        if account.status_reason:
+            reason += f": {account.status_reason}"
+        raise fail(409, "unavailable", reason, status=account.status)
+    now = timezone.now()
+    if account.status == Account.Status.COOLDOWN and account.cooldown_until and account.cooldown_until > now:
+        raise failure_for(registry.Wait(math.ceil((account.cooldown_until - now).total_seconds()), "flood"))
 
 
 def failure_for(error: registry.CommandError) -> Failure:

@@ -116,7 +116,7 @@ def test_a_send_through_both_doors_arrives_once_per_idempotency_key(
     assert texts.count("through the REST door") == 1 and texts.count("through the MCP door") == 1
     assert mcp["tools"] == set(TOOLS)
     assert mcp["first"] == mcp["again"]
-    assert mcp["denied"]["status"] == 404 and mcp["denied_is_error"]
+    assert mcp["denied"]["http_status"] == 404 and mcp["denied_is_error"]
     assert AuditEntry.objects.filter(tool="messages_send", key_name="robot", status=200).count() == 4
 
 
