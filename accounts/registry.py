@@ -339,7 +339,7 @@ def wait(operation_id: str, *, timeout: float) -> dict[str, Any]:
         if found is not None and found.finished:
             return raise_for(found)
         if time.monotonic() >= deadline:
-            raise HostTimeout(f"No session host finished the command within {timeout:.0f} s; it stays queued")
+            raise HostTimeout(f"No session host finished the command within {timeout:g} s; it stays queued")
         time.sleep(pause)
         pause = min(pause * 1.5, 0.25)
 

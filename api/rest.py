@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from ninja import Body, NinjaAPI, Query, Router
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.responses import Status
 from ninja.security.http import HttpAuthBase
@@ -73,6 +73,18 @@ def _invalid(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
         for item in error.errors
     ]
     return _problem(400, Problem(error="invalid", reason="The request is not valid", details=details))
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    """ninja's own refusals (a body that is not JSON, …) as Problems too."""
+    kind = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(
+        error.status_code, "invalid"
+    )
+    return _problem(
+        error.status_code if error.status_code in ERRORS else 400,
+        Problem(error=kind, reason=str(error.message)),
+    )
 
 
 @api.exception_handler(AuthenticationError)
