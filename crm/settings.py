@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "outreach",
     "reports",
     "api",
+    # django-ninja: its Swagger UI is served from our static files, never from a CDN.
+    "ninja",
 ]
 
 MIDDLEWARE = [

@@ -81,10 +81,13 @@ def test_bad_params_get_400_with_details_and_nothing_is_queued(client, make_acco
     assert client.get("/api/v1/accounts?limit=" + "9" * 5000, **bearer(token)).status_code == 400
 
 
-def test_the_openapi_document_lists_every_tool(client):
+def test_the_openapi_document_lists_every_tool_and_the_docs_load_nothing_from_elsewhere(client):
     document = client.get("/api/v1/openapi.json").json()
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
     assert operations == set(TOOLS)
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200 and b"/static/ninja/swagger-ui-bundle.js" in docs.content
+    assert b"cdn" not in docs.content.lower() and b"https://" not in docs.content
 
 
 @pytest.mark.slow
