@@ -81,12 +81,14 @@ _GROUPS = {
 }  # fmt: skip
 
 
-def team_report(*, user: Any, period: Period, by: str, business: bool = False) -> list[TeamRow]:
+def team_report(
+    *, user: Any = None, accounts: list[int] | None = None, period: Period, by: str, business: bool = False
+) -> list[TeamRow]:
     """Per account, operator or label: conversations and messages in the period, human first response
     and reply time (clock or business hours), automated replies apart, and open / unanswered now."""
     if by not in DIMENSIONS:
         raise ValueError(f"Unknown dimension {by!r}")
-    accounts = list(accounts_visible(user=user).values_list("id", flat=True))
+    accounts = _accounts(user=user, accounts=accounts)
     group = _GROUPS[by]
     window = [accounts, period.start, period.end]
     messages = [period.start, period.end, accounts]
@@ -155,6 +157,13 @@ _NOW = """
 _NONE = {"account": "-", "operator": "Unassigned / automated", "label": "-"}
 
 
+def _accounts(*, user: Any, accounts: list[int] | None) -> list[int]:
+    """The accounts a report covers: those given (an API key's), or those the user may see."""
+    if accounts is not None:
+        return list(accounts)
+    return list(accounts_visible(user=user).values_list("id", flat=True))
+
+
 def _names(by: str, keys: list[int]) -> dict[int, str]:
     sql = {
         "account": "SELECT id, COALESCE(NULLIF(first_name, ''), phone) FROM accounts_account "
@@ -179,9 +188,11 @@ def team_totals(rows: list[TeamRow]) -> dict[str, int]:
     }
 
 
-def response_histogram(*, user: Any, period: Period, business: bool = False) -> dict[str, list[int]]:
+def response_histogram(
+    *, user: Any = None, accounts: list[int] | None = None, period: Period, business: bool = False
+) -> dict[str, list[int]]:
     """Human first responses and reply times per bucket (< 5 min … > 24 h) over the period."""
-    accounts = list(accounts_visible(user=user).values_list("id", flat=True))
+    accounts = _accounts(user=user, accounts=accounts)
     value = "business_seconds" if business else "seconds"
     bounds = [b for _, b in BUCKETS]
     found = _fetch(
@@ -296,13 +307,15 @@ FROM scoped s GROUP BY 1 ORDER BY 1
 """
 
 
-def funnel(*, user: Any, period: Period, by: str) -> list[FunnelRow]:
+def funnel(
+    *, user: Any = None, accounts: list[int] | None = None, period: Period, by: str
+) -> list[FunnelRow]:
     """Campaign sends in the period per campaign, variant, follow-up step or sender account: planned,
     sent, delivered (Telegram took it and gave it an id), read (the recipient's read receipt reached
     it), replied, failed by reason."""
     if by not in FUNNEL_DIMENSIONS:
         raise ValueError(f"Unknown dimension {by!r}")
-    accounts = list(accounts_visible(user=user).values_list("id", flat=True))
+    accounts = _accounts(user=user, accounts=accounts)
     found = _fetch(
         FUNNEL_SQL.format(key=_FUNNEL_KEYS[by]),
         {"accounts": accounts, "start": period.start, "end": period.end},

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from api.catalog import accounts, chats, fleet, inbox, messages, operations, outreach  # noqa: F401
+from api.catalog import accounts, chats, fleet, inbox, messages, operations, outreach, reports  # noqa: F401
