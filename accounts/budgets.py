@@ -62,20 +62,26 @@ class Decision:
 # the account's outreach is paused (spam-limited, or by an admin) they wait for the pause to end.
 OUTREACH_ACTIONS = frozenset({"new_dm", "resolve_username", "join"})
 
-# Where an account's own limits come from (outreach registers its warm-up ramp; see limits_source_set).
-LimitsSource = Callable[[int], Mapping[str, Budget]]
+# Where accounts' own limits come from (outreach registers its warm-up ramp; see limits_source_set):
+# account id -> overrides, for the accounts asked about that have any.
+LimitsSource = Callable[[list[int]], Mapping[int, Mapping[str, Budget]]]
 _limits_source: LimitsSource | None = None
 
 
 def limits_source_set(source: LimitsSource | None) -> None:
-    """Register what gives an account's limits (the warm-up plan's ramp); accounts cannot import the
-    apps above it, so outreach hands it over when Django starts (outreach.apps)."""
+    """Register what gives accounts' limits (the warm-up plan's ramp); accounts cannot import the apps
+    above it, so outreach hands it over when Django starts (outreach.apps)."""
     global _limits_source
     _limits_source = source
 
 
+def limits_for(*, account_ids: list[int]) -> Mapping[int, Mapping[str, Budget]]:
+    """Many accounts' own limits in one look-up (the fleet page)."""
+    return _limits_source(account_ids) if _limits_source is not None and account_ids else {}
+
+
 def account_limits(*, account_id: int) -> Mapping[str, Budget]:
-    return _limits_source(account_id) if _limits_source is not None else {}
+    return limits_for(account_ids=[account_id]).get(account_id, {})
 
 
 def spend(*, account_id: int, action: str) -> Decision:

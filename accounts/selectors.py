@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,15 +80,21 @@ def fleet_page(*, filters: FleetFilters, page: Any) -> tuple[Page, list[FleetRow
     """One page of the fleet, each row with its host and today's budget use (from Redis)."""
     paginator = Paginator(fleet_list(filters=filters), PAGE_SIZE)
     current = paginator.get_page(page)
-    return current, [fleet_row(account=account) for account in current.object_list]
+    return current, fleet_rows(accounts=list(current.object_list))
 
 
-def fleet_row(*, account: Account) -> FleetRow:
+def fleet_rows(*, accounts: Sequence[Account]) -> list[FleetRow]:
+    """Rows for many accounts, with every account's own limits looked up at once."""
+    limits = budgets.limits_for(account_ids=[account.pk for account in accounts])
+    return [fleet_row(account=account, limits=limits.get(account.pk, {})) for account in accounts]
+
+
+def fleet_row(*, account: Account, limits: Mapping[str, budgets.Budget] | None = None) -> FleetRow:
     paused = account.outreach_paused_until
     return FleetRow(
         account=account,
         host=holding_host(account=account),
-        budgets=budgets.usage(account_id=account.pk),
+        budgets=budgets.usage(account_id=account.pk, limits=limits),
         outreach_paused=bool(paused and paused > timezone.now()),
         paused_until=paused if paused and paused < OUTREACH_PAUSED_INDEFINITELY else None,
         logging_in=account.status in (S.NEW, S.CODE_SENT, S.PASSWORD_NEEDED),

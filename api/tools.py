@@ -236,7 +236,15 @@ def _answer(spec: Tool, call: Call, account_id: int | None, values: dict[str, An
             504, "host_timeout", timeout.reason, operation=operation or None, operation_url=url
         ) from None
     except registry.CommandError as error:
-        raise failure_for(error) from None
+        failure = failure_for(error)
+        if call.operation:
+            # A wait is not a refusal: the command runs by itself later. The operation says when it has,
+            # so a client never sends again to find out (and sends twice).
+            url = f"/api/v1/operations/{call.operation}"
+            failure.problem = failure.problem.model_copy(
+                update={"operation": call.operation, "operation_url": url}
+            )
+        raise failure from None
 
 
 # Statuses in which an account runs no commands until an admin acts: answered at once, never queued.

@@ -11,9 +11,9 @@ class OutreachConfig(AppConfig):
         # Here rather than at the top: these modules import models, which need the app registry ready.
         from accounts import budgets
         from accounts import selectors as account_selectors
-        from outreach.limits import account_limits
+        from outreach.limits import ramp_limits
         from outreach.selectors import warmup_stage
 
         # Every budget spent through an account — a campaign's, an admin's join — follows its warm-up ramp.
-        budgets.limits_source_set(account_limits)
+        budgets.limits_source_set(ramp_limits)
         account_selectors.warmup_stage_from(warmup_stage)

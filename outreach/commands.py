@@ -117,7 +117,13 @@ async def _locate(hosted: Hosted, cursor: scraping.Cursor) -> scraping.Cursor | 
         return None
     if not group.member:
         await spend(hosted, "join")
-        await tg.chats.join(hosted.client, target=group.address)
+        try:
+            await tg.chats.join(hosted.client, target=group.address)
+        except Exception as error:
+            # Two page commands of one job may locate the group at once (a resume while the first was
+            # queued): the second finds the account a member already, which is what it wanted.
+            if not tg.errors.already_member(error):
+                raise
     info = await tg.members.group_info(
         hosted.client, channel_id=group.channel_id, access_hash=group.access_hash
     )

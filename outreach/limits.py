@@ -31,21 +31,21 @@ def plan_limits(plan: WarmupPlan, *, day: int) -> dict[str, int]:
     return limits
 
 
-def account_limits(account_id: int, *, now=None) -> dict[str, Budget]:
-    """The account's own budgets for accounts.budgets (empty when the account has no warm-up plan).
+def ramp_limits(account_ids: list[int], *, now=None) -> dict[int, dict[str, Budget]]:
+    """The accounts' own budgets for accounts.budgets, by account (only accounts with a warm-up plan).
 
     On a compressed clock (a plan "day" shorter than a day) daily budgets refill per plan day too.
     """
-    plan = WarmupPlan.objects.filter(account_id=account_id).first()
-    if plan is None:
-        return {}
-    limits = {}
-    for action, limit in plan_limits(plan, day=plan_day(plan, now=now)).items():
-        period = DEFAULT_BUDGETS[action].period
-        if period == DAY and plan.day_seconds != DAY:
-            period = float(plan.day_seconds)
-        limits[action] = Budget(limit=limit, period=period)
-    return limits
+    found = {}
+    for plan in WarmupPlan.objects.filter(account_id__in=account_ids):
+        limits = {}
+        for action, limit in plan_limits(plan, day=plan_day(plan, now=now)).items():
+            period = DEFAULT_BUDGETS[action].period
+            if period == DAY and plan.day_seconds != DAY:
+                period = float(plan.day_seconds)
+            limits[action] = Budget(limit=limit, period=period)
+        found[plan.account_id] = limits
+    return found
 
 
 def daily_limits(*, account_ids: list[int], now=None) -> dict[int, dict[str, Budget]]:

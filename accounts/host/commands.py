@@ -174,9 +174,18 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
         outcome = tg_errors.classify(error)
         if outcome is None:
             name = tg_errors.rpc_name(error)
-            if name:  # Telegram refused in a way we have no recovery for: fail the command, keep the name
-                raise CommandError(f"Telegram refused it ({name})", code=name) from None
-            raise
+            if not name:
+                raise
+            # Telegram refused in a way we have no flow for: the command fails with Telegram's name for
+            # it, and the error log (with the exception) reaches Sentry, so the flow can be added.
+            log.error(
+                "command %s for account %s: Telegram refused it (%s)",
+                spec.name,
+                account_id,
+                name,
+                exc_info=True,
+            )
+            raise CommandError(f"Telegram refused it ({name})", code=name) from None
         return await _recover(host, hosted, outcome, login_step=login_step)
 
 

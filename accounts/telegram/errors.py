@@ -156,6 +156,11 @@ def is_flood_wait(error: BaseException) -> bool:
     return isinstance(error, errors.FloodWaitError)
 
 
+def already_member(error: BaseException) -> bool:
+    """A join of a chat the account is in already (USER_ALREADY_PARTICIPANT)."""
+    return isinstance(error, errors.UserAlreadyParticipantError)
+
+
 def needs_password(error: BaseException) -> bool:
     """The code was right and the account has 2FA: the login goes on with its password."""
     return isinstance(error, errors.SessionPasswordNeededError)

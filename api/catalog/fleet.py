@@ -61,11 +61,12 @@ def accounts_list(call: Call, params: AccountsParams) -> Accounts:
         )
     )
     page = list(found[params.offset : params.offset + params.limit])
-    return Accounts(accounts=[_health(account) for account in page], total=found.count())
+    rows = selectors.fleet_rows(accounts=page)
+    return Accounts(accounts=[_health(row) for row in rows], total=found.count())
 
 
-def _health(account: Account) -> AccountHealth:
-    row = selectors.fleet_row(account=account)
+def _health(row: selectors.FleetRow) -> AccountHealth:
+    account = row.account
     errors = selectors.account_errors(account=account, limit=1)
     return AccountHealth(
         id=account.pk,

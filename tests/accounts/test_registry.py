@@ -61,7 +61,7 @@ def test_params_are_checked_before_anything_is_queued(make_account):
     for bad in (
         {"peer": "@ann", "text": "", "random_id": 1},
         {"peer": "@ann", "text": "x" * 4097, "random_id": 1},
-        {"peer": "@ann", "text": "hi", "random_id": 1, "silent": True},
+        {"peer": "@ann", "text": "hi", "random_id": 1, "colour": "red"},
         {"peer": "@ann", "text": "hi"},
     ):
         with pytest.raises(registry.InputError) as error:

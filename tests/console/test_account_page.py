@@ -98,14 +98,14 @@ def test_terminating_a_session_needs_a_logged_in_account(admin_client, make_acco
 
 
 def test_terminate_session_queues_the_log_out_and_polls_for_it(admin_client, imported):
-    from crm.celery import app
+    from tests.support.operations import finish
 
     html = admin_client.post(
         reverse("accounts:logout", args=[imported.pk]), HTTP_HX_REQUEST="true"
     ).content.decode()
     assert "Terminating the session" in html and reverse("accounts:logout_poll", args=[imported.pk]) in html
     task_id = admin_client.session["console_tasks"][str(imported.pk)]["id"]
-    app.backend.store_result(task_id, {"ok": True}, "SUCCESS")
+    finish(task_id, {"ok": True})
     done = admin_client.get(reverse("accounts:logout_poll", args=[imported.pk]), HTTP_HX_REQUEST="true")
     assert "Session terminated" in done.content.decode()
     imported.refresh_from_db()
