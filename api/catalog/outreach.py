@@ -18,7 +18,9 @@ from outreach import imports, scraping, selectors, services, spintax
 from outreach.models import Audience, Campaign, ScrapeJob
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Template = Annotated[str, Field(min_length=1, max_length=spintax.MAX_LENGTH)]
+# Not blank, and no NUL (PostgreSQL text refuses it): what the console's forms ask of the same fields.
+WRITTEN = r"^[^\x00]*[^\x00\s][^\x00]*$"
+Template = Annotated[str, Field(min_length=1, max_length=spintax.MAX_LENGTH, pattern=WRITTEN)]
 MAX_IMPORT_ROWS = 5_000  # per call: a bigger list is several calls, each answered within the request
 
 
@@ -55,7 +57,7 @@ def audiences_list(call: Call, params: Page) -> Audiences:
 
 
 class AudienceParams(Params):
-    name: str = Field(min_length=1, max_length=120, pattern=r"^[^\x00]*$")
+    name: str = Field(min_length=1, max_length=120, pattern=WRITTEN)
     require_username: bool = False
     exclude_contacted: bool = Field(default=False, description="Leave out anyone a campaign reached")
     exclude_opted_out: bool = True
@@ -172,7 +174,7 @@ class FollowUpParams(Params):
 
 
 class CampaignParams(Params):
-    name: str = Field(min_length=1, max_length=120, pattern=r"^[^\x00]*$")
+    name: str = Field(min_length=1, max_length=120, pattern=WRITTEN)
     template: Template = Field(description="Spintax: {Hi|Hello} {{first_name|there}}")
     audience: Id
     senders: list[Id] = Field(min_length=1, max_length=100, description="Accounts of this key")
@@ -182,7 +184,7 @@ class CampaignParams(Params):
     gap_max: int = Field(default=300, ge=0, le=86_400)
     window_start: time = time(9, 0)
     window_end: time = Field(default=time(18, 0), description="The same as window_start: all day")
-    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    timezone: str = Field(default="UTC", min_length=1, max_length=64, pattern=WRITTEN)
     stop_on_reply: bool = True
     allow_recontact: bool = Field(default=False, description="Also write to people other campaigns reached")
 
@@ -333,7 +335,7 @@ class ScrapeRow(BaseModel):
 
 
 class ScrapeParams(Params):
-    target: str = Field(min_length=1, max_length=255, pattern=r"^[^\x00]*\S[^\x00]*$")
+    target: str = Field(min_length=1, max_length=255, pattern=WRITTEN)
     audience: Id | None = Field(default=None, description="Where members go; a new audience if left out")
 
 

@@ -209,6 +209,8 @@ def test_audiences_are_created_and_filled_with_rows_and_bad_rows_are_reported(cl
     assert created.status_code == 200, created.content
     audience = created.json()["id"]
     assert send(client, token, "POST", "/outreach/audiences", {"name": "Leads"}).status_code == 409
+    for name in ("  ", "Le\x00ads"):
+        assert send(client, token, "POST", "/outreach/audiences", {"name": name}).status_code == 400
 
     rows = [
         {"user_id": 7_100_000_001, "username": "fresh_lead", "first_name": "Fay"},
@@ -259,6 +261,11 @@ def test_campaigns_from_spintax_with_the_key_s_senders_start_pause_and_report(cl
         send(client, token, "POST", "/outreach/campaigns", {**body, "timezone": "Mars/Base"}).status_code
         == 400
     )
+    for template in ("Hi\x00", "   "):
+        assert (
+            send(client, token, "POST", "/outreach/campaigns", {**body, "template": template}).status_code
+            == 400
+        )
     assert not Campaign.objects.exists()
 
     created = send(client, token, "POST", "/outreach/campaigns", body)
