@@ -19,19 +19,25 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, get_type_hints
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from django.conf import settings
 from django.utils import timezone
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from accounts import registry
 from accounts.models import Account
 from api.keys import account_for
 from api.models import SCOPES, ApiKey, AuditEntry
+from crm.text import for_agents
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=registry.Result)
+
+
+# Text that came from Telegram (message texts, names, titles, usernames, captions) in a result: control,
+# bidi and zero-width characters stripped, so nothing hidden reaches a program or an agent.
+TelegramText = Annotated[str, AfterValidator(for_agents)]
 
 
 class Params(BaseModel):

@@ -33,6 +33,7 @@ class Filters:
     kind: str = ""  # "", "private", "group", "channel"
     state: str = "open"  # "open", "closed", "snoozed", "all"
     page: int = 1
+    assignee: int | None = None  # a user's id (the API's filter; the page has "mine")
 
     @classmethod
     def from_query(cls, query: Any) -> Filters:
@@ -78,7 +79,18 @@ def conversation_get(*, user: Any, conversation_id: int) -> Conversation:
 
 def conversation_list(*, user: Any, filters: Filters) -> tuple[list[Conversation], bool]:
     """One page of the user's conversations, newest activity first; returns (rows, has_next)."""
-    rows = conversations_visible(user=user).filter(last_message_at__isnull=False)
+    rows = conversations_filter(rows=conversations_visible(user=user), filters=filters, user=user)
+    start = (filters.page - 1) * PAGE_SIZE
+    page = list(rows[start : start + PAGE_SIZE + 1])
+    return page[:PAGE_SIZE], len(page) > PAGE_SIZE
+
+
+def conversations_filter(
+    *, rows: QuerySet[Conversation], filters: Filters, user: Any = None
+) -> QuerySet[Conversation]:
+    """The conversations among ``rows`` that pass the filters, newest activity first (the inbox page and
+    the API share it; "mine" needs a user, the API names an assignee instead)."""
+    rows = rows.filter(last_message_at__isnull=False)
     if filters.account:
         rows = rows.filter(account_id=filters.account)
     if filters.unread:
@@ -87,6 +99,8 @@ def conversation_list(*, user: Any, filters: Filters) -> tuple[list[Conversation
         rows = rows.filter(assignee=user)
     elif filters.who == "unassigned":
         rows = rows.filter(assignee__isnull=True)
+    if filters.assignee:
+        rows = rows.filter(assignee_id=filters.assignee)
     if filters.label:
         rows = rows.filter(labels__id=filters.label)
     if filters.kind:
@@ -98,13 +112,11 @@ def conversation_list(*, user: Any, filters: Filters) -> tuple[list[Conversation
         rows = rows.filter(state=filters.state)
     if filters.q:
         rows = rows.filter(id__in=RawSQL(SEARCH_CONVERSATIONS, [filters.q]))  # noqa: S611 - a parameter
-    start = (filters.page - 1) * PAGE_SIZE
-    page = list(
+    return (
         rows.select_related("account", "assignee")
         .prefetch_related("labels")
-        .order_by("-last_message_at", "-id")[start : start + PAGE_SIZE + 1]
+        .order_by("-last_message_at", "-id")
     )
-    return page[:PAGE_SIZE], len(page) > PAGE_SIZE
 
 
 # The same expression as the GIN index "message_text_search", so the index serves it. OFFSET 0 keeps
@@ -126,11 +138,15 @@ def message_search(*, query: str) -> QuerySet[Message]:
 
 
 def history(
-    *, conversation: Conversation, before: int | None = None, since: int | None = None
+    *,
+    conversation: Conversation,
+    before: int | None = None,
+    since: int | None = None,
+    limit: int = HISTORY_PAGE,
 ) -> tuple[list[Message], bool]:
-    """Messages oldest first: the latest page, the page before message ``before``, or all from
-    message ``since`` on (what an open pane refreshes; the newest SINCE_LIMIT of them). Returns
-    (messages, has_older)."""
+    """Messages oldest first: the latest page (``limit`` messages), the page before message ``before``,
+    or all from message ``since`` on (what an open pane refreshes; the newest SINCE_LIMIT of them).
+    Returns (messages, has_older)."""
     messages = conversation.messages.select_related("sent_by").annotate(
         has_file=Exists(MediaFile.objects.filter(message=OuterRef("pk")))
     )
@@ -150,8 +166,8 @@ def history(
         anchor = messages.filter(pk=before).values_list("date", flat=True).first()
         if anchor is not None:
             messages = messages.filter(Q(date__lt=anchor) | Q(date=anchor, id__lt=before))
-    page = list(messages.order_by("-date", "-id")[: HISTORY_PAGE + 1])
-    return _with_quotes(conversation, page[:HISTORY_PAGE][::-1]), len(page) > HISTORY_PAGE
+    page = list(messages.order_by("-date", "-id")[: limit + 1])
+    return _with_quotes(conversation, page[:limit][::-1]), len(page) > limit
 
 
 def _with_quotes(conversation: Conversation, rows: list[Any]) -> list[Any]:

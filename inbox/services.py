@@ -43,13 +43,22 @@ def canned_expand(text: str) -> str:
     return text
 
 
-def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int | None = None) -> Message:
+def reply_send(
+    *,
+    conversation: Conversation,
+    text: str,
+    by: Any,
+    reply_to: int | None = None,
+    random_id: int | None = None,
+) -> Message:
     """Queue a reply: stored as pending with its random_id first, then sent by the account's host.
 
     The random_id is chosen and stored before anything reaches Telegram, so a retry of the same
     message can never send it twice (Telegram deduplicates by random_id). It comes from the OS (secrets),
     not the ``random`` module: whatever seeds that (a library, a test framework) would repeat ids, and
-    Telegram drops a message whose random_id it has seen.
+    Telegram drops a message whose random_id it has seen. A caller that retries (the API, with an
+    Idempotency-Key) passes its own ``random_id``: the reply already stored under it is returned instead
+    of a second one.
     """
     text = canned_expand(text or "").strip()
     if not text:
@@ -60,6 +69,29 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
         raise ValueError(problem)
     if conversation.kind == Conversation.Kind.CHANNEL:
         raise ValueError("Channels are read-only in the inbox")
+    if random_id is not None and (earlier := _reply_with(conversation, random_id)) is not None:
+        return earlier
+    try:
+        return _reply_store(conversation, text, by=by, reply_to=reply_to, random_id=random_id)
+    except IntegrityError:
+        # The same retry arrived twice at once: the other request stored it first.
+        earlier = _reply_with(conversation, random_id) if random_id is not None else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _reply_with(conversation: Conversation, random_id: int) -> Message | None:
+    """The reply stored under this random_id; refused if it belongs to another conversation."""
+    earlier = Message.objects.filter(random_id=random_id).first()
+    if earlier is not None and earlier.conversation_id != conversation.pk:
+        raise ValueError("That idempotency key was already used for a reply in another conversation")
+    return earlier
+
+
+def _reply_store(
+    conversation: Conversation, text: str, *, by: Any, reply_to: int | None, random_id: int | None
+) -> Message:
     with transaction.atomic():
         message = Message.objects.create(
             conversation=conversation,
@@ -67,7 +99,7 @@ def reply_send(*, conversation: Conversation, text: str, by: Any, reply_to: int 
             text=text,
             reply_to_id=reply_to,
             delivery=Message.Delivery.PENDING,
-            random_id=secrets.randbits(63),
+            random_id=random_id if random_id is not None else secrets.randbits(63),
             sent_by=by if getattr(by, "pk", None) else None,
             sender_name=getattr(by, "username", "") or "",
         )

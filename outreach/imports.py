@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -48,9 +48,23 @@ def audience_import_csv(*, audience: Audience, data: bytes | str) -> ImportRepor
     if not header & {"username", "phone", "user_id"}:
         report.errors.append((1, "The first line must name a username, phone or user_id column"))
         return report
+    _import(audience, _rows(reader, report), source="csv", report=report, max_line=MAX_ROWS + 1)
+    return report
+
+
+def audience_import_rows(*, audience: Audience, rows: list[dict[str, str]]) -> ImportReport:
+    """Add people given as rows with the CSV's columns (the API's import); errors name the row, from 1."""
+    report = ImportReport()
+    _import(audience, enumerate(rows, start=1), source="api", report=report, max_line=MAX_ROWS)
+    return report
+
+
+def _import(
+    audience: Audience, rows: Iterable[tuple[int, dict]], *, source: str, report: ImportReport, max_line: int
+) -> None:
     contact_ids: list[int] = []
-    for line, row in _rows(reader, report):
-        if line > MAX_ROWS + 1:
+    for line, row in rows:
+        if line > max_line:
             report.errors.append((line, f"Only the first {MAX_ROWS} rows are imported"))
             break
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if isinstance(k, str)}
@@ -58,8 +72,7 @@ def audience_import_csv(*, audience: Audience, data: bytes | str) -> ImportRepor
             contact_ids.append(_contact_for(row))
         except ValueError as error:
             report.errors.append((line, str(error)))
-    _add(audience, contact_ids, source="csv", report=report)
-    return report
+    _add(audience, contact_ids, source=source, report=report)
 
 
 def _rows(reader: csv.DictReader, report: ImportReport) -> Iterator[tuple[int, dict]]:

@@ -125,6 +125,16 @@ def campaign_list() -> QuerySet[Campaign]:
     )
 
 
+def campaigns_of(*, accounts: QuerySet[Account]) -> QuerySet[Campaign]:
+    """Campaigns whose every sender is one of ``accounts`` (what an API key bound to them may run)."""
+    senders = Campaign.senders.through.objects.filter(campaign_id=OuterRef("pk"))
+    return (
+        campaign_list()
+        .filter(Exists(senders.filter(account__in=accounts)))
+        .exclude(Exists(senders.exclude(account__in=accounts)))
+    )
+
+
 def scrape_job_list() -> QuerySet[ScrapeJob]:
     return ScrapeJob.objects.select_related("account", "audience")
 

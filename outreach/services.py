@@ -1,4 +1,5 @@
-"""Writes about campaigns: create, start, pause, resume; and what happens to a send on the session host."""
+"""Writes about audiences and campaigns: create, start, pause, resume; and what happens to a send on the
+session host."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -21,6 +22,33 @@ from outreach.selectors import audience_contacts
 
 class CampaignError(ValueError):
     pass
+
+
+class AudienceError(ValueError):
+    pass
+
+
+def audience_create(
+    *,
+    name: str,
+    require_username: bool = False,
+    exclude_contacted: bool = False,
+    exclude_opted_out: bool = True,
+) -> Audience:
+    """An empty audience with its filters; names are unique, so a taken one is refused with a reason."""
+    name = name.strip()
+    if not name:
+        raise AudienceError("Give the audience a name")
+    try:
+        with transaction.atomic():
+            return Audience.objects.create(
+                name=name,
+                require_username=require_username,
+                exclude_contacted=exclude_contacted,
+                exclude_opted_out=exclude_opted_out,
+            )
+    except IntegrityError:
+        raise AudienceError(f"An audience named {name!r} already exists") from None
 
 
 def campaign_create(
