@@ -18,15 +18,16 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, get_type_hints
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from django.conf import settings
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from accounts import registry
 from accounts.models import Account
 from api.keys import account_for
 from api.models import SCOPES, ApiKey, AuditEntry
+from crm.text import for_agents
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=registry.Result)
@@ -40,6 +41,11 @@ class Params(BaseModel):
 
 class NoParams(Params):
     pass
+
+
+# Every text a result carries from Telegram (message texts, names, titles, usernames, captions): a
+# program reading it as data never meets control, bidi or zero-width characters planted to mislead it.
+TelegramText = Annotated[str, AfterValidator(for_agents)]
 
 
 class Problem(BaseModel):
