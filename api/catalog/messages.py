@@ -60,14 +60,14 @@ def messages_send(call: Call, params: SendParams) -> SentMessage:
 # --- reading --------------------------------------------------------------------------------------
 
 
-class ReadParams(Params):
+class MessagesReadParams(Params):
     peer: Peer = Field(description=PEER)
     limit: int = Field(default=20, ge=1, le=100)
     offset_id: int = Field(default=0, ge=0, le=2**31 - 1, description="Only messages older than this id")
     search: str = Field(default="", max_length=256, description="Only messages whose text contains this")
 
 
-class Message(BaseModel):
+class ChatMessage(BaseModel):
     id: int
     date: datetime
     out: bool  # sent by the account
@@ -78,21 +78,21 @@ class Message(BaseModel):
     media_kind: str  # "" for none, else photo, document, video, voice, sticker, location, …
 
 
-class Messages(BaseModel):
-    messages: list[Message]  # newest first; page on with offset_id = the last one's id
+class ChatMessages(BaseModel):
+    messages: list[ChatMessage]  # newest first; page on with offset_id = the last one's id
 
 
 @tool("messages_read", "GET", "/accounts/{account}/messages", scope="messages:read", read_only=True)
-def messages_read(call: Call, params: ReadParams) -> Messages:
+def messages_read(call: Call, params: MessagesReadParams) -> ChatMessages:
     """A chat's messages, newest first: page with offset_id, filter with search."""
     found = call.command(commands.history, **params.model_dump())
-    return Messages(messages=[Message(**m.model_dump()) for m in found.messages])
+    return ChatMessages(messages=[ChatMessage(**m.model_dump()) for m in found.messages])
 
 
 # --- changing what was sent -----------------------------------------------------------------------
 
 
-class EditParams(Params):
+class MessageEditParams(Params):
     message_id: MessageId
     peer: Peer = Field(description=PEER)
     text: Text
@@ -105,13 +105,13 @@ class EditedMessage(BaseModel):
 
 
 @tool("messages_edit", "PUT", "/accounts/{account}/messages/{message_id}", scope="messages:send", queued=True)
-def messages_edit(call: Call, params: EditParams) -> EditedMessage:
+def messages_edit(call: Call, params: MessageEditParams) -> EditedMessage:
     """Replace the text of a message the account sent."""
     edited = call.command(commands.edit, **params.model_dump())
     return EditedMessage(message_id=params.message_id, changed=edited.changed)
 
 
-class DeleteParams(Params):
+class MessagesDeleteParams(Params):
     peer: Peer = Field(description=PEER)
     ids: MessageIds
     revoke: bool = Field(default=True, description="Delete for everyone, not only for the account")
@@ -129,7 +129,7 @@ class DeletedMessages(BaseModel):
     destructive=True,
     queued=True,
 )
-def messages_delete(call: Call, params: DeleteParams) -> DeletedMessages:
+def messages_delete(call: Call, params: MessagesDeleteParams) -> DeletedMessages:
     """Delete up to 100 messages of a chat, for everyone unless revoke is false."""
     deleted = call.command(commands.delete, **params.model_dump())
     return DeletedMessages(deleted=deleted.deleted)
@@ -138,7 +138,7 @@ def messages_delete(call: Call, params: DeleteParams) -> DeletedMessages:
 # --- forwarding and read marks --------------------------------------------------------------------
 
 
-class ForwardParams(Params):
+class MessagesForwardParams(Params):
     from_peer: Peer = Field(description=PEER)
     ids: MessageIds
     to_peer: Peer = Field(description=PEER)
@@ -152,7 +152,7 @@ class ForwardedMessages(BaseModel):
 
 
 @tool("messages_forward", "POST", "/accounts/{account}/forwards", scope="messages:send", queued=True)
-def messages_forward(call: Call, params: ForwardParams) -> ForwardedMessages:
+def messages_forward(call: Call, params: MessagesForwardParams) -> ForwardedMessages:
     """Forward up to 100 messages from one chat to another; with an Idempotency-Key a retry forwards
     nothing twice."""
     random_ids = _random_ids(call, len(params.ids))
@@ -181,7 +181,7 @@ def messages_mark_read(call: Call, params: MarkReadParams) -> ReadMarker:
 HttpsUrl = Annotated[HttpUrl, UrlConstraints(max_length=2048, allowed_schemes=["https", "http"])]
 
 
-class FileParams(Params):
+class FileSendParams(Params):
     peer: Peer = Field(description=PEER)
     url: HttpsUrl = Field(description="An https:// URL on the public internet")
     caption: str = Field(default="", max_length=1024)
@@ -190,7 +190,7 @@ class FileParams(Params):
 
 
 @tool("messages_send_file", "POST", "/accounts/{account}/files", scope="messages:send", queued=True)
-def messages_send_file(call: Call, params: FileParams) -> SentMessage:
+def messages_send_file(call: Call, params: FileSendParams) -> SentMessage:
     """Download a file from an HTTPS URL and send it with a caption; with an Idempotency-Key a retry sends
     it once."""
     assert call.account is not None
