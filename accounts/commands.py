@@ -6,16 +6,17 @@ Each is declared once (accounts.registry) and runs on the session host holding t
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from accounts import identity, onboarding
+from accounts import identity, onboarding, outgoing
 from accounts import telegram as tg
 from accounts.host.current import current_host
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
-from accounts.models import Account, AccountEvent
+from accounts.models import Account, AccountEvent, OutgoingFile
 from accounts.registry import (
     CommandError,
     Done,
@@ -268,3 +269,188 @@ async def log_out(hosted: Hosted, params: NoParams) -> Done:
     if host is not None:
         await host.drop(hosted, save=False, release=True)
     return Done()
+
+
+# --- messages (API) ---------------------------------------------------------------------------------
+# One account's messages as the API reaches them: read, edit, delete, forward, mark read, send a file.
+
+MessageId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+MessageIds = Annotated[list[MessageId], Field(min_length=1, max_length=100)]
+
+
+class HistoryParams(Params):
+    peer: Peer
+    limit: int = Field(default=20, ge=1, le=100)
+    offset_id: int = Field(default=0, ge=0, le=2**31 - 1)
+    search: str = Field(default="", max_length=256)
+
+
+class HistoryMessage(Result):
+    id: int
+    date: datetime
+    out: bool
+    sender_id: int | None
+    sender_name: str
+    text: str
+    reply_to: int | None
+    media_kind: str
+
+
+class History(Result):
+    messages: list[HistoryMessage]
+
+
+@command("messages.history", read_only=True)
+async def history(hosted: Hosted, params: HistoryParams) -> History:
+    found = await tg.messages.history(
+        hosted.client,
+        account_id=hosted.account_id,
+        peer=params.peer,
+        limit=params.limit,
+        offset_id=params.offset_id,
+        search=params.search,
+    )
+    return History(
+        messages=[
+            HistoryMessage(
+                id=record.telegram_id,
+                date=record.date,
+                out=record.out,
+                sender_id=record.sender.telegram_id if record.sender else None,
+                sender_name=record.sender_name,
+                text=record.text,
+                reply_to=record.reply_to_id,
+                media_kind=record.media_kind,
+            )
+            for record in found
+        ]
+    )
+
+
+class EditParams(Params):
+    peer: Peer
+    message_id: MessageId
+    text: Text
+    parse_mode: Literal["md", "html"] | None = None
+
+
+class Edited(Result):
+    changed: bool  # False: the message already had that text (a retried edit)
+
+
+@command("messages.edit", budget="message")
+async def edit(hosted: Hosted, params: EditParams) -> Edited:
+    try:
+        await tg.messages.edit_message(
+            hosted.client,
+            peer=params.peer,
+            message_id=params.message_id,
+            text=params.text,
+            parse_mode=params.parse_mode,
+        )
+    except Exception as error:
+        if not tg.errors.not_modified(error):
+            raise
+        return Edited(changed=False)
+    return Edited(changed=True)
+
+
+class DeleteParams(Params):
+    peer: Peer
+    ids: MessageIds
+    revoke: bool = True
+
+
+class Deleted(Result):
+    deleted: int
+
+
+@command("messages.delete", destructive=True)
+async def delete(hosted: Hosted, params: DeleteParams) -> Deleted:
+    count = await tg.messages.delete_messages(
+        hosted.client, peer=params.peer, ids=list(params.ids), revoke=params.revoke
+    )
+    return Deleted(deleted=count)
+
+
+class ForwardParams(Params):
+    from_peer: Peer
+    ids: MessageIds
+    to_peer: Peer
+    # One per message, the same on a redelivery: Telegram forwards each once (invariant 3).
+    random_ids: Annotated[list[int], Field(min_length=1, max_length=100)]
+    silent: bool = False
+    drop_author: bool = False
+
+    @model_validator(mode="after")
+    def _one_random_id_per_message(self) -> ForwardParams:
+        if len(self.random_ids) != len(self.ids):
+            raise ValueError("random_ids must match ids one to one")
+        return self
+
+
+class Forwarded(Result):
+    message_ids: list[int | None]  # the copies' ids, in the order of ids; None for a message that is gone
+
+
+@command("messages.forward", budget="message")
+async def forward(hosted: Hosted, params: ForwardParams) -> Forwarded:
+    new_ids = await tg.messages.forward_messages(
+        hosted.client,
+        from_peer=params.from_peer,
+        ids=list(params.ids),
+        to_peer=params.to_peer,
+        random_ids=list(params.random_ids),
+        silent=params.silent,
+        drop_author=params.drop_author,
+    )
+    return Forwarded(message_ids=new_ids)
+
+
+class ReadParams(Params):
+    peer: Peer
+    max_id: int = Field(default=0, ge=0, le=2**31 - 1)  # 0: everything
+
+
+class ReadUpTo(Result):
+    max_id: int
+
+
+@command("messages.mark_read")
+async def mark_read(hosted: Hosted, params: ReadParams) -> ReadUpTo:
+    return ReadUpTo(max_id=await tg.messages.mark_read(hosted.client, peer=params.peer, max_id=params.max_id))
+
+
+class FileParams(Params):
+    peer: Peer
+    file_id: int  # the accounts.OutgoingFile the caller stored
+    caption: str = Field(default="", max_length=1024)
+    parse_mode: Literal["md", "html"] | None = None
+    random_id: int  # the same id on a redelivery: Telegram sends it once (invariant 3)
+
+
+def _file_failed(account_id: int, params: FileParams, error: CommandError) -> None:
+    outgoing.outgoing_file_forget(file_id=params.file_id)
+
+
+@command("messages.send_file", budget="message", on_failure=_file_failed)
+async def send_file(hosted: Hosted, params: FileParams) -> Sent:
+    """Upload and send a stored file. A redelivery of a send that went through answers with the message
+    it sent (the bytes are gone by then)."""
+    file = await db(OutgoingFile.objects.filter(pk=params.file_id, account_id=hosted.account_id).first)()
+    if file is None:
+        raise InputError("The file to send is no longer stored")
+    if file.sent_message_id is not None:
+        return Sent(message_id=file.sent_message_id)
+    sent = await tg.messages.send_file(
+        hosted.client,
+        peer=params.peer,
+        data=bytes(file.data),
+        name=file.name,
+        mime_type=file.mime_type,
+        caption=params.caption,
+        random_id=params.random_id,
+        parse_mode=params.parse_mode,
+    )
+    await db(outgoing.outgoing_file_sent)(file_id=file.pk, message_id=sent.message_id)
+    return Sent(message_id=sent.message_id)

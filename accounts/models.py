@@ -296,3 +296,23 @@ class Operation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command} {self.state}"
+
+
+class OutgoingFile(models.Model):
+    """A file on its way to Telegram through an account command (the API's "send a file from a URL"): the
+    web process downloads it, the account's session host uploads it. PostgreSQL carries it between the
+    two because the command may wait in its queue for hours and a broker message must stay small.
+
+    Once sent, the bytes are dropped and Telegram's message id kept, so a redelivered command answers
+    with that id instead of uploading again (accounts.outgoing)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="outgoing_files")
+    name = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=255, blank=True)
+    data = models.BinaryField()
+    size = models.PositiveIntegerField()
+    sent_message_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size} bytes)"

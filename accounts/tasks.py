@@ -8,11 +8,14 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from accounts import registry
+from accounts import outgoing, registry
 
 
 @shared_task(name="accounts.operations_prune")
 def operations_prune() -> int:
     """Beat, hourly: forget operations older than OPERATIONS_KEEP_DAYS (their effects stay recorded
-    where they belong: messages, sends, events). Returns how many were deleted."""
-    return registry.operations_prune(older_than=timedelta(days=settings.OPERATIONS_KEEP_DAYS))
+    where they belong: messages, sends, events), and the files their sends carried. Returns how many
+    operations were deleted."""
+    keep = timedelta(days=settings.OPERATIONS_KEEP_DAYS)
+    outgoing.outgoing_files_prune(older_than=keep)
+    return registry.operations_prune(older_than=keep)

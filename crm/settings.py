@@ -179,6 +179,14 @@ COMMAND_QUEUE_PREFIX = env.string("COMMAND_QUEUE_PREFIX", "acct")
 OPERATIONS_KEEP_DAYS = env.integer("OPERATIONS_KEEP_DAYS", 7)
 # How long an API or MCP call waits for its account command before answering 202 (writes) or 504.
 API_COMMAND_TIMEOUT = env.number("API_COMMAND_TIMEOUT", 10.0)
+# The API's "send a file from a URL": the largest file the web process downloads, and how long it may
+# take. Only HTTPS to public addresses, unless API_FILE_URL_ALLOW_PRIVATE lets URLs reach private,
+# loopback and link-local addresses (an internal file server). API_FILE_URL_ALLOW_INSECURE lets plain
+# http:// through: for tests, never in production.
+API_FILE_MAX_BYTES = env.integer("API_FILE_MAX_BYTES", 20 * 1024 * 1024)
+API_FILE_TIMEOUT = env.number("API_FILE_TIMEOUT", 30.0)
+API_FILE_URL_ALLOW_PRIVATE = env.boolean("API_FILE_URL_ALLOW_PRIVATE", False)
+API_FILE_URL_ALLOW_INSECURE = env.boolean("API_FILE_URL_ALLOW_INSECURE", False)
 # Session hosts: how many accounts one process holds, the lease TTL, and how often state is saved.
 SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
 SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)

@@ -92,16 +92,7 @@ def tgsim(tmp_path_factory):
 @pytest.fixture
 def host_env(tgsim):
     """Environment for session host processes in a test: tgsim instead of Telegram, a short lease TTL."""
-    tgsim.fault("clear")
-    # As in production, a lease TTL (6 s here) longer than the time after which Telegram treats an idle
-    # connection of a key as stale (tgsim's duplicate_window), so a takeover never looks like a duplicate.
-    tgsim.run(setattr, tgsim.faults, "duplicate_window", 3.0)
-    return {
-        **tgsim.env(),
-        "SESSION_LEASE_TTL": "6",
-        "SESSION_CHECKPOINT_INTERVAL": "2",
-        "FLOOD_SLEEP_THRESHOLD": "3",
-    }
+    return tgsim.host_env()
 
 
 _phones = itertools.count(1)

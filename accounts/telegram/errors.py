@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from telethon import errors
+from telethon.errors.rpcerrorlist import rpc_errors_dict
 
 from accounts.telegram.peers import PeerNotFound
 
@@ -39,6 +40,7 @@ class InputError:
 
 
 Outcome = Wait | AccountLevel | InputError
+_RPC_NAMES = {cls: name for name, cls in rpc_errors_dict.items()}
 
 _ACCOUNT_LEVEL: tuple[tuple[type[BaseException], AccountLevel], ...] = (
     (
@@ -137,6 +139,8 @@ _INPUT: tuple[tuple[type[BaseException], str], ...] = (
     (errors.MessageEmptyError, "The message is empty"),
     (errors.MessageIdInvalidError, "That message no longer exists"),
     (errors.MessageNotModifiedError, "The message is unchanged"),
+    (errors.MessageAuthorRequiredError, "Only the message's author may edit it"),
+    (errors.MessageDeleteForbiddenError, "This account may not delete that message"),
     (errors.PhoneNumberInvalidError, "That phone number is not valid"),
     (errors.PhoneCodeInvalidError, "The login code is wrong"),
     (errors.PhoneCodeExpiredError, "The login code expired; request a new one"),
@@ -187,5 +191,14 @@ def classify(error: BaseException) -> Outcome | None:
 
 
 def rpc_name(error: BaseException) -> str:
-    """Telegram's name for an error it answered with (CHAT_WRITE_FORBIDDEN, …); "" for anything else."""
-    return str(error.message) if isinstance(error, errors.RPCError) and error.message else ""
+    """Telegram's name for an error it answered with (CHAT_WRITE_FORBIDDEN, …); "" for anything else.
+    Telethon's own class for a known error keeps only its HTTP-like group in ``message`` (BAD_REQUEST),
+    so the name comes from Telethon's table of errors."""
+    if not isinstance(error, errors.RPCError):
+        return ""
+    return _RPC_NAMES.get(type(error)) or str(error.message or "")
+
+
+def not_modified(error: BaseException) -> bool:
+    """An edit to the text the message already has (MESSAGE_NOT_MODIFIED): what was asked holds already."""
+    return isinstance(error, errors.MessageNotModifiedError)

@@ -58,14 +58,7 @@ def media_of(message: Any) -> tuple[str, dict[str, Any]]:
 
 async def upload(client: TelegramClient, *, path: str) -> types.TypeInputMedia:
     """Upload the file at ``path`` as a photo (by its extension) or a document, ready for sendMedia."""
-    uploaded = await client.upload_file(path)
-    if os.path.splitext(path)[1].lower() in _PHOTO_EXTENSIONS:
-        return types.InputMediaUploadedPhoto(file=uploaded)
-    return types.InputMediaUploadedDocument(
-        file=uploaded,
-        mime_type="application/octet-stream",
-        attributes=[types.DocumentAttributeFilename(os.path.basename(path))],
-    )
+    return _input_media(await client.upload_file(path), name=os.path.basename(path), mime_type="")
 
 
 async def download(
@@ -83,3 +76,20 @@ async def download(
         raise ValueError("Telegram returned no file")
     mime = (file.mime_type if file is not None else "") or ("image/jpeg" if message.photo else "")
     return bytes(data), mime or "application/octet-stream"
+
+
+async def upload_bytes(
+    client: TelegramClient, *, data: bytes, name: str, mime_type: str
+) -> types.TypeInputMedia:
+    """Upload ``data`` as the file ``name``: a photo (by its extension) or a document of ``mime_type``."""
+    return _input_media(await client.upload_file(data, file_name=name), name=name, mime_type=mime_type)
+
+
+def _input_media(uploaded: types.TypeInputFile, *, name: str, mime_type: str) -> types.TypeInputMedia:
+    if os.path.splitext(name)[1].lower() in _PHOTO_EXTENSIONS:
+        return types.InputMediaUploadedPhoto(file=uploaded)
+    return types.InputMediaUploadedDocument(
+        file=uploaded,
+        mime_type=mime_type or "application/octet-stream",
+        attributes=[types.DocumentAttributeFilename(name)],
+    )

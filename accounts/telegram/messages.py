@@ -29,9 +29,7 @@ async def send_message(
     turns markup into Telegram's entities."""
     entity = await peers.resolve(client, peer)
     reply = types.InputReplyToMessage(reply_to) if reply_to else None
-    entities = None
-    if parse_mode:
-        text, entities = (markdown if parse_mode == "md" else html).parse(text)
+    text, entities = _markup(text, parse_mode)
     request: Any
     if media_path:
         request = functions.messages.SendMediaRequest(
@@ -54,6 +52,13 @@ async def send_message(
             no_webpage=not link_preview or None,
         )
     return _sent(await client(request), random_id)
+
+
+def _markup(text: str, parse_mode: str | None) -> tuple[str, Any]:
+    """Markdown ("md") or HTML markup as Telegram's plain text and entities; no markup without a mode."""
+    if not parse_mode:
+        return text, None
+    return (markdown if parse_mode == "md" else html).parse(text)
 
 
 def _sent(result: Any, random_id: int) -> Sent:
@@ -163,3 +168,108 @@ async def _latest(client: TelegramClient, entity: Any, *, limit: int) -> list[An
         )
     )
     return list(history.messages)
+
+
+# --- what the API does with one account's messages ---------------------------------------------------
+
+
+async def history(
+    client: TelegramClient,
+    *,
+    account_id: int,
+    peer: peers.Peer,
+    limit: int,
+    offset_id: int = 0,
+    search: str = "",
+) -> list[MessageRecord]:
+    """A chat's messages, newest first, older than ``offset_id`` (0: from the newest); with ``search``
+    only those whose text contains it (messages.search). Service messages (joins, pins) are left out."""
+    entity = await peers.resolve(client, peer)
+    found = await client.get_messages(entity, limit=limit, offset_id=offset_id, search=search or None)
+    return [record for record in (message_record(account_id, m) for m in found) if record is not None]
+
+
+async def edit_message(
+    client: TelegramClient, *, peer: peers.Peer, message_id: int, text: str, parse_mode: str | None = None
+) -> None:
+    """messages.editMessage: MESSAGE_NOT_MODIFIED when the text is the same, MESSAGE_ID_INVALID when the
+    message is gone, MESSAGE_AUTHOR_REQUIRED for someone else's message."""
+    entity = await peers.resolve(client, peer)
+    text, entities = _markup(text, parse_mode)
+    await client(
+        functions.messages.EditMessageRequest(peer=entity, id=message_id, message=text, entities=entities)
+    )
+
+
+async def delete_messages(client: TelegramClient, *, peer: peers.Peer, ids: list[int], revoke: bool) -> int:
+    """Delete messages (for everyone with ``revoke``; channels always delete for everyone). Returns how
+    many Telegram deleted: ids that are gone already count nothing."""
+    entity = await peers.resolve(client, peer)
+    affected = await client.delete_messages(entity, ids, revoke=revoke)
+    return sum(getattr(item, "pts_count", 0) for item in affected)
+
+
+async def forward_messages(
+    client: TelegramClient,
+    *,
+    from_peer: peers.Peer,
+    ids: list[int],
+    to_peer: peers.Peer,
+    random_ids: list[int],
+    silent: bool = False,
+    drop_author: bool = False,
+) -> list[int | None]:
+    """messages.forwardMessages with one caller-chosen random_id per message, so a retry forwards nothing
+    twice. Returns the new id of each message in ``ids`` order (None for one that no longer exists)."""
+    request = functions.messages.ForwardMessagesRequest(
+        from_peer=await peers.resolve(client, from_peer),
+        id=ids,
+        to_peer=await peers.resolve(client, to_peer),
+        random_id=random_ids,
+        silent=silent or None,
+        drop_author=drop_author or None,
+    )
+    result = await client(request)
+    new_ids = {
+        update.random_id: update.id
+        for update in getattr(result, "updates", [])
+        if isinstance(update, types.UpdateMessageID)
+    }
+    return [new_ids.get(random_id) for random_id in random_ids]
+
+
+async def mark_read(client: TelegramClient, *, peer: peers.Peer, max_id: int = 0) -> int:
+    """Mark the chat read up to ``max_id`` (0: its newest message). Returns the id read up to, 0 for an
+    empty chat."""
+    entity = await peers.resolve(client, peer)
+    if not max_id:
+        latest = await _latest(client, entity, limit=1)
+        max_id = latest[0].id if latest else 0
+    if max_id:
+        await client.send_read_acknowledge(entity, max_id=max_id)
+    return max_id
+
+
+async def send_file(
+    client: TelegramClient,
+    *,
+    peer: peers.Peer,
+    data: bytes,
+    name: str,
+    mime_type: str,
+    caption: str,
+    random_id: int,
+    parse_mode: str | None = None,
+) -> Sent:
+    """Upload ``data`` and send it with ``caption`` and the caller's ``random_id`` (a retry is deduplicated
+    by Telegram)."""
+    entity = await peers.resolve(client, peer)
+    text, entities = _markup(caption, parse_mode)
+    request = functions.messages.SendMediaRequest(
+        peer=entity,
+        media=await media.upload_bytes(client, data=data, name=name, mime_type=mime_type),
+        message=text,
+        random_id=random_id,
+        entities=entities,
+    )
+    return _sent(await client(request), random_id)

@@ -72,6 +72,20 @@ class SimThread:
             "TELEGRAM_SERVER_KEYS": str(self.keys_path),
         }
 
+    def host_env(self) -> dict[str, str]:
+        """Environment for session host processes in a test (faults cleared): this simulator instead of
+        Telegram, a short lease TTL."""
+        self.fault("clear")
+        # As in production, a lease TTL (6 s here) longer than the time after which Telegram treats an idle
+        # connection of a key as stale (tgsim's duplicate_window), so a takeover never looks like a duplicate.
+        self.run(setattr, self.faults, "duplicate_window", 3.0)
+        return {
+            **self.env(),
+            "SESSION_LEASE_TTL": "6",
+            "SESSION_CHECKPOINT_INTERVAL": "2",
+            "FLOOD_SLEEP_THRESHOLD": "3",
+        }
+
     def client(self, **kwargs: Any) -> Any:
         assert self.sim is not None
         return self.sim.client(**kwargs)
