@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Account
 from api.models import SCOPES, ApiKey
 
+log = logging.getLogger(__name__)
 TOKEN = re.compile(r"sb_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 # last_used_at is written at most this often per key: a busy key must not write on every request.
 TOUCH_EVERY = timedelta(seconds=60)
@@ -42,11 +44,16 @@ def key_create(
             name=name[:100], prefix=prefix, secret_hash=_digest(secret), scopes=scopes, created_by=by
         )
         key.accounts.set(list(accounts))
+    log.info("API key %s (%s) created by %s", key.pk, key.name, by or "a service")
     return key, f"sb_{prefix}_{secret}"
 
 
-def key_revoke(*, key_id: int) -> None:
-    ApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def key_revoke(*, key_id: int, by: Any = None) -> bool:
+    """Revoke the key: its next call answers 401. False when it was revoked already."""
+    revoked = ApiKey.objects.filter(pk=key_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if revoked:
+        log.info("API key %s revoked by %s", key_id, by or "a service")
+    return bool(revoked)
 
 
 def key_for(token: str | None) -> ApiKey | None:

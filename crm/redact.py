@@ -59,9 +59,13 @@ SECRET_SHAPES = re.compile(
     r"[A-Za-z0-9+/_=-]{120,}|(?:[0-9a-fA-F]{2}){64,}|\bb(['\"])(?:(?!\1)[^\\\n]|\\.){16,}"
 )
 
+# An API key's token (api.keys): "sb_" + a 12-hex prefix that names the key (kept: it says which key) +
+# "_" + the secret (redacted, even cut short). Too short for SECRET_SHAPES to catch on its own.
+API_TOKEN = re.compile(r"\b(sb_[0-9a-f]{12}_)[A-Za-z0-9_-]{8,}")
+
 
 def redact_text(text: str) -> str:
-    return SECRET_SHAPES.sub(REDACTED, text)
+    return SECRET_SHAPES.sub(REDACTED, API_TOKEN.sub(rf"\g<1>{REDACTED}", text))
 
 
 def is_secret_name(name: object) -> bool:

@@ -129,3 +129,19 @@ def browser_host_env(host_env):
     from tests.support.browser import UNSAFE
 
     return {**host_env, UNSAFE: ""}
+
+
+@pytest.fixture
+def sentry_bodies():
+    """Sentry initialised as in production, sending to a local collector; yields what it received."""
+    import sentry_sdk
+
+    from crm.sentry import init_sentry
+    from tests.support.sentry import sentry_collector
+
+    with sentry_collector() as (dsn, bodies):
+        init_sentry(dsn, environment="test")
+        try:
+            yield bodies
+        finally:
+            sentry_sdk.init(dsn=None)

@@ -1,4 +1,5 @@
-// The console's only script: live countdowns (cooldowns, flood waits) and "select all" in the fleet.
+// The console's only script: live countdowns (cooldowns, flood waits), "select all" in the fleet, and the
+// copy button beside a new API key's token.
 (function () {
   function left(seconds) {
     if (seconds <= 0) return "now";
@@ -21,5 +22,20 @@
     document.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) {
       box.checked = event.target.checked;
     });
+  });
+  // Without a secure context (plain HTTP to a remote host) there is no clipboard API: the token is then
+  // selected, so Ctrl+C copies it.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    field.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(function () { button.textContent = "Copied"; },
+        function () { button.textContent = "Press Ctrl+C"; });
+    } else {
+      button.textContent = "Press Ctrl+C";
+    }
   });
 })();

@@ -27,6 +27,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from accounts import forms as account_forms
+from api import forms as api_forms
+from api.keys import key_create
 from inbox.models import Label
 from outreach import forms as outreach_forms
 from outreach.models import ScrapeJob, WarmupPlan
@@ -89,7 +91,7 @@ KNOWN_NAMES = {
     "template", "status", "host", "attention", "step", "action", "text", "reply_to", "anchor", "assignee",
     "labels", "ids", "operator", "operators", "proxy", "file", "session_file", "next",
 }  # fmt: skip
-for module in (account_forms, outreach_forms):
+for module in (account_forms, outreach_forms, api_forms):
     for value in vars(module).values():
         if isinstance(value, type) and hasattr(value, "base_fields"):
             KNOWN_NAMES.update(value.base_fields)
@@ -159,6 +161,7 @@ def world(admin_user, operator, make_account):
     campaign = build.campaign(audience, [account])
     job = ScrapeJob.objects.create(account=account, target="@group", audience=audience)
     plan = WarmupPlan.objects.create(account=account, days=3, start_limits={}, target_limits={})
+    key, _ = key_create(name="fuzz", scopes=["fleet:read"], accounts=[account], by=admin_user)
     # The row each route's <int:pk> names (by the route's start), so a request can reach the view's body.
     rows = {
         "inbox/": conversation.pk,
@@ -167,6 +170,7 @@ def world(admin_user, operator, make_account):
         "outreach/audiences/": audience.pk,
         "outreach/scraping/": job.pk,
         "outreach/warm-up/": plan.pk,
+        "settings/api/": key.pk,
     }
     message = conversation.messages.order_by("id").first()
     return {"admin": admin_user, "operator": operator, "rows": rows, "message": message.pk}

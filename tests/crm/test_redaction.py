@@ -17,6 +17,14 @@ def test_redact_hides_secret_named_fields_and_secret_shaped_strings():
     }
 
 
+def test_an_api_token_keeps_its_prefix_and_loses_its_secret_even_cut_short():
+    secret = "Q2xq-_" + "a1B2c3D4e5" * 3 + "zZ9y8x7"
+    assert redact(f"Authorization: Bearer sb_0123456789ab_{secret}") == (
+        "Authorization: Bearer sb_0123456789ab_[redacted]"
+    )
+    assert redact(f"token sb_0123456789ab_{secret[:10]}…") == "token sb_0123456789ab_[redacted]…"
+
+
 def test_log_records_are_scrubbed_including_their_tracebacks():
     record = logging.LogRecord("t", logging.ERROR, __file__, 1, "session %s", (SESSION,), None)
     try:

@@ -8,7 +8,6 @@ import base64
 import os
 import sqlite3
 
-import pytest
 import sentry_sdk
 from django.urls import reverse
 
@@ -16,8 +15,7 @@ from accounts import imports, onboarding, sessions
 from accounts.leases import Grant
 from accounts.models import Account
 from crm import vault
-from crm.sentry import init_sentry
-from tests.support.sentry import leaks, sentry_collector
+from tests.support.sentry import arrived, leaks
 
 # Shaped like a Telethon StringSession: "1" + urlsafe base64 of DC, address, port and a 256-byte key.
 FAKE_SESSION = "1" + "BVDMFGGQRkUx_a9-" * 22
@@ -30,24 +28,6 @@ PASSWORD = "".join(["correct", "-horse-", "battery"])
 CODE = "".join(["7", "3519"])
 
 
-@pytest.fixture
-def sentry_bodies():
-    """Sentry initialised as in production, sending to a local collector; yields what it received."""
-    with sentry_collector() as (dsn, bodies):
-        init_sentry(dsn, environment="test")
-        try:
-            yield bodies
-        finally:
-            sentry_sdk.init(dsn=None)
-
-
-def _arrived(bodies: list[bytes], *marks: str) -> str:
-    sentry_sdk.flush(timeout=10)
-    envelope = b"".join(bodies).decode("utf-8", "replace")
-    assert bodies and all(mark in envelope for mark in marks), f"no event with {marks} reached the collector"
-    return envelope
-
-
 def _fail_with_secrets(session_string: str, password: str, api_hash: str) -> None:
     auth_key = FAKE_AUTH_KEY_HEX  # noqa: F841 - a local Sentry would capture
     raise RuntimeError(f"could not load session {session_string}")
@@ -58,7 +38,7 @@ def test_sentry_events_carry_no_session_string_key_or_password(sentry_bodies):
         _fail_with_secrets(FAKE_SESSION, password=FAKE_PASSWORD, api_hash=FAKE_API_HASH)
     except RuntimeError:
         sentry_sdk.capture_exception()
-    _arrived(sentry_bodies, "RuntimeError", "_fail_with_secrets")
+    arrived(sentry_bodies, "RuntimeError", "_fail_with_secrets")
 
     assert leaks(sentry_bodies, FAKE_SESSION) == []
     assert leaks(sentry_bodies, bytes.fromhex(FAKE_AUTH_KEY_HEX)) == []
@@ -72,7 +52,7 @@ def test_a_keyring_that_fails_to_parse_sends_none_of_its_keys(sentry_bodies):
         vault.parse_keyring(f"good:{base64.b64encode(good).decode()},bad:not-base64!")
     except vault.KeyringError:
         sentry_sdk.capture_exception()
-    _arrived(sentry_bodies, "KeyringError", "parse_keyring")
+    arrived(sentry_bodies, "KeyringError", "parse_keyring")
 
     assert leaks(sentry_bodies, good) == []
 
@@ -84,7 +64,7 @@ def test_a_login_code_that_fails_to_seal_reaches_sentry_in_no_encoding(sentry_bo
         onboarding.login_submit_code(account=account, code=CODE)
     except vault.VaultError:
         sentry_sdk.capture_exception()
-    _arrived(sentry_bodies, "VaultError", "seal_secret")
+    arrived(sentry_bodies, "VaultError", "seal_secret")
 
     assert leaks(sentry_bodies, CODE) == []
 
@@ -99,7 +79,7 @@ def test_a_2fa_password_submitted_to_the_wizard_that_fails_reaches_sentry_in_no_
         reverse("accounts:submit_password", args=[account.pk]), {"password": PASSWORD}
     )
     assert response.status_code == 500
-    _arrived(sentry_bodies, "VaultError", "submit_password")
+    arrived(sentry_bodies, "VaultError", "submit_password")
 
     assert leaks(sentry_bodies, PASSWORD) == []
 
@@ -121,7 +101,7 @@ def test_a_session_save_that_is_fenced_out_sends_no_auth_key(sentry_bodies, make
         asyncio.run(session.save())
     except sessions.FencedOut:
         sentry_sdk.capture_exception()
-    _arrived(sentry_bodies, "FencedOut", "session_store")
+    arrived(sentry_bodies, "FencedOut", "session_store")
 
     assert leaks(sentry_bodies, state.auth_key) == []
 
@@ -143,6 +123,6 @@ def test_a_session_file_that_fails_to_import_sends_no_auth_key(sentry_bodies, tm
         imports.state_from_file(path)
     except Exception:
         sentry_sdk.capture_exception()
-    _arrived(sentry_bodies, "state_from_file")
+    arrived(sentry_bodies, "state_from_file")
 
     assert leaks(sentry_bodies, key) == []

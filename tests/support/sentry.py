@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import sentry_sdk
+
 
 class _Collector(http.server.BaseHTTPRequestHandler):
     bodies: list[bytes]
@@ -48,6 +50,14 @@ def sentry_collector() -> Iterator[tuple[str, list[bytes]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def arrived(bodies: list[bytes], *marks: str) -> str:
+    """Flush Sentry, check an event with every mark reached the collector, and return what arrived."""
+    sentry_sdk.flush(timeout=10)
+    envelope = b"".join(bodies).decode("utf-8", "replace")
+    assert bodies and all(mark in envelope for mark in marks), f"no event with {marks} reached the collector"
+    return envelope
 
 
 def envelope_texts(bodies: list[bytes]) -> list[str]:
