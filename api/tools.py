@@ -50,11 +50,6 @@ class NoParams(Params):
     pass
 
 
-# Every text a result carries from Telegram (message texts, names, titles, usernames, captions): a
-# program reading it as data never meets control, bidi or zero-width characters planted to mislead it.
-TelegramText = Annotated[str, AfterValidator(for_agents)]
-
-
 class Problem(BaseModel):
     """Every error answer, on both doors: ``error`` is what a program switches on, ``reason`` plain words."""
 
