@@ -13,7 +13,7 @@ from typing import Any
 import mcp_types as types
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connection
 from mcp.server.lowlevel.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -67,7 +67,15 @@ async def _list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
 
 
 def _call(spec: Tool, key: ApiKey, arguments: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    close_old_connections()
+    try:
+        return _run(spec, key, arguments)
+    finally:
+        # A pool thread of the web process: its connection must not outlive the call (the web process
+        # would otherwise hold one per thread it ever used).
+        connection.close()
+
+
+def _run(spec: Tool, key: ApiKey, arguments: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     values = dict(arguments)
     account = values.pop("account", None) if spec.per_account else None
     idempotency_key = values.pop("idempotency_key", "") if not spec.idempotent else ""
@@ -161,5 +169,7 @@ class Endpoint:
 
 
 def _key(token: str) -> ApiKey | None:
-    close_old_connections()
-    return key_for(token)
+    try:
+        return key_for(token)
+    finally:
+        connection.close()

@@ -373,7 +373,7 @@ def test_inbox_and_outreach_through_mcp(make_account, make_key, tmp_path):
     assert seen["closed"] == "closed"
     assert seen["audience"] == "From MCP" and Audience.objects.filter(name="From MCP").exists()
     assert seen["progress"] == campaign.pk
-    assert seen["missing"]["status"] == 404 and seen["missing_is_error"]
+    assert seen["missing"]["http_status"] == 404 and seen["missing_is_error"]
     assert set(AuditEntry.objects.filter(door="mcp").values_list("tool", flat=True)) == {
         "inbox_reply",
         "inbox_set_state",

@@ -152,7 +152,7 @@ def test_reading_is_bounded_and_an_unknown_peer_is_rejected(client, world):
         answer = client.get(world.path("/messages"), query, **bearer(world.token))
         assert answer.status_code == 400 and answer.json()["error"] == "invalid", query
     error, body = mcp(world, "messages_read", peer="@nobody_has_this_name_here", limit=1)
-    assert error and body["status"] == 400 and body["error"] == "rejected"
+    assert error and body["http_status"] == 400 and body["error"] == "rejected"
 
 
 # --- edit, delete ---------------------------------------------------------------------------------
