@@ -94,7 +94,7 @@ def report(label: str, run: Callable[[], list[float]], *, throughput: bool = Fal
     host = [(o.updated_at - o.queued_at).total_seconds() * 1000 for o in done.only("queued_at", "updated_at")]
     if host:
         line += f"; command queued → done p50 {statistics.median(host):.1f} ms"
-    print(line)
+    print(f"{line}; load {os.getloadavg()[0]:.1f}")
 
 
 def measure_rest(url: str, token: str, ids: list[int], requests: int) -> None:
