@@ -25,6 +25,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -85,6 +86,39 @@ def prepare(sim, count: int) -> tuple[list[int], str]:
     return ids, token
 
 
+WATCHED: dict[str, int] = {}  # process name -> pid whose PostgreSQL connections each case counts
+
+
+def database_connections() -> dict[int, int]:
+    """Open connections to PostgreSQL on loopback, by client pid."""
+    found = subprocess.run(
+        ["ss", "-Htnp", "state", "established", "dst", "127.0.0.1:5432"], capture_output=True, text=True
+    ).stdout
+    pids = [int(part.split(",", 1)[0]) for part in found.split("pid=")[1:]]
+    return {pid: pids.count(pid) for pid in set(pids)}
+
+
+@contextmanager
+def peak_connections():
+    """Yields a dict that ends up holding the most connections each watched process had open at once."""
+    peak = dict.fromkeys(WATCHED, 0)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.25):
+            now = database_connections()
+            for name, pid in WATCHED.items():
+                peak[name] = max(peak[name], now.get(pid, 0))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        sampler.join()
+
+
 def report(label: str, run: Callable[[], list[float]], *, throughput: bool = False) -> None:
     """Time a case and print its latency beside the commands' own time on the session host (queued →
     done, from the operation rows), so the rest is the web process, the broker and the wait for it."""
@@ -94,7 +128,8 @@ def report(label: str, run: Callable[[], list[float]], *, throughput: bool = Fal
 
     since, failed_before = timezone.now(), len(FAILED)
     started = time.perf_counter()
-    samples = run()
+    with peak_connections() as peak:
+        samples = run()
     rate = len(samples) / (time.perf_counter() - started)
     line = f"{label:42} {percentiles(samples)}" + (f", {rate:.1f}/s" if throughput else "")
     done = Operation.objects.filter(queued_at__gte=since, state=Operation.State.DONE)
@@ -103,6 +138,8 @@ def report(label: str, run: Callable[[], list[float]], *, throughput: bool = Fal
         line += f"; command queued → done p50 {statistics.median(host):.1f} ms"
     if len(FAILED) > failed_before:
         line += f"; {len(FAILED) - failed_before} failed, first {FAILED[failed_before]}"
+    if any(peak.values()):
+        line += "; PostgreSQL connections at most " + ", ".join(f"{n} {name}" for name, n in peak.items())
     print(f"{line}; load {os.getloadavg()[0]:.1f}")
 
 
@@ -243,6 +280,7 @@ def measure_gateway(path: Path, *, account: int, sim, requests: int, logs: Path)
             return ok(http.post("/api/messages", json={"chat": f"@{FRIEND}", "text": f"gateway message {n}"}))
 
         send(0)
+        WATCHED.clear()
         report("gateway REST send, 1 account", lambda: timed(send, requests))
         report(
             "gateway REST read (me), 1 account", lambda: timed(lambda n: ok(http.get("/api/me")), requests)
@@ -282,12 +320,13 @@ def main() -> None:
     host = start_host("api", {**sim.env(), **production}, logs / "api-host.log")
     try:
         with web_server(log_path=logs / "api-web.log", env=production) as url:
+            WATCHED.update(host=host.pid, web=_child_pid("uvicorn"))
             backfilled = AccountEvent.objects.filter(account_id__in=ids, kind="inbox_backfilled")
             took = wait(lambda: backfilled.count() == len(ids), timeout=300)
             print(f"{len(ids)} accounts connected and backfilled in {took:.1f} s")
             measure_rest(url, token, ids, args.requests)
             report("MCP send, 1 account", lambda: asyncio.run(mcp_sends(url, token, ids[0], args.requests)))
-            web_rss = rss_mb(_child_pid("uvicorn"))
+            web_rss = rss_mb(WATCHED["web"])
             host_rss = rss_mb(host.pid)
             print(
                 f"RSS: session host {host_rss:.0f} MB + web {web_rss:.0f} MB for {len(ids)} accounts = "
