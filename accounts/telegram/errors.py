@@ -181,6 +181,13 @@ def classify(error: BaseException) -> Outcome | None:
     return None
 
 
+# Telethon raises a class of its own for each error it knows, whose ``message`` is only the code's group
+# (BAD_REQUEST); the name Telegram sent is the key that class is listed under.
+_NAMES = {cls: name for name, cls in errors.rpcerrorlist.rpc_errors_dict.items()}
+
+
 def rpc_name(error: BaseException) -> str:
     """Telegram's name for an error it answered with (CHAT_WRITE_FORBIDDEN, …); "" for anything else."""
-    return str(error.message) if isinstance(error, errors.RPCError) and error.message else ""
+    if not isinstance(error, errors.RPCError):
+        return ""
+    return _NAMES.get(type(error)) or str(error.message or "")
