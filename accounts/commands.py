@@ -26,6 +26,7 @@ from accounts.registry import (
     Result,
     Unavailable,
     command,
+    spend,
 )
 from accounts.services import account_logged_out, event_record
 
@@ -195,6 +196,7 @@ async def send(hosted: Hosted, params: SendParams) -> Sent:
 
 class DialogsParams(Params):
     limit: int = Field(default=100, ge=1, le=500)
+    archived: bool | None = None  # only the archive (Telegram's folder 1), only the main list, or both
 
 
 class Dialog(Result):
@@ -204,6 +206,7 @@ class Dialog(Result):
     username: str
     unread_count: int
     top_message_id: int
+    archived: bool = False
 
 
 class Dialogs(Result):
@@ -212,7 +215,10 @@ class Dialogs(Result):
 
 @command("dialogs.sync", read_only=True)
 async def sync_dialogs(hosted: Hosted, params: DialogsParams) -> Dialogs:
-    found = await tg.dialogs.get_dialogs(hosted.client, account_id=hosted.account_id, limit=params.limit)
+    folder = None if params.archived is None else int(params.archived)
+    found = await tg.dialogs.get_dialogs(
+        hosted.client, account_id=hosted.account_id, limit=params.limit, folder=folder
+    )
     return Dialogs(
         dialogs=[
             Dialog(
@@ -222,6 +228,7 @@ async def sync_dialogs(hosted: Hosted, params: DialogsParams) -> Dialogs:
                 username=d.peer.username,
                 unread_count=d.unread_count,
                 top_message_id=d.top_message_id,
+                archived=d.archived,
             )
             for d in found
         ]
@@ -454,3 +461,89 @@ async def send_file(hosted: Hosted, params: FileParams) -> Sent:
     )
     await db(outgoing.outgoing_file_sent)(file_id=file.pk, message_id=sent.message_id)
     return Sent(message_id=sent.message_id)
+
+
+# --- entities and chats (API) ---------------------------------------------------------------------
+
+
+class EntityParams(Params):
+    peer: Peer
+
+
+class Entity(Result):
+    kind: str  # user, group, channel
+    id: int  # Telethon's marked id: negative for groups and channels
+    name: str  # the user's full name, or the chat's title
+    username: str
+    bot: bool = False
+
+
+def _entity(found: tg.records.Entity) -> Entity:
+    return Entity(kind=found.kind, id=found.peer_id, name=found.name, username=found.username, bot=found.bot)
+
+
+@command("entities.resolve", read_only=True)
+async def resolve_entity(hosted: Hosted, params: EntityParams) -> Entity:
+    """Who or what a username, t.me link, phone or id is, as the account sees it. A lookup by name or
+    phone takes from the resolve budget: contacts.resolveUsername is the flood-wait magnet."""
+    if tg.peers.marked_id(params.peer) is None:
+        await spend(hosted, "resolve_username")
+    return _entity(await tg.peers.find(hosted.client, params.peer))
+
+
+class ParticipantsParams(Params):
+    chat: Peer
+    limit: int = Field(default=100, ge=1, le=200)
+    search: str = Field(default="", max_length=64)
+
+
+class Participant(Result):
+    id: int
+    first_name: str
+    last_name: str
+    username: str
+    bot: bool
+
+
+class Participants(Result):
+    total: int
+    participants: list[Participant]
+
+
+@command("chats.participants", read_only=True)
+async def participants(hosted: Hosted, params: ParticipantsParams) -> Participants:
+    found = await tg.members.participants(
+        hosted.client, chat=params.chat, limit=params.limit, search=params.search
+    )
+    people = [
+        Participant(
+            id=p.telegram_id,
+            first_name=p.first_name,
+            last_name=p.last_name,
+            username=p.username,
+            bot=p.is_bot,
+        )
+        for p in found.people
+    ]
+    return Participants(total=found.total, participants=people)
+
+
+class CreateChatParams(Params):
+    title: str = Field(min_length=1, max_length=128)
+    about: str = Field(default="", max_length=255)
+    kind: Literal["supergroup", "channel"] = "supergroup"
+
+
+@command("chats.create")
+async def create_chat(hosted: Hosted, params: CreateChatParams) -> Entity:
+    created = await tg.chats.create(
+        hosted.client, title=params.title, about=params.about, broadcast=params.kind == "channel"
+    )
+    return _entity(created)
+
+
+@command("chats.delete", destructive=True)
+async def delete_chat(hosted: Hosted, params: ChatParams) -> Done:
+    """Delete a supergroup or channel for everyone in it; Telegram lets only its creator."""
+    await tg.chats.delete(hosted.client, target=params.target)
+    return Done()

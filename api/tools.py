@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
@@ -35,9 +36,12 @@ log = logging.getLogger(__name__)
 R = TypeVar("R", bound=registry.Result)
 
 
-# Text that came from Telegram (message texts, names, titles, usernames, captions) in a result: control,
-# bidi and zero-width characters stripped, so nothing hidden reaches a program or an agent.
+# Every text field of a result that came from Telegram (names, titles, usernames, message texts): without
+# control, bidi and zero-width characters, so an agent reads it as the data it is.
 TelegramText = Annotated[str, AfterValidator(for_agents)]
+
+# How long a write done once per Idempotency-Key remembers its operation (Call.command_once).
+ONCE_SECONDS = 24 * 60 * 60
 
 
 class Params(BaseModel):
@@ -102,6 +106,21 @@ class Call:
         kept for a 202 / 504 answer and the audit log. Raises the registry's typed errors."""
         assert self.account is not None
         self.operation = declared.queue(self.account, **values)
+        return declared.result.model_validate(registry.wait(self.operation, timeout=self.wait))
+
+    def command_once(self, declared: registry.Command[Any, R], **values: Any) -> R:
+        """``command()`` for a write Telegram cannot deduplicate (it takes no random_id, e.g. creating a
+        channel): a retry with the same Idempotency-Key reads the first call's operation back instead of
+        running the command again. Without a key it is ``command()``."""
+        if not self.idempotency_key:
+            return self.command(declared, **values)
+        assert self.account is not None
+        digest = hashlib.sha256(self.idempotency_key.encode()).hexdigest()
+        slot = f"api:once:{self.key.pk}:{self.account.pk}:{declared.name}:{digest}"
+        self.operation = cache.get(slot) or ""
+        if not self.operation:
+            self.operation = declared.queue(self.account, **values)
+            cache.set(slot, self.operation, ONCE_SECONDS)
         return declared.result.model_validate(registry.wait(self.operation, timeout=self.wait))
 
     def random_id(self) -> int | None:

@@ -50,6 +50,19 @@ def leave(world: World, channel: Channel, user_id: int) -> bool:
     return True
 
 
+def remove(world: World, channel: Channel) -> list[int]:
+    """Remove the channel from the world with its username and invite link; returns who was in it."""
+    members = list(channel.members)
+    for uid in members:
+        world.users[uid].channels.discard(channel.id)
+    del world.channels[channel.id]
+    if channel.username:
+        world.usernames.pop(channel.username.lower(), None)
+    if channel.invite_hash:
+        world.invites.pop(channel.invite_hash, None)
+    return members
+
+
 def check_can_post(channel: Channel, user_id: int) -> None:
     """Only members write to a supergroup and only admins post to a broadcast channel
     (403 CHAT_WRITE_FORBIDDEN / 403 CHAT_ADMIN_REQUIRED)."""

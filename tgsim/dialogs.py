@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from telethon.tl import types
 
 from tgsim import render
+from tgsim.model import Dialog
+from tgsim.rpc import bad_request
 
 if TYPE_CHECKING:
     from tgsim.model import Channel, Message
@@ -53,11 +55,13 @@ def private_dialog(world: World, viewer: int, peer_id: int) -> types.Dialog:
         unread_poll_votes_count=0,
         notify_settings=NOTIFY,
         pinned=dialog.pinned or None,
+        folder_id=dialog.folder_id or None,
     )
 
 
 def channel_dialog(world: World, viewer: int, channel: Channel) -> types.Dialog:
     top = top_message(world, viewer, channel.id)
+    member = channel.members.get(viewer)
     return types.Dialog(
         peer=types.PeerChannel(channel.id),
         top_message=top.id if top else 0,
@@ -69,6 +73,7 @@ def channel_dialog(world: World, viewer: int, channel: Channel) -> types.Dialog:
         unread_poll_votes_count=0,
         notify_settings=NOTIFY,
         pts=channel.pts,
+        folder_id=(member.folder_id if member else 0) or None,
     )
 
 
@@ -78,19 +83,35 @@ def dialog(world: World, viewer: int, peer_id: int) -> types.Dialog:
     return private_dialog(world, viewer, peer_id)
 
 
-def ordered(world: World, viewer: int) -> list[tuple[int, int]]:
-    """(date of top message, peer id) for every dialog, newest first, as messages.getDialogs orders them."""
+def ordered(world: World, viewer: int, folder_id: int | None = None) -> list[tuple[int, int]]:
+    """(date of top message, peer id) for every dialog, newest first, as messages.getDialogs orders them;
+    only those of one peer folder when ``folder_id`` is given (0 the main list, 1 the archive)."""
     user = world.users[viewer]
     rows = []
-    for peer_id in user.dialogs:
-        top = top_message(world, viewer, peer_id)
-        rows.append((top.date if top else 0, peer_id))
+    for peer_id, dialog in user.dialogs.items():
+        if folder_id is None or dialog.folder_id == folder_id:
+            top = top_message(world, viewer, peer_id)
+            rows.append((top.date if top else 0, peer_id))
     for cid in user.channels:
         channel = world.channels[cid]
-        top = top_message(world, viewer, cid)
-        rows.append((top.date if top else channel.members[viewer].date, cid))
+        member = channel.members[viewer]
+        if folder_id is None or member.folder_id == folder_id:
+            top = top_message(world, viewer, cid)
+            rows.append((top.date if top else member.date, cid))
     rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
     return rows
+
+
+def set_folder(world: World, viewer: int, peer_id: int, folder_id: int) -> None:
+    """Move one of the viewer's chats into a peer folder (1 archives it, 0 brings it back). A channel the
+    viewer is not in has no dialog to move (PEER_ID_INVALID, as Telegram answers)."""
+    if peer_id in world.channels:
+        member = world.channels[peer_id].members.get(viewer)
+        if member is None:
+            raise bad_request("PEER_ID_INVALID")
+        member.folder_id = folder_id
+        return
+    world.users[viewer].dialogs.setdefault(peer_id, Dialog(peer=peer_id)).folder_id = folder_id
 
 
 def read_state(world: World, viewer: int, peer_id: int) -> dict:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # One pts-log entry: (pts after the event, pts_count, kind, data). Kinds: "new" (msg id), "edit" (msg id),
-# "delete" (list of ids), "read_in"/"read_out" ((peer id, max id)), "react" (msg id).
+# "delete" (list of ids), "read_in"/"read_out" ((peer id, max id)), "react" (msg id), "folder" (list of
+# (peer id, folder id)).
 Event = tuple[int, int, str, object]
 
 
@@ -89,6 +90,7 @@ class Dialog:
     read_inbox_max_id: int = 0
     read_outbox_max_id: int = 0
     pinned: bool = False
+    folder_id: int = 0  # 1: the owner archived it (Telegram's peer folder 1, the archive)
 
 
 @dataclass
@@ -149,6 +151,7 @@ class Member:
     date: int
     role: str = "member"  # "creator" | "admin" | "member"
     inviter_id: int | None = None
+    folder_id: int = 0  # 1: the member archived the chat (supergroups and channels)
 
 
 @dataclass

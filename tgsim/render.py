@@ -104,6 +104,17 @@ def channel(world: World, viewer: int, ch: Channel) -> types.Channel:
     )
 
 
+def channel_forbidden(world: World, viewer: int, ch: Channel) -> types.ChannelForbidden:
+    """A channel the viewer may no longer see (kicked, private, or deleted), as Telegram shows it."""
+    return types.ChannelForbidden(
+        id=ch.id,
+        access_hash=peer_hash(world, viewer, ch.id),
+        title=ch.title,
+        broadcast=ch.broadcast or None,
+        megagroup=ch.megagroup or None,
+    )
+
+
 def chat(world: World, viewer: int, group: Chat) -> types.TypeChat:
     """A basic group; someone no longer in it sees chatForbidden, as Telegram shows a left group."""
     member = group.members.get(viewer)

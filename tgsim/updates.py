@@ -74,6 +74,9 @@ def user_update(world: World, owner: int, event: Event) -> types.TypeUpdate | No
         return types.UpdateReadHistoryOutbox(
             peer=render.peer(world, peer_id), max_id=max_id, pts=pts, pts_count=count
         )
+    if kind == "folder":
+        moved = [types.FolderPeer(peer=render.peer(world, peer_id), folder_id=f) for peer_id, f in data]
+        return types.UpdateFolderPeers(folder_peers=moved, pts=pts, pts_count=count)
     return None
 
 

@@ -15,11 +15,12 @@ import time
 from typing import Any
 
 from tgsim import channelops, chatops, groupops
-from tgsim.dialogs import read_state
+from tgsim.dialogs import read_state, set_folder
 from tgsim.model import SERVICE_USER_ID, Channel, Chat, LoginCode, Media, Message, Persona, User
 from tgsim.net import Net
 from tgsim.personas import Personas
 from tgsim.srp import make_password
+from tgsim.updates import bump_user, push_user_event
 
 USERNAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{3,31}$")
 FIRST_ID = 1_000_001
@@ -308,6 +309,15 @@ class World:
         if kick:
             channel.kicked.add(user_id)
         return channelops.leave(self, channel, user_id)
+
+    def archive(self, user_id: int, peer_id: int, archived: bool = True) -> bool:
+        """The user archives a chat from another device (Telegram's peer folder 1), or brings it back;
+        the user's sessions get updateFolderPeers."""
+        moves = [(peer_id, 1 if archived else 0)]
+        set_folder(self, user_id, peer_id, moves[0][1])
+        bump_user(self, user_id, "folder", moves)
+        push_user_event(self, user_id, self.users[user_id].events[-1])
+        return True
 
     def invite_link(self, chat_id: int) -> str:
         """The group's join link (created on first use), e.g. https://t.me/+AbC...; joinable by

@@ -7,7 +7,7 @@ import re
 from telethon import TelegramClient, functions, types, utils
 
 from accounts.telegram import peers
-from accounts.telegram.records import ChannelAddress, Group, Joined
+from accounts.telegram.records import ChannelAddress, Entity, Group, Joined
 
 INVITE = re.compile(r"(?:t\.me/\+|t\.me/joinchat/|^\+)([\w-]+)$")
 _LINK = re.compile(r"^(https?://)?(t\.me/|telegram\.me/)?@?")
@@ -24,11 +24,11 @@ async def join(client: TelegramClient, *, target: str | ChannelAddress) -> Joine
     return Joined(peer_id=utils.get_peer_id(chat), title=getattr(chat, "title", ""))
 
 
-async def _channel(client: TelegramClient, target: str | ChannelAddress) -> types.InputChannel:
+async def _channel(client: TelegramClient, target: str | int | ChannelAddress) -> types.InputChannel:
     peer = target.strip().rsplit("/", 1)[-1].lstrip("@") if isinstance(target, str) else target
     entity = await peers.resolve(client, peer)
     if not isinstance(entity, types.InputPeerChannel):
-        raise LookupError(f"{target} is not a channel")
+        raise peers.PeerNotFound(f"{target} as a supergroup or channel")
     return types.InputChannel(entity.channel_id, entity.access_hash)
 
 
@@ -55,5 +55,24 @@ async def find_group(client: TelegramClient, *, target: str) -> Group:
 
 async def leave(client: TelegramClient, *, target: str | int) -> bool:
     entity = await peers.resolve(client, target)
+    if isinstance(entity, types.InputPeerUser | types.InputPeerSelf):
+        # delete_dialog would clear a private chat's history: leaving is for groups and channels only.
+        raise peers.PeerNotFound(f"{target} as a group or channel")
     await client.delete_dialog(entity)
     return True
+
+
+async def create(client: TelegramClient, *, title: str, about: str, broadcast: bool) -> Entity:
+    """channels.createChannel: a supergroup, or a broadcast channel, with this account as its creator."""
+    result = await client(
+        functions.channels.CreateChannelRequest(
+            title=title, about=about, broadcast=broadcast or None, megagroup=not broadcast or None
+        )
+    )
+    return peers.entity_record(result.chats[0])
+
+
+async def delete(client: TelegramClient, *, target: str | int) -> None:
+    """channels.deleteChannel: gone for every member. Telegram lets only its creator do it
+    (CHAT_ADMIN_REQUIRED for anyone else)."""
+    await client(functions.channels.DeleteChannelRequest(await _channel(client, target)))

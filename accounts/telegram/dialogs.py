@@ -11,11 +11,12 @@ from accounts.telegram.records import Dialog, MessageRecord
 
 
 async def get_dialogs(
-    client: TelegramClient, *, account_id: int, limit: int, per_dialog: int = 0
+    client: TelegramClient, *, account_id: int, limit: int, per_dialog: int = 0, folder: int | None = None
 ) -> list[Dialog]:
-    """The newest ``limit`` dialogs, each with its last ``per_dialog`` messages (none by default)."""
+    """The newest ``limit`` dialogs, each with its last ``per_dialog`` messages (none by default): of one
+    peer folder when ``folder`` is given (0 the main list, 1 the archive), else of both."""
     found = []
-    async for dialog in client.iter_dialogs(limit=limit):
+    async for dialog in client.iter_dialogs(limit=limit, folder=folder):
         raw = dialog.dialog
         records: list[MessageRecord] = []
         if per_dialog:
@@ -31,6 +32,7 @@ async def get_dialogs(
                 read_outbox_max_id=raw.read_outbox_max_id,
                 top_message_id=dialog.message.id if dialog.message else 0,
                 messages=records,
+                archived=raw.folder_id == 1,
             )
         )
     return found

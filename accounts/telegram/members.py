@@ -5,7 +5,7 @@ from __future__ import annotations
 from telethon import TelegramClient, functions, types
 
 from accounts.telegram import internals, peers
-from accounts.telegram.records import PAGE, GroupInfo, Page, UserInfo
+from accounts.telegram.records import PAGE, GroupInfo, Page, Participants, UserInfo
 
 
 async def group_info(client: TelegramClient, *, channel_id: int, access_hash: int) -> GroupInfo:
@@ -39,3 +39,14 @@ async def members_page(
         people=people,
         flood_waited=after is not None and after != before,
     )
+
+
+async def participants(client: TelegramClient, *, chat: str | int, limit: int, search: str) -> Participants:
+    """Up to ``limit`` members of a group or channel, newest first or those whose name or username starts
+    with ``search``. Broadcast channels show their members to admins only (CHAT_ADMIN_REQUIRED)."""
+    entity = await peers.resolve(client, chat)
+    if isinstance(entity, types.InputPeerUser | types.InputPeerSelf):
+        raise peers.PeerNotFound(f"{chat} as a group or channel")
+    found = await client.get_participants(entity, limit=limit, search=search)
+    people = [p for p in map(peers.user_info, found) if p is not None]
+    return Participants(total=found.total or len(people), people=people)

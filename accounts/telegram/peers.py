@@ -3,18 +3,19 @@ the account can address, and Telethon's users and chats into our UserInfo / Peer
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telethon import TelegramClient, functions, types, utils
 
-from accounts.telegram.records import ChannelAddress, PeerInfo, UserAddress, UserInfo
+from accounts.telegram.records import ChannelAddress, Entity, PeerInfo, UserAddress, UserInfo
 
 # What the layer's functions accept as a peer: what an operator typed, a marked id, an address we stored,
 # or a peer this module already resolved.
 Peer = str | int | UserAddress | ChannelAddress | Any
 
 
-class PeerNotFound(Exception):
+class PeerNotFound(LookupError):
     """The account cannot find or address that user or chat (access hashes are per account)."""
 
 
@@ -86,3 +87,55 @@ def sender_name(sender: Any) -> str:
         info = user_info(sender)
         return info.display_name if info else ""
     return getattr(sender, "title", "") or ""
+
+
+_PHONE = re.compile(r"^\+[\d\s()-]{5,20}$")
+
+
+def marked_id(target: str | int) -> int | None:
+    """The marked id ``target`` names (an int, or digits with an optional minus), else None: then it is a
+    username, a link or a phone, which costs a lookup on Telegram."""
+    if isinstance(target, int):
+        return target
+    text = target.strip()
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+async def find(client: TelegramClient, target: str | int) -> Entity:
+    """Who or what ``target`` is, as this account sees it: a marked id it has met, @username or t.me link
+    (contacts.resolveUsername), an invite link to a chat it is in, or a phone number "+…"
+    (contacts.resolvePhone, which finds only people whose privacy allows it)."""
+    peer_id = marked_id(target)
+    text = str(target).strip()
+    try:
+        if peer_id is not None:
+            entity = await client.get_entity(peer_id)
+        elif _PHONE.match(text):
+            found = await client(functions.contacts.ResolvePhoneRequest(re.sub(r"[^\d]", "", text)))
+            entity = found.users[0]
+        else:
+            entity = await client.get_entity(text)
+    except ValueError:
+        # Telethon's words for an unknown id, a free username or a chat behind an invite it is not in.
+        raise PeerNotFound(text) from None
+    return entity_record(entity)
+
+
+def entity_record(entity: Any) -> Entity:
+    peer_id = utils.get_peer_id(entity)
+    if isinstance(entity, types.User):
+        user = user_info(entity)
+        return Entity(
+            peer_id=peer_id,
+            kind="user",
+            name=user.display_name if user else "",
+            username=entity.username or "",
+            bot=bool(entity.bot),
+        )
+    broadcast = isinstance(entity, types.Channel | types.ChannelForbidden) and bool(entity.broadcast)
+    return Entity(
+        peer_id=peer_id,
+        kind="channel" if broadcast else "group",
+        name=getattr(entity, "title", "") or "",
+        username=getattr(entity, "username", "") or "",
+    )

@@ -162,6 +162,7 @@ class Dialog:
     read_outbox_max_id: int
     top_message_id: int
     messages: list[MessageRecord] = field(default_factory=list)
+    archived: bool = False  # in Telegram's archive (peer folder 1)
 
 
 @dataclass(frozen=True)
@@ -195,3 +196,22 @@ class Page:
     listed: int  # participants on this page: what the offset advances by
     people: list[UserInfo]
     flood_waited: bool = False  # Telegram asked to wait and Telethon slept it through
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A user, group or channel as one account resolved it."""
+
+    peer_id: int  # Telethon's marked id: negative for groups and channels
+    kind: str  # user, group, channel
+    name: str  # the user's full name, or the chat's title
+    username: str = ""
+    bot: bool = False
+
+
+@dataclass(frozen=True)
+class Participants:
+    """Members of a group or channel, as many as asked for, and how many it has in all."""
+
+    total: int
+    people: list[UserInfo]

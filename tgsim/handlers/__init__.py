@@ -10,6 +10,7 @@ _MODULES = (
     "channels",
     "chats",
     "contacts",
+    "folders",
     "history",
     "messages",
     "updates",

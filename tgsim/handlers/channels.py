@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from telethon.tl import functions, types
 
@@ -13,6 +14,12 @@ from tgsim.handlers.common import me
 from tgsim.model import Channel
 from tgsim.rpc import Call, RpcError, bad_request, handles
 from tgsim.updates import wrap
+
+if TYPE_CHECKING:
+    from tgsim.world import World
+
+# Telegram refuses to delete bigger channels and groups (channels.deleteChannel: CHANNEL_TOO_LARGE).
+DELETE_MAX_MEMBERS = 1000
 
 
 def _channel_updates(call: Call, user_id: int, channel: Channel) -> types.Updates:
@@ -33,6 +40,36 @@ async def create_channel(call: Call, req: functions.channels.CreateChannelReques
     channel.about = req.about or ""
     channel.members[user.id].date = int(time.time())
     return _channel_updates(call, user.id, channel)
+
+
+@handles(functions.channels.DeleteChannelRequest)
+async def delete_channel(call: Call, req: functions.channels.DeleteChannelRequest) -> types.Updates:
+    """channels.deleteChannel: only the creator deletes a supergroup or channel (CHAT_ADMIN_REQUIRED for
+    anyone else, admins included), and not one of more than DELETE_MAX_MEMBERS (CHANNEL_TOO_LARGE).
+    It disappears for every member: each gets updateChannel with the channel as channelForbidden, and the
+    channel, its messages, username and invite link are gone (later requests with it: CHANNEL_INVALID)."""
+    user = me(call)
+    world = call.world
+    channel = input_channel(world, user.id, req.channel)
+    if channel.creator != user.id:
+        raise bad_request("CHAT_ADMIN_REQUIRED")
+    if len(channel.members) > DELETE_MAX_MEMBERS:
+        raise bad_request("CHANNEL_TOO_LARGE")
+    for uid in channelops.remove(world, channel):
+        if uid != user.id and world.net.is_online(uid):
+            world.net.push(uid, _gone(world, uid, channel))
+    world.net.push(user.id, _gone(world, user.id, channel), exclude=call.session)
+    return _gone(world, user.id, channel)
+
+
+def _gone(world: World, viewer: int, channel: Channel) -> types.Updates:
+    return types.Updates(
+        updates=[types.UpdateChannel(channel_id=channel.id)],
+        users=[],
+        chats=[render.channel_forbidden(world, viewer, channel)],
+        date=render.ts(time.time()),
+        seq=0,
+    )
 
 
 @handles(functions.channels.JoinChannelRequest)
@@ -187,16 +224,7 @@ async def get_channels(call: Call, req: functions.channels.GetChannelsRequest) -
         except RpcError as exc:
             if exc.message != "CHANNEL_PRIVATE":
                 raise
-            channel = world.channels[inp.channel_id]
-            chats.append(
-                types.ChannelForbidden(
-                    id=channel.id,
-                    access_hash=render.peer_hash(world, user.id, channel.id),
-                    title=channel.title,
-                    broadcast=channel.broadcast or None,
-                    megagroup=channel.megagroup or None,
-                )
-            )
+            chats.append(render.channel_forbidden(world, user.id, world.channels[inp.channel_id]))
             continue
         chats.append(render.channel(world, user.id, channel))
     return types.messages.Chats(chats=chats)

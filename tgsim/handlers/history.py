@@ -201,12 +201,14 @@ def _dialogs_result(call: Call, viewer: int, peer_ids: list[int]):
 @handles(functions.messages.GetDialogsRequest)
 async def get_dialogs(call: Call, req: functions.messages.GetDialogsRequest):
     """messages.getDialogs: newest first, paged by (offset_date, offset_id, offset_peer); the answer is
-    messages.dialogsSlice with the total count when more remain."""
+    messages.dialogsSlice with the total count when more remain. Without folder_id every dialog comes,
+    archived ones included (their folder_id says 1); folder_id 0 is the main list, 1 the archive, and no
+    other peer folder exists (FOLDER_ID_INVALID). tgsim sends no dialogFolder entry for the archive."""
     user = me(call)
     world = call.world
-    rows = dialogs.ordered(world, user.id)
-    if req.folder_id:  # no archive folder in tgsim
-        rows = []
+    if req.folder_id not in (None, 0, 1):
+        raise bad_request("FOLDER_ID_INVALID")
+    rows = dialogs.ordered(world, user.id, req.folder_id)
     start = 0
     offset_peer = None
     if not isinstance(req.offset_peer, types.InputPeerEmpty | type(None)):
