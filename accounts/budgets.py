@@ -55,11 +55,13 @@ class Decision:
     allowed: bool
     retry_after: float  # seconds until the take could succeed, jitter included; 0.0 when allowed
     remaining: int  # whole tokens left after this take
-    refused: str = ""  # why it will not succeed by waiting (outreach paused until an admin resumes it)
+    refused: str = ""  # why it is refused rather than waited for: the account's outreach is paused
+    status: str = ""  # with a refusal: the account's status (spam_limited, or active under an admin's pause)
 
 
-# Actions that reach people who have not written first, which Telegram's spam limit is about: while
-# the account's outreach is paused (spam-limited, or by an admin) they wait for the pause to end.
+# Actions that reach people who have not written first, which Telegram's spam limit is about: while the
+# account's outreach is paused (spam-limited, or by an admin) they are refused, so the work goes elsewhere
+# (a campaign's send back to the pool, for another sender) instead of waiting hours on this account.
 OUTREACH_ACTIONS = frozenset({"new_dm", "resolve_username", "join"})
 
 # Where accounts' own limits come from (outreach registers its warm-up ramp; see limits_source_set):
@@ -88,17 +90,21 @@ def spend(*, account_id: int, action: str) -> Decision:
     """The one budget policy every command goes through: the spam-limit (or admin) pause on outreach,
     then the account's own limits — its warm-up ramp, or the defaults."""
     if action in OUTREACH_ACTIONS:
-        paused = Account.objects.filter(pk=account_id).values_list("outreach_paused_until", flat=True).first()
-        now = timezone.now()
-        if paused is not None and paused > now:
-            if paused >= OUTREACH_PAUSED_INDEFINITELY:
-                return Decision(
-                    allowed=False,
-                    retry_after=0.0,
-                    remaining=0,
-                    refused="Outreach is paused on this account until an admin resumes it",
-                )
-            return Decision(allowed=False, retry_after=_jittered((paused - now).total_seconds()), remaining=0)
+        found = Account.objects.filter(pk=account_id).values_list("outreach_paused_until", "status").first()
+        paused, status = found if found else (None, "")
+        if paused is not None and paused > timezone.now():
+            until = (
+                "an admin resumes it"
+                if paused >= OUTREACH_PAUSED_INDEFINITELY
+                else f"{paused:%Y-%m-%d %H:%M} UTC (Telegram's spam limit)"
+            )
+            return Decision(
+                allowed=False,
+                retry_after=0.0,
+                remaining=0,
+                refused=f"Outreach is paused on this account until {until}",
+                status=status,
+            )
     return take(account_id=account_id, action=action, limits=account_limits(account_id=account_id))
 
 

@@ -228,7 +228,7 @@ async def spend(hosted: Hosted, action: str) -> None:
     decision = await db(budgets.spend)(account_id=hosted.account_id, action=action)
     if not decision.allowed:
         if decision.refused:
-            raise Unavailable(decision.refused)
+            raise Unavailable(decision.refused, status=decision.status)
         raise Wait(int(decision.retry_after) + 1, "budget")
 
 
