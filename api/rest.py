@@ -111,6 +111,10 @@ def _view(spec: Tool) -> Any:
     def view(request: HttpRequest, **kwargs: Any) -> Any:
         account = kwargs.pop("account", None)
         params = kwargs.pop("params", None)
+        unknown = sorted(set(request.GET) - query_names)
+        if unknown:  # as a body's unknown fields are: a typo is an error, not a silent default
+            details = [{"field": name, "problem": "Unknown query parameter"} for name in unknown[:10]]
+            return _problem(400, Problem(error="invalid", reason="The request is not valid", details=details))
         answer = run(
             spec,
             key=request.auth,  # type: ignore[attr-defined]
@@ -123,6 +127,8 @@ def _view(spec: Tool) -> Any:
             return _problem(answer.status, answer.body, answer.headers)
         return Status(answer.status, answer.body)
 
+    in_query = spec.method in ("GET", "DELETE")
+    query_names = {f.alias or name for name, f in fields.items()} if in_query else set()
     positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
     wanted = [inspect.Parameter("request", positional, annotation=HttpRequest)]
     if spec.per_account:
@@ -132,7 +138,7 @@ def _view(spec: Tool) -> Any:
             inspect.Parameter(name, positional, annotation=spec.params.model_fields[name].annotation)
         )
     if fields:
-        marker = Query if spec.method in ("GET", "DELETE") else Body
+        marker = Query if in_query else Body
         wanted.append(inspect.Parameter("params", positional, annotation=marker[rest]))  # type: ignore[index]
     view.__signature__ = inspect.Signature(wanted)  # type: ignore[attr-defined]
     view.__name__ = spec.name

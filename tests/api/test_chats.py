@@ -129,7 +129,7 @@ def test_an_unknown_or_malformed_entity_is_rejected_in_plain_words(fleet):
     assert free.status_code == 400 and free.json()["error"] == "rejected"
     assert "cannot find" in free.json()["reason"]
     assert malformed.status_code == 400 and malformed.json()["error"] == "rejected"
-    assert is_error and unseen["status"] == 400 and unseen["error"] == "rejected"
+    assert is_error and unseen["http_status"] == 400 and unseen["error"] == "rejected"
     assert too_long.status_code == 400 and too_long.json()["error"] == "invalid"
 
 
@@ -224,7 +224,7 @@ def test_only_the_creator_may_delete_and_a_chat_the_account_cannot_find_is_rejec
 
     assert refused.status_code == 400 and refused.json()["telegram_error"] == "CHAT_ADMIN_REQUIRED"
     assert tgsim.run(lambda: theirs in tgsim.world.channels)
-    assert is_error and unknown["status"] == 400 and unknown["error"] == "rejected"
+    assert is_error and unknown["http_status"] == 400 and unknown["error"] == "rejected"
 
 
 def test_joining_and_leaving_through_both_doors_within_the_join_budget(fleet, tgsim):

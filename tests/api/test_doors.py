@@ -20,6 +20,20 @@ from tests.support.processes import session_host, wait_for, web_server
 
 pytestmark = pytest.mark.django_db
 
+# The tools, by name: what an agent sees in list_tools and a program in the OpenAPI document.
+EXPECTED_TOOLS = {
+    "me", "entity_resolve", "dialogs_list", "participants_list",
+    "messages_read", "messages_send", "messages_edit", "messages_delete", "messages_forward",
+    "messages_mark_read", "messages_send_file",
+    "chat_create", "chat_delete", "chat_join", "chat_leave",
+    "accounts_list", "operation_get", "reports_team", "reports_funnel",
+    "inbox_conversations", "inbox_messages", "inbox_reply", "inbox_assign", "inbox_label", "inbox_labels",
+    "inbox_note", "inbox_set_state",
+    "audiences_list", "audience_create", "audience_import",
+    "campaigns_list", "campaign_create", "campaign_start", "campaign_pause", "campaign_progress",
+    "scrape_start", "scrape_progress", "scrape_cancel",
+}  # fmt: skip
+
 
 def test_rest_refuses_a_missing_a_wrong_and_a_revoked_key(client, make_account, make_key):
     from api.keys import key_revoke
@@ -84,7 +98,7 @@ def test_bad_params_get_400_with_details_and_nothing_is_queued(client, make_acco
 def test_the_openapi_document_lists_every_tool_and_the_docs_load_nothing_from_elsewhere(client):
     document = client.get("/api/v1/openapi.json").json()
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
-    assert operations == set(TOOLS)
+    assert operations == set(TOOLS) == EXPECTED_TOOLS
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"/static/ninja/swagger-ui-bundle.js" in docs.content
     assert b"cdn" not in docs.content.lower() and b"https://" not in docs.content
@@ -117,7 +131,7 @@ def test_a_send_through_both_doors_arrives_once_per_idempotency_key(
     assert me_answer.json()["telegram_id"] == me
     texts = [m["text"] for m in tgsim.world_call("messages_between", me, friend)]
     assert texts.count("through the REST door") == 1 and texts.count("through the MCP door") == 1
-    assert mcp["tools"] == set(TOOLS)
+    assert mcp["tools"] == EXPECTED_TOOLS
     assert mcp["first"] == mcp["again"]
     assert mcp["denied"]["http_status"] == 404 and mcp["denied_is_error"]
     assert AuditEntry.objects.filter(tool="messages_send", key_name="robot", status=200).count() == 4
@@ -157,3 +171,11 @@ def test_mcp_refuses_initialize_without_a_key(tmp_path):
             headers={"Accept": "application/json, text/event-stream"},
         )
     assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
+
+
+def test_unknown_query_parameters_are_refused_like_unknown_body_fields(client, make_account, make_key):
+    account = make_account(status=Account.Status.ACTIVE)
+    _, token = make_key([account])
+    answer = client.get("/api/v1/accounts?limit=5&colour=red", **bearer(token))
+    assert answer.status_code == 400 and answer.json()["details"][0]["field"] == "colour"
+    assert client.get("/api/v1/accounts?limit=5", **bearer(token)).status_code == 200
