@@ -237,6 +237,12 @@ def run(
 
 
 def _answer(spec: Tool, call: Call, account_id: int | None, values: dict[str, Any]) -> Answer:
+    # In the order the REST door (which validates before any view runs) answers too: params, scope,
+    # account — so both doors give the same answer to the same call.
+    try:
+        params = spec.params.model_validate(values)
+    except ValidationError as error:
+        raise fail(400, "invalid", "The params are not valid", details=_details(error)) from None
     if spec.scope is not None and spec.scope not in call.key.scopes:
         raise fail(403, "forbidden", f"This key lacks the {spec.scope} scope")
     if spec.per_account:
@@ -246,10 +252,6 @@ def _answer(spec: Tool, call: Call, account_id: int | None, values: dict[str, An
             raise fail(404, "not_found", "No such account for this key")
         call.account = account
         _check_available(account)
-    try:
-        params = spec.params.model_validate(values)
-    except ValidationError as error:
-        raise fail(400, "invalid", "The params are not valid", details=_details(error)) from None
     try:
         return Answer(200, spec.handler(call, params), {})
     except registry.HostTimeout as timeout:
