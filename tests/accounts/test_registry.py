@@ -19,7 +19,7 @@ from tests.support.accounts import new_phone, ready_account
 from tests.support.processes import session_host, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "inbox", "outreach", "crm", "reports")
+APPS = ("accounts", "inbox", "outreach", "crm", "reports", "api")
 
 
 def _all_tasks() -> dict:
