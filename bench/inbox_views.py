@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-os.environ["DEBUG"] = "0"  # DEBUG keeps every query in memory; production does not
-os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-os.environ["DATABASE_URL"] = "postgresql://localhost/switchboard_bench_inbox_views"
-os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:" + "gfQshtSTN2Su1HhGmIILfIfaOL4tzjSVZ9wENMAwHXc=")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import timed, views_setup
 
 WORDS = [
     "flat",
@@ -53,14 +48,6 @@ WORDS = [
     "refund",
     "thanks",
 ]
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS switchboard_bench_inbox_views WITH (FORCE)")
-        conn.execute("CREATE DATABASE switchboard_bench_inbox_views")
 
 
 def fill(conversations: int, per: int, accounts: int) -> None:
@@ -123,16 +110,8 @@ def fill(conversations: int, per: int, accounts: int) -> None:
         cursor.execute("ANALYZE")
 
 
-def timed(client, url: str, runs: int) -> tuple[float, float, int]:
-    samples = []
-    status = 0
-    for _ in range(runs):
-        started = time.perf_counter()
-        response = client.get(url)
-        samples.append((time.perf_counter() - started) * 1000)
-        status = response.status_code
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1], status
+def _status(client, url: str, statuses: list[int]) -> None:
+    statuses.append(client.get(url).status_code)
 
 
 def main() -> None:
@@ -144,24 +123,15 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the database of the previous run")
     args = parser.parse_args()
 
-    if not args.reuse:
-        recreate_database()
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    views_setup(database="switchboard_bench_inbox_views", fresh=not args.reuse)
     from django.test import Client
 
     from accounts.models import Account
     from crm.models import User
     from inbox.models import Conversation, Message
 
-    # No collectstatic here: plain static URLs instead of the hashed manifest production uses.
-    settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     started = time.monotonic()
     if not args.reuse:
-        call_command("migrate", verbosity=0)
         fill(args.conversations, args.per, args.accounts)
         User.objects.create_user("bench-admin", role=User.Role.ADMIN)
         operator = User.objects.create_user("bench-operator", role=User.Role.OPERATOR)
@@ -194,8 +164,11 @@ def main() -> None:
         if who == "operator":
             views.pop("conversation (oldest)")
         for name, url in views.items():
-            timed(client, url, 3)  # warm caches and connections
-            median, p95, status = timed(client, url, args.runs)
+            statuses: list[int] = []
+            get = partial(_status, client, url, statuses)
+            timed(get, 3)  # warm caches and connections
+            median, p95 = timed(get, args.runs)
+            status = statuses[-1]
             print(f"{who:8s} {name:32s} median {median:6.1f} ms   p95 {p95:6.1f} ms   (HTTP {status})")
 
 

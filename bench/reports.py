@@ -12,30 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-os.environ["DEBUG"] = "0"  # DEBUG keeps every query in memory; production does not
-os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-os.environ["DATABASE_URL"] = "postgresql://localhost/bench_reports"
-os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:" + "gfQshtSTN2Su1HhGmIILfIfaOL4tzjSVZ9wENMAwHXc=")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import timed, views_setup
 
 CONVERSATIONS, PER, ACCOUNTS, OPERATORS = 50_000, 20, 50, 5
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bench_reports WITH (FORCE)")
-        conn.execute("CREATE DATABASE bench_reports")
 
 
 FILL = [
@@ -152,28 +138,12 @@ def fill() -> None:
             )
 
 
-def timed(call, runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(int(len(samples) * 0.95) - 1, 0)]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--reuse", action="store_true", help="keep the database of the previous run")
     args = parser.parse_args()
-    if not args.reuse:
-        recreate_database()
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    views_setup(database="bench_reports", fresh=not args.reuse)
     from django.test import Client
 
     from crm.models import User
@@ -181,10 +151,8 @@ def main() -> None:
     from outreach.models import Send
     from reports import selectors
 
-    settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     started = time.monotonic()
     if not args.reuse:
-        call_command("migrate", verbosity=0)
         fill()
         User.objects.create_user("bench-admin", role=User.Role.ADMIN)
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -14,24 +15,65 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def setup(*, database: str, queue_prefix: str) -> None:
-    """Point Django at a fresh benchmark database (dropped and recreated), migrate, and set it up."""
+MASTER_KEYS = "bench:gfQshtSTN2Su1HhGmIILfIfaOL4tzjSVZ9wENMAwHXc="
+
+
+def recreate_database(database: str) -> None:
     import psycopg
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
-    os.environ.setdefault("DEBUG", "1")
-    os.environ["DATABASE_URL"] = f"postgresql://localhost/{database}"
-    os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", "bench:gfQshtSTN2Su1HhGmIILfIfaOL4tzjSVZ9wENMAwHXc=")
-    os.environ["COMMAND_QUEUE_PREFIX"] = f"{queue_prefix}{os.getpid()}.acct"
     with psycopg.connect("postgresql://localhost/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def setup(*, database: str, queue_prefix: str) -> None:
+    """Point Django at a fresh benchmark database (dropped and recreated), migrate, and set it up."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["DATABASE_URL"] = f"postgresql://localhost/{database}"
+    os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", MASTER_KEYS)
+    os.environ["COMMAND_QUEUE_PREFIX"] = f"{queue_prefix}{os.getpid()}.acct"
+    recreate_database(database)
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+def views_setup(*, database: str, fresh: bool) -> None:
+    """For timing the web's views in this process: production settings (DEBUG off: DEBUG keeps every
+    query in memory) on a database of the benchmark's own, recreated and migrated unless reused, and
+    plain static URLs (no collectstatic) instead of the hashed manifest."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    os.environ["DEBUG"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    os.environ["DATABASE_URL"] = f"postgresql://localhost/{database}"
+    os.environ.setdefault("SWITCHBOARD_MASTER_KEYS", MASTER_KEYS)
+    if fresh:
+        recreate_database(database)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    if fresh:
+        call_command("migrate", verbosity=0)
+
+
+def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median and p95 in milliseconds of ``runs`` calls."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(int(len(samples) * 0.95) - 1, 0)]
 
 
 def start_host(name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
