@@ -219,10 +219,20 @@ def run(
 ) -> Answer:
     """Check, run and audit one call; every outcome is an Answer (never an exception)."""
     call = Call(key=key, door=door, idempotency_key=idempotency_key[:200])
+    once = _Once(spec, call, account_id) if call.idempotency_key and not spec.idempotent else None
+    if once is not None:
+        earlier = once.claim()
+        if earlier is not None:
+            return earlier
     try:
         answer = _answer(spec, call, account_id, values)
     except Failure as failure:
         answer = Answer(failure.status, failure.problem, failure.headers)
+    finally:
+        if once is not None:
+            once.release()
+    if once is not None and answer.status == 200:
+        once.remember(answer)
     if not spec.read_only and answer.status not in (401, 403, 404):
         AuditEntry.objects.create(
             key=key,
@@ -234,6 +244,36 @@ def run(
             operation=call.operation,
         )
     return answer
+
+
+class _Once:
+    """Exactly once per Idempotency-Key for every write: a retry of a call that was answered 200 gets
+    that answer again without running anything; one still running gets 409 ``in_progress``. (Sends
+    also derive their random_id from the key, so even a retry of a 202 cannot send twice.)"""
+
+    def __init__(self, spec: Tool, call: Call, account_id: int | None) -> None:
+        digest = hashlib.sha256(call.idempotency_key.encode()).hexdigest()
+        self.spec = spec
+        self.slot = f"api:idem:{call.key.pk}:{account_id or 0}:{spec.name}:{digest}"
+        self.claimed = False
+
+    def claim(self) -> Answer | None:
+        """The earlier answer to this call, a 409 while it still runs, or None: go ahead."""
+        earlier = cache.get(self.slot)
+        if earlier is not None:
+            return Answer(200, self.spec.result.model_validate(earlier), {})
+        self.claimed = cache.add(f"{self.slot}:running", 1, timeout=int(settings.API_COMMAND_TIMEOUT) + 60)
+        if not self.claimed:
+            reason = "A call with this Idempotency-Key is still running; ask again in a moment"
+            return Answer(409, Problem(error="in_progress", reason=reason), {})
+        return None
+
+    def remember(self, answer: Answer) -> None:
+        cache.set(self.slot, answer.body.model_dump(mode="json"), ONCE_SECONDS)
+
+    def release(self) -> None:
+        if self.claimed:
+            cache.delete(f"{self.slot}:running")
 
 
 def _answer(spec: Tool, call: Call, account_id: int | None, values: dict[str, Any]) -> Answer:
