@@ -15,6 +15,7 @@ registry's typed errors or ``Problem`` and return the result model.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -219,20 +220,20 @@ def run(
 ) -> Answer:
     """Check, run and audit one call; every outcome is an Answer (never an exception)."""
     call = Call(key=key, door=door, idempotency_key=idempotency_key[:200])
-    once = _Once(spec, call, account_id) if call.idempotency_key and not spec.idempotent else None
-    if once is not None:
-        earlier = once.claim()
-        if earlier is not None:
-            return earlier
-    try:
-        answer = _answer(spec, call, account_id, values)
-    except Failure as failure:
-        answer = Answer(failure.status, failure.problem, failure.headers)
-    finally:
-        if once is not None:
-            once.release()
-    if once is not None and answer.status == 200:
-        once.remember(answer)
+    once = _Once(spec, call, account_id, values) if call.idempotency_key and not spec.idempotent else None
+    earlier = once.claim() if once is not None else None
+    if earlier is not None:
+        answer = earlier
+    else:
+        try:
+            answer = _answer(spec, call, account_id, values)
+        except Failure as failure:
+            answer = Answer(failure.status, failure.problem, failure.headers)
+        finally:
+            if once is not None:
+                once.release()
+        if once is not None and answer.status == 200:
+            once.remember(answer)
     if not spec.read_only and answer.status not in (401, 403, 404):
         AuditEntry.objects.create(
             key=key,
@@ -246,15 +247,23 @@ def run(
     return answer
 
 
-class _Once:
-    """Exactly once per Idempotency-Key for every write: a retry of a call that was answered 200 gets
-    that answer again without running anything; one still running gets 409 ``in_progress``. (Sends
-    also derive their random_id from the key, so even a retry of a 202 cannot send twice.)"""
+def once_slot(key_id: int, account_id: int | None, tool_name: str, idempotency_key: str, values: Any) -> str:
+    """Where a call's answer is remembered: per API key, account, tool, Idempotency-Key and params."""
+    params = json.dumps(values, sort_keys=True, default=str)
+    digest = hashlib.sha256(f"{idempotency_key}\n{params}".encode()).hexdigest()
+    return f"api:idem:{key_id}:{account_id or 0}:{tool_name}:{digest}"
 
-    def __init__(self, spec: Tool, call: Call, account_id: int | None) -> None:
-        digest = hashlib.sha256(call.idempotency_key.encode()).hexdigest()
+
+class _Once:
+    """Exactly once per Idempotency-Key for every write: a retry of a call (the same key and params) that
+    was answered 200 gets that answer again without running anything; one still running gets 409
+    ``in_progress``. The same key with other params is another call, which the tool judges itself (an
+    inbox reply refuses a key it used elsewhere). Sends also derive their random_id from the key, so even
+    a retry of a 202 cannot send twice."""
+
+    def __init__(self, spec: Tool, call: Call, account_id: int | None, values: dict[str, Any]) -> None:
         self.spec = spec
-        self.slot = f"api:idem:{call.key.pk}:{account_id or 0}:{spec.name}:{digest}"
+        self.slot = once_slot(call.key.pk, account_id, spec.name, call.idempotency_key, values)
         self.claimed = False
 
     def claim(self) -> Answer | None:

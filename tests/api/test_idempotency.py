@@ -3,12 +3,11 @@ still running answers 409 in_progress, and another key (or none) is another call
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from django.core.cache import cache
 
 from accounts.models import Account
+from api.tools import once_slot
 from inbox.models import Note
 from tests.api.conftest import bearer
 from tests.support.inbox import conversation_make
@@ -35,9 +34,9 @@ def test_a_retried_write_is_done_once_and_answered_the_same(client, make_account
     assert sorted(texts) == ["and at seven", "call back at six", "no key", "no key"]
     assert unkeyed.status_code == unkeyed_again.status_code == 200
 
-    # A call with that key still running elsewhere: told so, and nothing is done twice.
-    digest = hashlib.sha256(b"n-3").hexdigest()
-    cache.add(f"api:idem:{key.pk}:0:inbox_note:{digest}:running", 1, 60)
+    # A call with that key still running elsewhere (its claim is held): told so, nothing done twice.
+    values = {"conversation": conversation.pk, "text": "in flight"}
+    cache.add(once_slot(key.pk, None, "inbox_note", "n-3", values) + ":running", 1, 60)
     busy = note("in flight", "n-3")
     assert busy.status_code == 409 and busy.json()["error"] == "in_progress"
     assert not Note.objects.filter(text="in flight").exists()
