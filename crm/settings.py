@@ -76,7 +76,16 @@ DATABASES = {"default": env.database("DATABASE_URL", "postgresql://localhost/swi
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.string("REDIS_URL", "redis://127.0.0.1:6379/0")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# Several deployments (or test runs) may share one Redis: cache keys carry the database's name unless
+# CACHE_KEY_PREFIX names another prefix.
+CACHE_KEY_PREFIX = env.string("CACHE_KEY_PREFIX", DATABASES["default"]["NAME"])
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
+    }
+}
 
 AUTH_USER_MODEL = "crm.User"
 LOGIN_URL = "login"

@@ -22,6 +22,10 @@ os.environ["SWITCHBOARD_MASTER_KEYS"] = TEST_KEYRING
 # Account command queues of this run only: test databases number accounts from 1 on every run, and
 # session hosts of another run (or a running demo) must never take this run's commands.
 os.environ["COMMAND_QUEUE_PREFIX"] = f"test{os.getpid()}.acct"
+# Cache keys of this run only, in this process and every web server, host and worker a test starts: API
+# keys and accounts are numbered alike on every run, so a cache another run left behind (an
+# Idempotency-Key's answer) would otherwise answer for this one.
+os.environ["CACHE_KEY_PREFIX"] = f"test{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -41,9 +45,9 @@ def _test_keyring(settings):
 
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
-    """Cache keys (login throttling) of this run only, cleared before each test: the Redis database may
-    be shared with a running demo or another test run."""
-    prefix = f"test{os.getpid()}"
+    """Cache keys of this run only, cleared before each test: the Redis database may be shared with a
+    running demo or another test run."""
+    prefix = os.environ["CACHE_KEY_PREFIX"]
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
