@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.services import service_notification_record
 from accounts.telegram.records import SERVICE_USER_ID, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
 from crm.text import without_nul
-from inbox import responses
+from inbox import responses, signals
 from inbox.models import Conversation
 from inbox.records import Batch
 
@@ -60,14 +60,17 @@ def ingest(batch: Batch) -> set[int]:
         _upsert_hashes(cursor, messages, contacts)
         peers = {(m.account_id, m.peer.peer_id): m.peer for m in messages}
         conversations = _upsert_conversations(cursor, peers, contacts)
-        changed, sent = _upsert_messages(cursor, messages, conversations, contacts)
-        deleted_in = _apply_deletions(cursor, batch.deletions)
+        changed, stored = _upsert_messages(cursor, messages, conversations, contacts)
+        sent = stored["sent"]
+        deleted_in, stored["deleted"] = _apply_deletions(cursor, batch.deletions)
         recount = deleted_in | _apply_reads(cursor, batch.reads)
         reopened = _closed(cursor, {conv for conv, _, inbound in changed if inbound})
         _summarise(cursor, changed, deleted_in)
         _record_responses(sent, reopened)
         _recount_unread(cursor, recount)
         _add_unread(cursor, [(c, tid) for c, tid, inbound in changed if inbound and c not in recount])
+        if any(stored.values()):
+            signals.messages_stored.send(sender=Batch, **stored)
     return (
         {m.account_id for m in batch.messages}
         | {d.account_id for d in batch.deletions}
@@ -238,9 +241,9 @@ def _upsert_messages(
     messages: list[MessageRecord],
     conversations: dict[tuple[int, int], int],
     contacts: dict[int, int],
-) -> tuple[list[tuple[int, int, bool]], list[int]]:
+) -> tuple[list[tuple[int, int, bool]], dict[str, list[int]]]:
     """Insert new messages, apply newer edits; returns (conversation, telegram id, new inbound?) changed,
-    and the ids of new outbound messages."""
+    and the ids of the messages ``received`` (new inbound), ``sent`` (new outbound) and ``edited``."""
     latest: dict[tuple[int, int], MessageRecord] = {}
     for m in messages:  # one row per key: ON CONFLICT cannot touch a row twice in one statement
         key = (conversations[(m.account_id, m.peer.peer_id)], m.telegram_id)
@@ -248,7 +251,7 @@ def _upsert_messages(
         if known is None or (m.edited_at or m.date) >= (known.edited_at or known.date):
             latest[key] = m
     if not latest:
-        return [], []
+        return [], {"received": [], "sent": [], "edited": []}
     # Insert in Telegram's order: rows of the same second are told apart by their id (arrival) order.
     keys = sorted(latest, key=lambda k: (latest[k].date, k[1]))
     rows = [latest[k] for k in keys]
@@ -271,7 +274,7 @@ def _upsert_messages(
         WHERE EXCLUDED.edited_at IS NOT NULL
           AND (inbox_message.edited_at IS NULL OR EXCLUDED.edited_at > inbox_message.edited_at)
         RETURNING conversation_id, telegram_id, (xmax = 0) AND direction = 'in', id,
-                  (xmax = 0) AND direction = 'out'
+                  (xmax = 0) AND direction = 'out', xmax <> 0
         """,
         [
             [c for c, _ in keys],
@@ -289,12 +292,18 @@ def _upsert_messages(
         ],
     )
     rows = cursor.fetchall()
-    changed = [(conv, tid, bool(inbound)) for conv, tid, inbound, _, _ in rows]
-    return changed, [pk for *_, pk, new_out in rows if new_out]
+    changed = [(conv, tid, bool(inbound)) for conv, tid, inbound, _, _, _ in rows]
+    return changed, {
+        "received": [pk for _, _, inbound, pk, _, _ in rows if inbound],
+        "sent": [pk for _, _, _, pk, new_out, _ in rows if new_out],
+        "edited": [pk for *_, pk, _, edited in rows if edited],
+    }
 
 
-def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> set[int]:
+def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> tuple[set[int], list[int]]:
+    """Mark deleted messages; returns the conversations touched and the ids of the messages deleted."""
     touched: set[int] = set()
+    deleted: list[int] = []
     for d in deletions:
         if d.channel_peer_id is not None:
             scope, params = "c.peer_id = %s", [d.channel_peer_id]
@@ -305,12 +314,14 @@ def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> set[int]:
             UPDATE inbox_message m SET deleted = true FROM inbox_conversation c
             WHERE m.conversation_id = c.id AND c.account_id = %s AND {scope}
               AND m.telegram_id = ANY(%s) AND NOT m.deleted
-            RETURNING m.conversation_id
+            RETURNING m.conversation_id, m.id
             """,  # noqa: S608 - scope is one of two fixed strings
             [d.account_id, *params, list(d.ids)],
         )
-        touched.update(row[0] for row in cursor.fetchall())
-    return touched
+        for conversation_id, message_id in cursor.fetchall():
+            touched.add(conversation_id)
+            deleted.append(message_id)
+    return touched, deleted
 
 
 def _apply_reads(cursor: Any, reads: list[ReadMark]) -> set[int]:

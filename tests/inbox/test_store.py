@@ -4,10 +4,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import transaction
 
 from accounts.models import AccountEvent
 from accounts.telegram.records import SERVICE_USER_ID, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
-from inbox import store
+from inbox import signals, store
 from inbox.models import Contact, Conversation, Message
 from inbox.records import Batch
 
@@ -211,3 +212,32 @@ def test_item_by_item_storage_skips_only_what_postgresql_refuses(account):
     touched, skipped = store.ingest_each(Batch(messages=[private(account, 1, "fine"), too_big]))
     assert (touched, skipped) == ({account.pk}, 1)
     assert list(Message.objects.values_list("text", flat=True)) == ["fine"]
+
+
+def test_stored_messages_are_reported_once_each_inside_the_storing_transaction(account):
+    reports: list[dict] = []
+
+    def receiver(sender, signal, **lists):
+        # Sent inside the storing transaction: the rows are visible here and commit with a receiver's own.
+        assert transaction.get_connection().in_atomic_block
+        assert Message.objects.filter(pk__in=[pk for ids in lists.values() for pk in ids]).count() == sum(
+            map(len, lists.values())
+        )
+        reports.append(lists)
+
+    signals.messages_stored.connect(receiver)
+    try:
+        batch = Batch(messages=[private(account, 1, "hi"), private(account, 2, "ours", out=True)])
+        store.ingest(batch)
+        store.ingest(batch)  # seen twice, stored (and reported) once
+        store.ingest(Batch(messages=[private(account, 1, "hi!", edited=T0 + timedelta(minutes=1))]))
+        store.ingest(Batch(deletions=[Deletion(account_id=account.pk, ids=(2,))]))
+        store.ingest(Batch(deletions=[Deletion(account_id=account.pk, ids=(2,))]))
+    finally:
+        signals.messages_stored.disconnect(receiver)
+    hi, ours = (Message.objects.get(telegram_id=t).pk for t in (1, 2))
+    assert reports == [
+        {"received": [hi], "sent": [ours], "edited": [], "deleted": []},
+        {"received": [], "sent": [], "edited": [hi], "deleted": []},
+        {"received": [], "sent": [], "edited": [], "deleted": [ours]},
+    ]
