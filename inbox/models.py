@@ -102,6 +102,9 @@ class Conversation(models.Model):
         related_name="assigned_conversations",
     )
     labels = models.ManyToManyField(Label, blank=True, related_name="conversations")
+    # An operator took the conversation over: automation (agent hook, automatic replies) stays out of
+    # it until resumed. The inbox still ingests everything.
+    automation_paused = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -166,6 +169,9 @@ class Message(models.Model):
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Which automation wrote an outbound message ("agent", "pairing"); blank for a person or another
+    # device. The inbox marks automated replies by it.
+    automation = models.CharField(max_length=16, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

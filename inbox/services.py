@@ -50,8 +50,10 @@ def reply_send(
     by: Any,
     reply_to: int | None = None,
     random_id: int | None = None,
+    automation: str = "",
 ) -> Message:
     """Queue a reply: stored as pending with its random_id first, then sent by the account's host.
+    ``automation`` names what wrote it when no person did ("agent", "pairing"; ``by`` is then None).
 
     The random_id is chosen and stored before anything reaches Telegram, so a retry of the same
     message can never send it twice (Telegram deduplicates by random_id). It comes from the OS (secrets),
@@ -72,7 +74,9 @@ def reply_send(
     if random_id is not None and (earlier := _reply_with(conversation, random_id)) is not None:
         return earlier
     try:
-        return _reply_store(conversation, text, by=by, reply_to=reply_to, random_id=random_id)
+        return _reply_store(
+            conversation, text, by=by, reply_to=reply_to, random_id=random_id, automation=automation
+        )
     except IntegrityError:
         # The same retry arrived twice at once: the other request stored it first.
         earlier = _reply_with(conversation, random_id) if random_id is not None else None
@@ -90,7 +94,13 @@ def _reply_with(conversation: Conversation, random_id: int) -> Message | None:
 
 
 def _reply_store(
-    conversation: Conversation, text: str, *, by: Any, reply_to: int | None, random_id: int | None
+    conversation: Conversation,
+    text: str,
+    *,
+    by: Any,
+    reply_to: int | None,
+    random_id: int | None,
+    automation: str,
 ) -> Message:
     with transaction.atomic():
         message = Message.objects.create(
@@ -102,6 +112,7 @@ def _reply_store(
             random_id=random_id if random_id is not None else secrets.randbits(63),
             sent_by=by if getattr(by, "pk", None) else None,
             sender_name=getattr(by, "username", "") or "",
+            automation=automation,
         )
         Conversation.objects.filter(pk=conversation.pk).update(
             last_message_at=message.date,
