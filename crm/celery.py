@@ -11,7 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["crm", "accounts", "inbox", "outreach"])
+app.autodiscover_tasks(["crm", "accounts", "inbox", "outreach", "automation", "agents", "webhooks"])
 # Account commands (accounts.registry) register their tasks when their modules are imported.
 app.autodiscover_tasks(["accounts", "inbox", "outreach"], related_name="commands")
 

@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "inbox",
     "outreach",
     "reports",
+    "automation",
+    "agents",
+    "webhooks",
     "api",
     # django-ninja: its Swagger UI is served from our static files, never from a CDN.
     "ninja",
@@ -78,7 +81,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.string("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Several deployments (or test runs) may share one Redis: cache keys carry the database's name unless
 # CACHE_KEY_PREFIX names another prefix.
-CACHE_KEY_PREFIX = env.string("CACHE_KEY_PREFIX", DATABASES["default"]["NAME"])
+CACHE_KEY_PREFIX = env.string("CACHE_KEY_PREFIX", str(DATABASES["default"]["NAME"]))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -19,12 +19,14 @@ from tests.support.accounts import new_phone, ready_account
 from tests.support.processes import session_host, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "inbox", "outreach", "crm", "reports", "api")
+APPS = ("accounts", "inbox", "outreach", "crm", "reports", "automation", "agents", "webhooks", "api")
 
 
 def _all_tasks() -> dict:
     app.loader.import_default_modules()
-    app.autodiscover_tasks(["crm", "accounts", "inbox", "outreach"], force=True)
+    app.autodiscover_tasks(
+        ["crm", "accounts", "inbox", "outreach", "automation", "agents", "webhooks"], force=True
+    )
     app.autodiscover_tasks(["accounts", "inbox", "outreach"], related_name="commands", force=True)
     return {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
 

@@ -1,0 +1,1 @@
+"""Automation policies: whom each account answers automatically (DM and group policies, pairing)."""

@@ -1,0 +1,1 @@
+"""Webhooks (Standard Webhooks): what happens in Switchboard, signed and delivered durably."""
