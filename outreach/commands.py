@@ -204,7 +204,14 @@ async def _act(hosted: Hosted, kind: str, target: str) -> str:
         return f"read {seen} posts in {target}"
     if kind == WarmupAction.Kind.JOIN:
         await spend(hosted, "join")
-        joined = await tg.chats.join(client, target=target)
+        try:
+            joined = await tg.chats.join(client, target=target)
+        except Exception as error:
+            # The account is in it already (an earlier plan day joined it, or this action ran before and
+            # its outcome was not recorded): what the action wanted is true.
+            if not tg.errors.already_member(error):
+                raise
+            return f"already a member of {target}"
         return f"joined {joined.title or target}"
     if kind == WarmupAction.Kind.REACT:
         emoji = random.choice(warmup.EMOJI)

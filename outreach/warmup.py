@@ -152,11 +152,13 @@ def _choose(
     plan: WarmupPlan, *, day: int, done: dict[str, int], rng: random.Random
 ) -> tuple[str, str] | None:
     limits = plan_limits(plan, day=day)
-    joined = set(
-        WarmupAction.objects.filter(plan=plan, kind=Kind.JOIN, ok=True).values_list("target", flat=True)
-    )
+    joins = WarmupAction.objects.filter(plan=plan, kind=Kind.JOIN)
+    joined = set(joins.filter(ok=True).values_list("target", flat=True))
+    # A join still on its way (no outcome yet) is not chosen again: on a busy host the next tick comes
+    # before it is done.
+    joining = set(joins.filter(ok=False, detail="").values_list("target", flat=True))
     options: list[tuple[str, str]] = []
-    unjoined = [c for c in plan.channels if c not in joined]
+    unjoined = [c for c in plan.channels if c not in joined | joining]
     if unjoined and done.get(Kind.JOIN, 0) < limits.get("join", 0):
         options.append((Kind.JOIN, rng.choice(unjoined)))
     if plan.channels:
