@@ -1,0 +1,111 @@
+"""The event types Switchboard sends, and recording events (the outbox) in the caller's transaction.
+
+Recording is set-based: one SELECT of the enabled endpoints, one INSERT of events and one of deliveries,
+however many messages a batch stored. An event no endpoint wants is not written at all, so an
+installation without webhooks pays one small query per batch. The deliveries are kicked to a worker
+once the transaction commits (the fast path); the beat sweep sends whatever that missed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from webhooks.models import Delivery, Endpoint, Event
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES: dict[str, str] = {
+    "message.received": "An account received a message (private chat, group or channel)",
+    "message.sent": "A message an account was asked to send (inbox reply, API, campaign) left",
+    "message.failed": "A message an account was asked to send failed for good",
+    "message.edited": "A stored message was edited",
+    "message.deleted": "A stored message was deleted on Telegram",
+    "account.status_changed": "An account changed status (banned, re-login needed, spam-limited, cooldown…)",
+    "account.flood_wait": "Telegram made an account wait (FLOOD_WAIT) longer than it waits in place",
+    "campaign.completed": "A campaign reached every recipient it could",
+    "campaign.paused": "A campaign was paused",
+    "scrape.completed": "A scrape job ended (done, incomplete or failed)",
+    "pairing.requested": "An unknown sender asked to be paired with an account",
+}
+TEST_EVENT = "webhook.test"  # sent by "send test event" in the console, to that endpoint only
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_event_id() -> str:
+    """``msg_`` and a ULID: 48 bits of milliseconds, then 80 random bits (Crockford base32), so ids
+    sort by creation and never repeat."""
+    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "msg_" + "".join(reversed(chars))
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    payload: dict[str, Any]
+    account_id: int | None = None
+
+
+def events_record(events: Sequence[NewEvent], *, endpoints: Sequence[Endpoint] | None = None) -> list[Event]:
+    """Write these events and a delivery for each endpoint that wants one, in the caller's transaction;
+    after it commits, a worker sends them. ``endpoints`` narrows the audience (a test event)."""
+    if not events:
+        return []
+    for event in events:
+        if event.type not in EVENT_TYPES and event.type != TEST_EVENT:
+            raise ValueError(f"unknown event type {event.type!r}")
+    audience = list(Endpoint.objects.filter(enabled=True)) if endpoints is None else list(endpoints)
+    now = timezone.now()
+    rows: list[Event] = []
+    deliveries: list[Delivery] = []
+    for event in events:
+        wanted = [
+            e
+            for e in audience
+            if event.type == TEST_EVENT or e.wants(event_type=event.type, account_id=event.account_id)
+        ]
+        if not wanted:
+            continue
+        row = Event(
+            id=new_event_id(),
+            type=event.type,
+            account_id=event.account_id,
+            payload=event.payload,
+            created_at=now,
+        )
+        rows.append(row)
+        deliveries += [
+            Delivery(event=row, endpoint=e, next_attempt_at=now, created_at=now, updated_at=now)
+            for e in wanted
+        ]
+    if not rows:
+        return []
+    Event.objects.bulk_create(rows)
+    created = Delivery.objects.bulk_create(deliveries)
+    ids = [d.pk for d in created]
+    transaction.on_commit(lambda: deliveries_kick(ids))
+    return rows
+
+
+def deliveries_kick(delivery_ids: list[int]) -> None:
+    """The fast path: a worker sends these now. Losing this message loses nothing: the sweep sends
+    every due delivery."""
+    from webhooks.tasks import deliver  # at call time: tasks import the delivery code, which imports this
+
+    try:
+        deliver.apply_async(kwargs={"delivery_ids": delivery_ids}, queue=settings.WEBHOOK_QUEUE)
+    except Exception:
+        log.warning("webhooks: could not queue a delivery; the sweep sends it", exc_info=True)
