@@ -229,12 +229,11 @@ ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 # Webhooks (webhooks/, docs/webhooks.md): endpoints must be https:// URLs on public addresses, unless
 # WEBHOOK_ALLOW_PRIVATE lets private, loopback and link-local targets (and plain http://) through, for
 # tests and local development. Each attempt gets WEBHOOK_TIMEOUT seconds; an endpoint whose every
-# attempt failed for WEBHOOK_DISABLE_AFTER seconds is disabled and admins are alerted. Deliveries go
-# through WEBHOOK_QUEUE (the general worker's queue unless set).
+# attempt failed for WEBHOOK_DISABLE_AFTER seconds is disabled and admins are alerted. Events are kept
+# WEBHOOK_KEEP_DAYS days.
 WEBHOOK_ALLOW_PRIVATE = env.boolean("WEBHOOK_ALLOW_PRIVATE", False)
 WEBHOOK_TIMEOUT = env.number("WEBHOOK_TIMEOUT", 10.0)
 WEBHOOK_DISABLE_AFTER = env.integer("WEBHOOK_DISABLE_AFTER", 5 * 24 * 3600)
-WEBHOOK_QUEUE = env.string("WEBHOOK_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
 WEBHOOK_KEEP_DAYS = env.integer("WEBHOOK_KEEP_DAYS", 30)
 
 # When set, /readyz answers only requests carrying "Authorization: Bearer <HEALTH_TOKEN>".

@@ -61,7 +61,7 @@ def claim(*, delivery_ids: Sequence[int] | None = None, limit: int = SWEEP_BATCH
         due = due.filter(pk__in=list(delivery_ids))
     with transaction.atomic():
         ids = list(
-            due.order_by("next_attempt_at")
+            due.order_by("next_attempt_at", "id")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:limit]
         )

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,15 +40,19 @@ TEST_EVENT = "webhook.test"  # sent by "send test event" in the console, to that
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def new_event_id() -> str:
-    """``msg_`` and a ULID: 48 bits of milliseconds, then 80 random bits (Crockford base32), so ids
-    sort by creation and never repeat."""
-    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+def new_event_ids(count: int) -> list[str]:
+    """``msg_`` and a ULID each: 48 bits of milliseconds, then 80 random bits (Crockford base32). Ids of
+    one call count up from one random start (a monotonic ULID), so they sort in the order recorded."""
+    start = (int(time.time() * 1000) << 80) | secrets.randbits(79)
+    return ["msg_" + _base32(start + i) for i in range(count)]
+
+
+def _base32(value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])
         value >>= 5
-    return "msg_" + "".join(reversed(chars))
+    return "".join(reversed(chars))
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ def events_record(events: Sequence[NewEvent], *, endpoints: Sequence[Endpoint] |
     now = timezone.now()
     rows: list[Event] = []
     deliveries: list[Delivery] = []
+    ids = iter(new_event_ids(len(events)))
     for event in events:
+        event_id = next(ids)
         wanted = [
             e
             for e in audience
@@ -80,7 +85,7 @@ def events_record(events: Sequence[NewEvent], *, endpoints: Sequence[Endpoint] |
         if not wanted:
             continue
         row = Event(
-            id=new_event_id(),
+            id=event_id,
             type=event.type,
             account_id=event.account_id,
             payload=event.payload,
@@ -95,8 +100,8 @@ def events_record(events: Sequence[NewEvent], *, endpoints: Sequence[Endpoint] |
         return []
     Event.objects.bulk_create(rows)
     created = Delivery.objects.bulk_create(deliveries)
-    ids = [d.pk for d in created]
-    transaction.on_commit(lambda: deliveries_kick(ids))
+    delivery_ids = [d.pk for d in created]
+    transaction.on_commit(lambda: deliveries_kick(delivery_ids))
     return rows
 
 
@@ -106,6 +111,6 @@ def deliveries_kick(delivery_ids: list[int]) -> None:
     from webhooks.tasks import deliver  # at call time: tasks import the delivery code, which imports this
 
     try:
-        deliver.apply_async(kwargs={"delivery_ids": delivery_ids}, queue=settings.WEBHOOK_QUEUE)
+        deliver.delay(delivery_ids=delivery_ids)
     except Exception:
         log.warning("webhooks: could not queue a delivery; the sweep sends it", exc_info=True)
