@@ -104,7 +104,7 @@ def test_a_retry_waits_for_its_time(endpoint, receiver):
 def test_a_410_disables_the_endpoint_and_holds_its_other_deliveries(endpoint, receiver, caplog):
     ep, _ = endpoint
     receiver.script = [410]
-    first, second = record(2)
+    record(2)
     with caplog.at_level(logging.WARNING):
         tasks.sweep()
     ep.refresh_from_db()

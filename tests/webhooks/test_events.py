@@ -34,8 +34,8 @@ ALICE = UserInfo(telegram_id=501, access_hash=77, first_name="Alice", username="
 def private(account, telegram_id, text):
     peer = PeerInfo(peer_id=ALICE.telegram_id, kind="private", title="Alice", username="alice", user=ALICE)
     return MessageRecord(
-        account_id=account.pk, peer=peer, telegram_id=telegram_id, out=False, date=T0 + timedelta(seconds=telegram_id),
-        text=text, sender=ALICE, sender_name="Alice",
+        account_id=account.pk, peer=peer, telegram_id=telegram_id, out=False,
+        date=T0 + timedelta(seconds=telegram_id), text=text, sender=ALICE, sender_name="Alice",
     )  # fmt: skip
 
 

@@ -70,8 +70,8 @@ def beat(tmp_path):
     )
     log = open(tmp_path / "beat.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler",
-         "--loglevel", "INFO", "--schedule", str(tmp_path / "beat-schedule")],
+        [sys.executable, "-m", "celery", "-A", "crm", "beat", "--loglevel", "INFO",
+         "-S", "django_celery_beat.schedulers:DatabaseScheduler"],
         cwd=ROOT, env=process_env(), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
