@@ -9,9 +9,13 @@ from webhooks.models import Delivery, Endpoint
 
 def endpoint_list() -> QuerySet[Endpoint]:
     """Every endpoint with its pending and failed delivery counts."""
-    return Endpoint.objects.select_related("account").annotate(
-        pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
-        failed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.FAILED)),
+    return (
+        Endpoint.objects.select_related("account")
+        .annotate(
+            pending=Count("deliveries", filter=Q(deliveries__state=Delivery.State.PENDING)),
+            failed=Count("deliveries", filter=Q(deliveries__state=Delivery.State.FAILED)),
+        )
+        .order_by("id")
     )
 
 
