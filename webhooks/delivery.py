@@ -24,6 +24,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from crm import netguard, vault
+from webhooks import services
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,13 @@ def post(*, endpoint: Endpoint, event: Event) -> Answer:
         target = netguard.check_url(endpoint.url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE)
     except (netguard.Refused, netguard.Unresolvable) as refused:
         return answer(None, str(refused)[:255])
-    headers = headers_for(endpoint=endpoint, event_id=event.pk, body=body, now=now)
+    try:
+        headers = headers_for(endpoint=endpoint, event_id=event.pk, body=body, now=now)
+    except vault.VaultError as error:
+        # Like a session sealed under a missing master key: say which key, never key material.
+        key = getattr(error, "key_id", None)
+        where = f"master key {key!r}" if key else type(error).__name__
+        return answer(None, f"The signing secret cannot be opened ({where})")
     connection = netguard.pinned_connection(target, timeout=settings.WEBHOOK_TIMEOUT)
     try:
         connection.request("POST", target.path, body=body.encode(), headers=headers)
@@ -172,8 +179,6 @@ def next_attempt_after(*, attempts: int, now: datetime) -> datetime | None:
 def outcome_record(*, delivery: Delivery, answer: Answer) -> None:
     """Record one attempt: success, the next try on the schedule, or the end of it. A 410 Gone disables
     the endpoint; an endpoint failing for WEBHOOK_DISABLE_AFTER is disabled and admins are alerted."""
-    from webhooks import services  # services import this module for replays and test events
-
     now = timezone.now()
     attempts = delivery.attempts + 1
     error = answer.error or ("" if answer.ok else f"HTTP {answer.status}")

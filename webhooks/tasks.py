@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-import urllib.request
+import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from celery import shared_task
 from django.conf import settings
 
+from accounts.alerts import alert_post
 from webhooks import delivery
 from webhooks.models import Endpoint
 from webhooks.services import events_prune
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="webhooks.deliver", acks_late=True, reject_on_worker_lost=True)
 def deliver(*, delivery_ids: list[int]) -> int:
     """The fast path, queued when deliveries commit: claim the ones still due and send them."""
     claimed = delivery.claim(delivery_ids=delivery_ids)
-    for delivery_id in claimed:
-        delivery.send_claimed(delivery_id)
+    _send(claimed)
     return len(claimed)
 
 
@@ -30,10 +31,19 @@ def sweep() -> int:
     batch by batch until none is due."""
     sent = 0
     while claimed := delivery.claim():
-        for delivery_id in claimed:
-            delivery.send_claimed(delivery_id)
+        _send(claimed)
         sent += len(claimed)
     return sent
+
+
+def _send(claimed: list[int]) -> None:
+    for delivery_id in claimed:
+        try:
+            delivery.send_claimed(delivery_id)
+        except Exception:
+            # One delivery that cannot be sent must not hold up the others; its claim runs out and
+            # it is tried again later.
+            log.exception("webhooks: delivery %s could not be sent", delivery_id)
 
 
 @shared_task(name="webhooks.endpoint_alert", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -43,22 +53,15 @@ def endpoint_alert(*, endpoint_id: int, reason: str) -> None:
     endpoint = Endpoint.objects.filter(pk=endpoint_id).first()
     if endpoint is None or not settings.ALERT_WEBHOOK_URL:
         return
-    if not settings.ALERT_WEBHOOK_URL.startswith(("https://", "http://")):
-        raise ValueError("ALERT_WEBHOOK_URL must be an http(s) URL")
-    body = json.dumps(
+    alert_post(
         {
             "webhook_endpoint_id": endpoint.pk,
             "description": endpoint.description,
-            "host": urllib.parse.urlsplit(endpoint.url).hostname or "",
+            "host": urlsplit(endpoint.url).hostname or "",
             "status": "webhook_disabled",
             "reason": reason,
         }
-    ).encode()
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        settings.ALERT_WEBHOOK_URL, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - scheme checked above
-        pass
 
 
 @shared_task(name="webhooks.prune")

@@ -365,3 +365,15 @@ def test_a_claim_skips_a_delivery_another_worker_has_locked_instead_of_waiting(
         thread.join()
     assert claimed == [Delivery.objects.get(event=second).pk]
     assert delivery.claim() == [locked.pk]  # free again, and still due
+
+
+def test_a_secret_sealed_under_a_missing_master_key_is_a_plain_failed_attempt(endpoint, receiver, settings):
+    import base64
+
+    record()
+    settings.SWITCHBOARD_MASTER_KEYS = "other:" + base64.b64encode(bytes(range(32))).decode()
+    tasks.sweep()
+    row = Delivery.objects.get()
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert row.last_error == "The signing secret cannot be opened (master key 'test1')"
+    assert receiver.requests == []
