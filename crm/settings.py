@@ -233,6 +233,8 @@ ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 # WEBHOOK_KEEP_DAYS days.
 WEBHOOK_ALLOW_PRIVATE = env.boolean("WEBHOOK_ALLOW_PRIVATE", False)
 WEBHOOK_TIMEOUT = env.number("WEBHOOK_TIMEOUT", 10.0)
+# Deliveries one worker task sends at the same time (threads).
+WEBHOOK_SEND_THREADS = env.integer("WEBHOOK_SEND_THREADS", 8)
 WEBHOOK_DISABLE_AFTER = env.integer("WEBHOOK_DISABLE_AFTER", 5 * 24 * 3600)
 WEBHOOK_KEEP_DAYS = env.integer("WEBHOOK_KEEP_DAYS", 30)
 

@@ -213,7 +213,8 @@ def outcome_record(*, delivery: Delivery, answer: Answer) -> None:
         )
         endpoint_id = delivery.endpoint_id
         if answer.ok:
-            Endpoint.objects.filter(pk=endpoint_id).exclude(failing_since=None).update(failing_since=None)
+            if delivery.endpoint.failing_since is not None:
+                Endpoint.objects.filter(pk=endpoint_id).update(failing_since=None)
         elif answer.status == 410:
             services.endpoint_disable(
                 endpoint_id=endpoint_id, reason="The endpoint answered 410 Gone", alert=True

@@ -1,24 +1,27 @@
 """The event types Switchboard sends, and recording events (the outbox) in the caller's transaction.
 
-Recording is set-based: one SELECT of the enabled endpoints, one INSERT of events and one of deliveries,
-however many messages a batch stored. An event no endpoint wants is not written at all, so an
-installation without webhooks pays one small query per batch. The deliveries are kicked to a worker
-once the transaction commits (the fast path); the beat sweep sends whatever that missed.
+Recording is set-based: one SELECT of the enabled endpoints and one statement inserting the events
+and their deliveries, however many messages a batch stored. An event no endpoint wants is not written
+at all, so an installation without webhooks pays one small query per batch. The deliveries are kicked
+to a worker once the transaction commits (the fast path); the beat sweep sends whatever that missed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
 from django.utils import timezone
 
-from webhooks.models import Delivery, Endpoint, Event
+from webhooks.models import Endpoint, Event
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ def events_record(events: Sequence[NewEvent], *, endpoints: Sequence[Endpoint] |
     audience = list(Endpoint.objects.filter(enabled=True)) if endpoints is None else list(endpoints)
     now = timezone.now()
     rows: list[Event] = []
-    deliveries: list[Delivery] = []
+    pairs: list[tuple[str, int]] = []  # (event id, endpoint id): one delivery each
     ids = iter(new_event_ids(len(events)))
     for event in events:
         event_id = next(ids)
@@ -92,17 +95,42 @@ def events_record(events: Sequence[NewEvent], *, endpoints: Sequence[Endpoint] |
             created_at=now,
         )
         rows.append(row)
-        deliveries += [
-            Delivery(event=row, endpoint=e, next_attempt_at=now, created_at=now, updated_at=now)
-            for e in wanted
-        ]
+        pairs += [(event_id, e.pk) for e in wanted]
     if not rows:
         return []
-    Event.objects.bulk_create(rows)
-    created = Delivery.objects.bulk_create(deliveries)
-    delivery_ids = [d.pk for d in created]
+    delivery_ids = _insert(rows, pairs, now=now)
     transaction.on_commit(lambda: deliveries_kick(delivery_ids))
     return rows
+
+
+def _insert(rows: list[Event], pairs: list[tuple[str, int]], *, now: datetime) -> list[int]:
+    """One statement for the events and their deliveries; returns the deliveries' ids. They travel as
+    two JSON documents: quoting one long string costs far less than quoting an array item by item, in
+    the ingestion transaction of every batch."""
+    events = [{"id": r.id, "type": r.type, "account_id": r.account_id, "payload": r.payload} for r in rows]
+    deliveries = [{"event_id": event_id, "endpoint_id": endpoint_id} for event_id, endpoint_id in pairs]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH events AS (
+                INSERT INTO webhooks_event (id, type, account_id, payload, created_at)
+                SELECT e.id, e.type, e.account_id, e.payload, %s
+                FROM jsonb_to_recordset(%s::jsonb) AS e(id text, type text, account_id bigint, payload jsonb)
+                RETURNING id
+            )
+            INSERT INTO webhooks_delivery (event_id, endpoint_id, state, attempts, next_attempt_at,
+                last_error, created_at, updated_at)
+            SELECT d.event_id, d.endpoint_id, 'pending', 0, %s, '', %s, %s
+            FROM jsonb_to_recordset(%s::jsonb) AS d(event_id text, endpoint_id bigint)
+            RETURNING id
+            """,
+            [now, _json(events), now, now, now, _json(deliveries)],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
 
 
 def deliveries_kick(delivery_ids: list[int]) -> None:

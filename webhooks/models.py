@@ -65,7 +65,7 @@ class Event(models.Model):
     Standard Webhooks ``webhook-id`` (``msg_…``): the same on every attempt and every endpoint."""
 
     id = models.CharField(primary_key=True, max_length=40)
-    type = models.CharField(max_length=40, db_index=True)
+    type = models.CharField(max_length=40)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     payload = models.JSONField()  # the "data" of the body
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -86,8 +86,11 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
         DISABLED = "disabled", "Endpoint disabled"
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of their own: the unique (event, endpoint) and the (endpoint, created) indexes lead with them.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)

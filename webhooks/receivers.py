@@ -71,10 +71,13 @@ def on_messages_stored(
         return
     kinds = [("message.received", received), ("message.edited", edited), ("message.deleted", deleted)]
     ids = {pk for _, group in kinds for pk in group}
-    found = {m.pk: m for m in Message.objects.filter(pk__in=ids).select_related("conversation", "sender")}
+    # Plain values, not model instances: this runs in the ingestion transaction of every batch.
+    found = {row["id"]: row for row in Message.objects.filter(pk__in=ids).values(*MESSAGE_FIELDS)}
     events = [
         NewEvent(
-            type=kind, account_id=found[pk].conversation.account_id, payload=message_payload(found[pk], kind)
+            type=kind,
+            account_id=found[pk]["conversation__account_id"],
+            payload=message_payload(found[pk], kind),
         )
         for kind, group in kinds
         for pk in group
@@ -83,35 +86,47 @@ def on_messages_stored(
     events_record(events, endpoints=endpoints)
 
 
-def message_payload(message: Message, kind: str) -> dict[str, Any]:
-    conversation = message.conversation
+MESSAGE_FIELDS = (
+    "id", "telegram_id", "direction", "text", "media_kind", "reply_to_id", "date", "edited_at",
+    "conversation_id", "conversation__account_id", "conversation__peer_id", "conversation__kind",
+    "conversation__title", "conversation__username",
+    "sender__telegram_id", "sender__username", "sender__first_name", "sender__last_name",
+)  # fmt: skip
+
+
+def message_payload(row: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A message event's data, from a row of MESSAGE_FIELDS."""
     payload: dict[str, Any] = {
-        "message_id": message.pk,
-        "account_id": conversation.account_id,
-        "conversation_id": conversation.pk,
+        "message_id": row["id"],
+        "account_id": row["conversation__account_id"],
+        "conversation_id": row["conversation_id"],
         "chat": {
-            "peer_id": conversation.peer_id,
-            "kind": conversation.kind,
-            "title": conversation.title,
-            "username": conversation.username,
+            "peer_id": row["conversation__peer_id"],
+            "kind": row["conversation__kind"],
+            "title": row["conversation__title"],
+            "username": row["conversation__username"],
         },
-        "telegram_id": message.telegram_id,
+        "telegram_id": row["telegram_id"],
     }
     if kind == "message.deleted":
         return payload
-    sender = message.sender
+    sender = None
+    if row["sender__telegram_id"] is not None:
+        name = f"{row['sender__first_name']} {row['sender__last_name']}".strip()
+        username = row["sender__username"]
+        sender = {
+            "telegram_id": row["sender__telegram_id"],
+            "username": username,
+            "name": name or (f"@{username}" if username else str(row["sender__telegram_id"])),
+        }
     payload.update(
-        direction=message.direction,
-        sender=(
-            {"telegram_id": sender.telegram_id, "username": sender.username, "name": sender.display_name}
-            if sender is not None
-            else None
-        ),
-        text=message.text,
-        media_kind=message.media_kind,
-        reply_to_id=message.reply_to_id,
-        date=_at(message.date),
-        edited_at=_at(message.edited_at),
+        direction=row["direction"],
+        sender=sender,
+        text=row["text"],
+        media_kind=row["media_kind"],
+        reply_to_id=row["reply_to_id"],
+        date=_at(row["date"]),
+        edited_at=_at(row["edited_at"]),
     )
     return payload
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from celery import shared_task
 from django.conf import settings
+from django.db import connection
 
 from accounts.alerts import alert_post
 from webhooks import delivery
@@ -37,13 +39,26 @@ def sweep() -> int:
 
 
 def _send(claimed: list[int]) -> None:
-    for delivery_id in claimed:
-        try:
-            delivery.send_claimed(delivery_id)
-        except Exception:
-            # One delivery that cannot be sent must not hold up the others; its claim runs out and
-            # it is tried again later.
-            log.exception("webhooks: delivery %s could not be sent", delivery_id)
+    """Send claimed deliveries a few at a time, so one slow endpoint (up to WEBHOOK_TIMEOUT per attempt)
+    does not hold up the rest of the batch."""
+    if len(claimed) == 1 or settings.WEBHOOK_SEND_THREADS <= 1:
+        for delivery_id in claimed:
+            _send_one(delivery_id, own_connection=False)
+        return
+    with ThreadPoolExecutor(max_workers=settings.WEBHOOK_SEND_THREADS) as pool:
+        list(pool.map(_send_one, claimed))
+
+
+def _send_one(delivery_id: int, own_connection: bool = True) -> None:
+    try:
+        delivery.send_claimed(delivery_id)
+    except Exception:
+        # One delivery that cannot be sent must not hold up the others; its claim runs out and it is
+        # tried again later.
+        log.exception("webhooks: delivery %s could not be sent", delivery_id)
+    finally:
+        if own_connection:
+            connection.close()  # the pool's thread opened it
 
 
 @shared_task(name="webhooks.endpoint_alert", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -90,6 +90,13 @@ def receiver():
     server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _one_send_at_a_time(settings):
+    """In-process sweeps send from this thread only: other threads' connections cannot see the data of a
+    test that runs inside a transaction. Tests with committed data turn the threads back on."""
+    settings.WEBHOOK_SEND_THREADS = 1
+
+
 @pytest.fixture
 def private_allowed(settings):
     """The receiver is on loopback: allowed only through WEBHOOK_ALLOW_PRIVATE, as in local development."""

@@ -311,8 +311,9 @@ def test_secrets_never_reach_logs_attempts_or_events(endpoint, receiver, caplog)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_sweeps_at_once_send_each_delivery_once(receiver, private_allowed, monkeypatch):
+def test_two_sweeps_at_once_send_each_delivery_once(receiver, private_allowed, monkeypatch, settings):
     monkeypatch.setattr("webhooks.events.deliveries_kick", lambda ids: None)  # the sweeps alone send
+    settings.WEBHOOK_SEND_THREADS = 4  # and each sends several at a time, as in production
     services.endpoint_create(url=receiver.url)
     receiver.delay = 0.02
     events = record(40)
