@@ -9,10 +9,13 @@ the specification's schedule, never as broker countdowns.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
 import re
+import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -143,18 +146,34 @@ def post(*, endpoint: Endpoint, event: Event) -> Answer:
         key = getattr(error, "key_id", None)
         where = f"master key {key!r}" if key else type(error).__name__
         return answer(None, f"The signing secret cannot be opened ({where})")
-    connection = netguard.pinned_connection(target, timeout=settings.WEBHOOK_TIMEOUT)
+    timeout = settings.WEBHOOK_TIMEOUT
+    connection = netguard.pinned_connection(target, timeout=timeout)
+    # The socket timeout bounds each read; the watchdog bounds the whole attempt, so a receiver that
+    # drips its answer a byte at a time cannot hold a worker either.
+    cut = threading.Event()
+    watchdog = threading.Timer(timeout, _cut, args=(connection, cut))
+    watchdog.start()
+    too_long = f"No answer within {timeout:g} s"
     try:
         connection.request("POST", target.path, body=body.encode(), headers=headers)
         response = connection.getresponse()
         text = response.read(2048).decode("utf-8", "replace")
-        return answer(response.status, "", _CONTROL.sub(" ", text)[:500])
-    except TimeoutError:
-        return answer(None, f"No answer within {settings.WEBHOOK_TIMEOUT:g} s")
     except (OSError, http.client.HTTPException) as error:
-        return answer(None, _why(error))
+        return answer(None, too_long if cut.is_set() or isinstance(error, TimeoutError) else _why(error))
     finally:
+        watchdog.cancel()
         connection.close()
+    if cut.is_set():  # an answer cut short is no answer, whatever its status line said
+        return answer(None, too_long)
+    return answer(response.status, "", _CONTROL.sub(" ", text)[:500])
+
+
+def _cut(connection: http.client.HTTPConnection, cut: threading.Event) -> None:
+    """Interrupt a read in progress on another thread (shutdown wakes a blocked recv; close does not)."""
+    cut.set()
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def _why(error: BaseException) -> str:

@@ -378,3 +378,38 @@ def test_a_secret_sealed_under_a_missing_master_key_is_a_plain_failed_attempt(en
     assert (row.state, row.attempts) == ("pending", 1)
     assert row.last_error == "The signing secret cannot be opened (master key 'test1')"
     assert receiver.requests == []
+
+
+def test_a_receiver_dripping_its_answer_is_cut_at_the_timeout(endpoint, settings):
+    import socket
+
+    settings.WEBHOOK_TIMEOUT = 1.0
+    ep, _ = endpoint
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.is_set():  # one header byte every 0.3 s: never a read timeout, never an end
+            try:
+                conn.sendall(b"X")
+            except OSError:
+                break
+            time.sleep(0.3)
+        conn.close()
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    Endpoint.objects.filter(pk=ep.pk).update(url=f"http://127.0.0.1:{listener.getsockname()[1]}/hook")
+    [event] = record()
+    started = time.monotonic()
+    try:
+        tasks.sweep()
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 3
+    row = Delivery.objects.get(event=event)
+    assert (row.state, row.last_status, row.last_error) == ("pending", None, "No answer within 1 s")
