@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import json
 import logging
+import math
 import re
 import socket
 import threading
@@ -70,7 +71,9 @@ def claim(*, delivery_ids: Sequence[int] | None = None, limit: int = SWEEP_BATCH
             .values_list("pk", flat=True)[:limit]
         )
         if ids:
-            until = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT) + CLAIM_GRACE
+            # Long enough for the whole batch, sent WEBHOOK_SEND_THREADS at a time.
+            rounds = math.ceil(len(ids) / max(1, settings.WEBHOOK_SEND_THREADS))
+            until = now + timedelta(seconds=rounds * settings.WEBHOOK_TIMEOUT) + CLAIM_GRACE
             Delivery.objects.filter(pk__in=ids).update(next_attempt_at=until, updated_at=now)
     return ids
 
@@ -80,6 +83,9 @@ def send_claimed(delivery_id: int) -> None:
     delivery = Delivery.objects.select_related("event", "endpoint").filter(pk=delivery_id).first()
     if delivery is None or delivery.state != Delivery.State.PENDING:
         return
+    latest_start = timezone.now() + timedelta(seconds=settings.WEBHOOK_TIMEOUT)
+    if delivery.next_attempt_at is None or delivery.next_attempt_at < latest_start:
+        return  # our claim runs out before this attempt could: the next claim sends it
     if not delivery.endpoint.enabled:
         Delivery.objects.filter(pk=delivery_id, state=Delivery.State.PENDING).update(
             state=Delivery.State.DISABLED

@@ -413,3 +413,35 @@ def test_a_receiver_dripping_its_answer_is_cut_at_the_timeout(endpoint, settings
     assert time.monotonic() - started < 3
     row = Delivery.objects.get(event=event)
     assert (row.state, row.last_status, row.last_error) == ("pending", None, "No answer within 1 s")
+
+
+def test_a_worker_whose_claim_ran_out_sends_nothing(endpoint, receiver):
+    [event] = record()
+    [claimed] = delivery.claim()
+    Delivery.objects.filter(pk=claimed).update(next_attempt_at=timezone.now())  # as if it had expired
+    delivery.send_claimed(claimed)  # the late worker
+    assert receiver.requests == []
+    assert delivery.claim() == [claimed]  # someone else's turn now
+    delivery.send_claimed(claimed)
+    assert receiver.ids() == [event.pk]
+
+
+def test_a_claim_lasts_long_enough_for_its_whole_batch(endpoint, settings):
+    settings.WEBHOOK_SEND_THREADS, settings.WEBHOOK_TIMEOUT = 4, 10
+    record(10)
+    started = timezone.now()
+    claimed = delivery.claim()
+    assert len(claimed) == 10
+    until = set(Delivery.objects.values_list("next_attempt_at", flat=True))
+    assert [round((u - started).total_seconds()) for u in until] == [3 * 10 + 30]
+
+
+def test_old_events_are_pruned_unless_a_delivery_still_waits(endpoint, receiver):
+    sent, waiting = record(2)
+    receiver.script = [200, 500]
+    tasks.sweep()
+    Event.objects.update(created_at=timezone.now() - timedelta(days=31))
+    fresh = record()[0]
+    assert services.events_prune(older_than=timedelta(days=30)) == 1
+    assert set(Event.objects.values_list("pk", flat=True)) == {waiting.pk, fresh.pk}
+    assert not Attempt.objects.filter(delivery__event_id=sent.pk).exists()
