@@ -21,7 +21,7 @@ def deliver_alert(*, account_id: int, status: str, reason: str) -> None:
     account = Account.objects.filter(pk=account_id).first()
     if account is None or not settings.ALERT_WEBHOOK_URL:
         return
-    body = json.dumps(
+    alert_post(
         {
             "account_id": account_id,
             "phone": account.phone,
@@ -29,11 +29,18 @@ def deliver_alert(*, account_id: int, status: str, reason: str) -> None:
             "status": status,
             "reason": reason,
         }
-    ).encode()
+    )
+
+
+def alert_post(body: dict[str, object]) -> None:
+    """POST one alert to ALERT_WEBHOOK_URL (accounts here, webhook endpoints in webhooks.tasks)."""
     if not settings.ALERT_WEBHOOK_URL.startswith(("https://", "http://")):
         raise ValueError("ALERT_WEBHOOK_URL must be an http(s) URL")
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        settings.ALERT_WEBHOOK_URL, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        settings.ALERT_WEBHOOK_URL,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - scheme checked above
         pass

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Sent on the host after every outcome is recorded: sender=the Command, operation=the Operation row.
+# Sent on the host as every outcome is recorded, inside the transaction that records it: sender=the
+# Command, operation=the Operation row.
 command_finished = Signal()
 
 
@@ -283,8 +284,10 @@ def record(
         )
     else:
         fields.update(state=Operation.State.DONE, result=result.model_dump(mode="json") if result else {})
-    operation, _ = Operation.objects.update_or_create(id=operation_id, defaults=fields)
-    command_finished.send(sender=spec, operation=operation)
+    # One transaction: what subscribers write about the outcome (a webhook event) commits with it.
+    with transaction.atomic():
+        operation, _ = Operation.objects.update_or_create(id=operation_id, defaults=fields)
+        command_finished.send(sender=spec, operation=operation)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import leases
+from accounts import leases, signals
 from accounts.alerts import deliver_alert
 from accounts.devices import choose_device
 from accounts.models import OUTREACH_PAUSED_INDEFINITELY, Account, AccountEvent, ApiApp
@@ -154,8 +154,28 @@ def account_transition(
             detail=detail,
             actor=actor,
         )
+        if current != to or to == S.COOLDOWN:
+            signals.status_changed.send(
+                sender=Account,
+                account_id=account.pk,
+                from_status=current,
+                to_status=to,
+                reason=account.status_reason,
+                cooldown_until=account.cooldown_until if to == S.COOLDOWN else None,
+            )
         if to in ALERTING and current != to:
             transaction.on_commit(lambda: alert_send(account_id=account.pk, status=to, reason=reason))
+    return account
+
+
+def account_flood_wait(*, account_id: int, seconds: int, until: datetime, reason: str) -> Account:
+    """Telegram's long FLOOD_WAIT: the account cools down until ``until``; recorded (and told to the
+    apps above through ``flood_waited``) in one transaction."""
+    with transaction.atomic():
+        account = account_transition(
+            account_id=account_id, to=S.COOLDOWN, reason=reason, cooldown_until=until, force=True
+        )
+        signals.flood_waited.send(sender=Account, account_id=account_id, seconds=seconds, reason=reason)
     return account
 
 

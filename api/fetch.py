@@ -1,23 +1,22 @@
 """Fetching a file from a URL an API caller gave (the send-a-file tool), in the web process.
 
-The URL comes from outside, and the web process sits inside our network: fetched naively, a URL could
-read an internal service or a cloud metadata endpoint (SSRF). So only https:// is fetched; the host name
-is resolved once, every address it resolves to must be public, and the connection goes to the address
-that was checked (a second DNS answer cannot swap in another: no rebinding). Redirects are followed a
-few times, each checked the same way. The file is read up to a size cap and within one deadline for the
-whole fetch, so a slow or endless answer cannot hold a web worker.
+The URL comes from outside, so only https:// is fetched, and crm.netguard checks where it leads (every
+address public, the connection pinned to the checked address: no SSRF, no rebinding). Redirects are
+followed a few times, each checked the same way. The file is read up to a size cap and within one
+deadline for the whole fetch, so a slow or endless answer cannot hold a web worker.
 """
 
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import re
-import socket
 import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
+
+from crm import netguard
+from crm.netguard import is_public as is_public  # re-exported: callers and tests know it here
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -95,52 +94,20 @@ def _target(url: str, policy: Policy) -> _Target:
 
 
 def _checked_address(target: _Target, policy: Policy) -> str:
-    """The address to connect to; every address the name resolves to must be public, so a name that
-    answers with one public and one internal address is refused rather than raced."""
+    """The address to connect to (crm.netguard: every address the name resolves to must be public)."""
     try:
-        found = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise FetchFailed(f"The host {target.host} could not be resolved") from None
-    addresses = [str(info[4][0]).split("%")[0] for info in found]
-    if not addresses:
-        raise FetchFailed(f"The host {target.host} could not be resolved")
-    if not policy.allow_private:
-        for address in addresses:
-            if not is_public(ipaddress.ip_address(address)):
-                raise Refused(f"The URL's host resolves to a non-public address ({address})")
-    return addresses[0]
-
-
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Reachable on the public internet: not private, loopback, link-local, multicast, reserved or
-    unspecified, and no such IPv4 address hidden inside an IPv6 one (mapped, 6to4, Teredo)."""
-    if not address.is_global or address.is_multicast or address.is_reserved:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        teredo = address.teredo or ()
-        embedded = [address.ipv4_mapped, address.sixtofour, *teredo]
-        return all(is_public(inner) for inner in embedded if inner is not None)
-    return True
+        return netguard.resolve(target.host, target.port, allow_private=policy.allow_private)
+    except netguard.Unresolvable as error:
+        raise FetchFailed(str(error)) from None
+    except netguard.Refused as error:
+        raise Refused(str(error)) from None
 
 
 def _connect(target: _Target, address: str, deadline: float) -> http.client.HTTPConnection:
-    """A connection to ``address`` that speaks to ``target.host``: its Host header, and for https the
-    certificate checked against the name (SNI)."""
-    timeout = _remaining(deadline)
-    connection: http.client.HTTPConnection
-    if target.scheme == "https":
-        context = ssl.create_default_context()
-        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
-    else:
-        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-
-    def pinned(
-        host_port: tuple[str, int], timeout: float, source: tuple[str, int] | None = None
-    ) -> socket.socket:
-        return socket.create_connection((address, target.port), timeout, source)
-
-    connection._create_connection = pinned  # type: ignore[attr-defined]  # http.client's own seam for this
-    return connection
+    checked = netguard.Target(
+        scheme=target.scheme, host=target.host, port=target.port, path=target.path, address=address
+    )
+    return netguard.pinned_connection(checked, timeout=_remaining(deadline))
 
 
 def _get(

@@ -226,6 +226,18 @@ INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", "inbox:versions")
 # Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
 ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 
+# Webhooks (webhooks/, docs/webhooks.md): endpoints must be https:// URLs on public addresses, unless
+# WEBHOOK_ALLOW_PRIVATE lets private, loopback and link-local targets (and plain http://) through, for
+# tests and local development. Each attempt gets WEBHOOK_TIMEOUT seconds; an endpoint whose every
+# attempt failed for WEBHOOK_DISABLE_AFTER seconds is disabled and admins are alerted. Events are kept
+# WEBHOOK_KEEP_DAYS days.
+WEBHOOK_ALLOW_PRIVATE = env.boolean("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT = env.number("WEBHOOK_TIMEOUT", 10.0)
+# Deliveries one worker task sends at the same time (threads).
+WEBHOOK_SEND_THREADS = env.integer("WEBHOOK_SEND_THREADS", 8)
+WEBHOOK_DISABLE_AFTER = env.integer("WEBHOOK_DISABLE_AFTER", 5 * 24 * 3600)
+WEBHOOK_KEEP_DAYS = env.integer("WEBHOOK_KEEP_DAYS", 30)
+
 # When set, /readyz answers only requests carrying "Authorization: Bearer <HEALTH_TOKEN>".
 HEALTH_TOKEN = env.string("HEALTH_TOKEN", "")
 

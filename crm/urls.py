@@ -18,6 +18,7 @@ urlpatterns = [
     path("outreach/", include("outreach.urls")),
     path("reports/", include("reports.urls")),
     path("settings/api/", include("api.urls")),
+    path("settings/webhooks/", include("webhooks.urls")),
     path("api/v1/", rest.urls()),
     path("admin/", admin.site.urls),
 ]

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from inbox.models import Contact, ContactHash, Message
-from outreach import spintax
+from outreach import signals, spintax
 from outreach.limits import daily_limits
 from outreach.models import Campaign, Recipient, Send
 from outreach.services import send_queue
@@ -485,4 +485,5 @@ def finish_if_done(campaign: Campaign, now: datetime) -> bool:
     if waiting.exists():
         return False
     Campaign.objects.filter(pk=campaign.pk).update(state=Campaign.State.FINISHED, finished_at=now)
+    signals.campaign_finished.send(sender=Campaign, campaign_id=campaign.pk)
     return True

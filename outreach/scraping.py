@@ -23,10 +23,12 @@ from accounts.models import Account
 from accounts.telegram.records import PAGE, Group, GroupInfo, UserInfo
 from crm.text import without_nul
 from inbox.services import contacts_store
-from outreach import commands
+from outreach import commands, signals
 from outreach.models import Audience, AudienceMember, ScrapeJob
 
 State = ScrapeJob.State
+# A job in one of these states has ended (outreach.signals.scrape_finished).
+ENDED = (State.DONE, State.INCOMPLETE, State.FAILED)
 # Telegram lists at most this many members of one filter by offset; the search sweep finds the rest.
 VISIBLE_CAP = 10_000
 SWEEP = list(string.ascii_lowercase + string.digits)
@@ -142,9 +144,12 @@ def job_located(*, job_id: int, group: Group, info: GroupInfo) -> None:
 
 
 def job_finish(*, job_id: int, state: str, message: str) -> None:
-    ScrapeJob.objects.filter(pk=job_id, state=State.RUNNING).update(
-        state=state, message=message[:255], finished_at=timezone.now(), updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        finished = ScrapeJob.objects.filter(pk=job_id, state=State.RUNNING).update(
+            state=state, message=message[:255], finished_at=timezone.now(), updated_at=timezone.now()
+        )
+        if finished and state in ENDED:
+            signals.scrape_finished.send(sender=ScrapeJob, job_id=job_id, state=state)
 
 
 def flood_wait_noted(*, job_id: int) -> None:
@@ -175,6 +180,8 @@ def page_store(
         if job.state == State.RUNNING:
             _queue(job)
         job.save()
+        if job.state in ENDED:
+            signals.scrape_finished.send(sender=ScrapeJob, job_id=job.pk, state=job.state)
         return job.state == State.RUNNING
 
 

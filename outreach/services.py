@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Account
 from inbox.models import ContactHash, Message
 from inbox.services import sent_message_record
-from outreach import commands, spintax
+from outreach import commands, signals, spintax
 from outreach.models import Audience, Campaign, FollowUp, Recipient, Send
 from outreach.selectors import audience_contacts
 
@@ -121,8 +121,13 @@ def campaign_start(*, campaign: Campaign, by: Any = None) -> int:
 
 def campaign_pause(*, campaign: Campaign, by: Any = None) -> None:
     """Stop queueing. Sends already in an account's queue are dropped when they come up (see claim)."""
-    Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.RUNNING).update(state=Campaign.State.PAUSED)
-    Send.objects.filter(campaign=campaign, state=Send.State.QUEUED).update(state=Send.State.PLANNED)
+    with transaction.atomic():
+        paused = Campaign.objects.filter(pk=campaign.pk, state=Campaign.State.RUNNING).update(
+            state=Campaign.State.PAUSED
+        )
+        Send.objects.filter(campaign=campaign, state=Send.State.QUEUED).update(state=Send.State.PLANNED)
+        if paused:
+            signals.campaign_paused.send(sender=Campaign, campaign_id=campaign.pk)
 
 
 def campaign_resume(*, campaign: Campaign, by: Any = None) -> None:

@@ -41,7 +41,7 @@ from accounts.registry import (
     record,
     spend,
 )
-from accounts.services import account_touch, account_transition
+from accounts.services import account_flood_wait, account_touch, account_transition
 from accounts.telegram import errors as tg_errors
 
 log = logging.getLogger(__name__)
@@ -212,13 +212,7 @@ async def cool_down(host: Host, hosted: Hosted, *, seconds: int, reason: str) ->
     # Scheduled before the database write: if that fails, the account still resumes its queue.
     host.loop.call_later(pause, lambda: host.loop.create_task(_resume(host, hosted)))
     until = timezone.now() + timedelta(seconds=pause)
-    await db(account_transition)(
-        account_id=hosted.account_id,
-        to=Account.Status.COOLDOWN,
-        reason=reason,
-        cooldown_until=until,
-        force=True,
-    )
+    await db(account_flood_wait)(account_id=hosted.account_id, seconds=seconds, until=until, reason=reason)
     hosted.status = Account.Status.COOLDOWN
 
 
