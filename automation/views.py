@@ -94,7 +94,7 @@ def requests(request: HtmxHttpRequest) -> HttpResponse:
 
 def _requests(request: HtmxHttpRequest, **extra: object) -> HttpResponse:
     context = {
-        "pending": selectors.pairing_pending()[:200],
+        "pending": selectors.pairing_pending(),
         "decided": selectors.pairing_decided(),
         "decisions": DECISIONS,
         **extra,

@@ -125,6 +125,30 @@ def test_each_message_is_judged_once_however_often_the_task_runs(account, admitt
     assert admitted == [message.pk]
 
 
+def test_a_campaign_recipient_answering_is_admitted_not_paired(account):
+    lead = person("lead")
+    first = dm(account, lead, "placeholder")
+    Message.objects.filter(pk=first.pk).update(
+        direction="out", text="Hi! We have a room.", date=timezone.now() - timedelta(minutes=5)
+    )
+    answer = dm(account, lead, "Tell me more")
+    services.messages_judge(message_ids=[answer.pk])
+    assert reason(answer) == "contacted"
+    assert not PairingRequest.objects.exists()
+
+
+def test_pairing_replies_and_failed_sends_do_not_make_a_stranger_known(account):
+    sam = person("sam")
+    for fields in ({"automation": "pairing"}, {"delivery": "failed"}):
+        earlier = dm(account, sam, "x")
+        Message.objects.filter(pk=earlier.pk).update(
+            direction="out", date=timezone.now() - timedelta(minutes=1), **fields
+        )
+    message = dm(account, sam, "hi")
+    services.messages_judge(message_ids=[message.pk])
+    assert reason(message) == "pairing requested"
+
+
 def test_old_messages_from_a_backfill_are_never_answered(account):
     message = dm(account, person("early"), "from last week", date=timezone.now() - timedelta(days=7))
     services.messages_judge(message_ids=[message.pk])

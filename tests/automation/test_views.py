@@ -181,6 +181,18 @@ def test_deciding_twice_explains_itself(admin_client, account, request_row):
     assert admin_client.post(reverse("automation:decide", args=[10**9, "deny"])).status_code == 404
 
 
+def test_a_failed_post_to_the_admin_chat_shows_why(admin_client, account, request_row):
+    from accounts.models import Operation
+
+    operation = Operation.objects.create(
+        id="00000000-0000-4000-8000-000000000001", account=account, command="messages.send",
+        state="failed", reason="No user has \"boss_gone\" as username",
+    )  # fmt: skip
+    PairingRequest.objects.filter(pk=request_row.pk).update(announce_operation=operation.pk)
+    body = page(admin_client, account).content.decode()
+    assert "posting failed: No user has &quot;boss_gone&quot; as username" in body
+
+
 def test_the_fleet_list_shows_every_accounts_pending_requests(admin_client, request_row, make_account):
     other = make_account(status=Account.Status.ACTIVE)
     PairingRequest.objects.create(
