@@ -171,7 +171,11 @@ def _remember(request: PairingRequest) -> None:
             AllowedSender.objects.get_or_create(
                 account_id=request.account_id,
                 user_id=request.sender_id,
-                defaults={"source": AllowedSender.Source.PAIRED, "added_by": request.decided_by},
+                defaults={
+                    "source": AllowedSender.Source.PAIRED,
+                    "added_by": request.decided_by,
+                    "label": request.who,
+                },
             )
     except IntegrityError:
         pass  # listed meanwhile by an admin: remembered either way

@@ -233,3 +233,23 @@ class TestAdminChatReplies:
         PairingRequest.objects.filter(pk=request.pk).update(status="pending", expires_at=timezone.now())
         with pytest.raises(pairing.NotPending, match="expired already"):
             pairing.pairing_decide(request_id=request.pk, approve=True)
+
+
+def test_beat_expires_requests_every_minute():
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    from automation.tasks import pairing_expire
+
+    migration = importlib.import_module("automation.migrations.0002_pairing_expire_schedule")
+    PeriodicTask.objects.filter(name=migration.NAME).delete()  # whatever an earlier test left
+    migration.schedule(apps, None)
+    migration.schedule(apps, None)  # idempotent
+    scheduled = PeriodicTask.objects.get(name=migration.NAME)
+    assert (scheduled.task, scheduled.interval.every, scheduled.interval.period) == (
+        pairing_expire.name,
+        1,
+        "minutes",
+    )
