@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from automation import pairing, selectors, signals
@@ -47,7 +47,7 @@ def messages_judge(*, message_ids: list[int]) -> int:
 
 def _judge(message: Message, settings: AutomationSettings, rules: Rules) -> bool:
     with transaction.atomic():
-        if Judgement.objects.filter(pk=message.pk).exists() or not _claim(message):
+        if not _claim(message):
             return False  # judged before: a redelivered or repeated task
         verdict = _verdict(message, settings, rules)
         if verdict.action == PAIR:
@@ -62,15 +62,18 @@ def _judge(message: Message, settings: AutomationSettings, rules: Rules) -> bool
 
 
 def _claim(message: Message) -> bool:
-    """Insert the message's judgement row; False if another task holds it (that task judges it)."""
-    try:
-        with transaction.atomic():
-            Judgement.objects.create(
-                message=message, account_id=message.conversation.account_id, admitted=False, reason="judging"
-            )
-    except IntegrityError:
-        return False
-    return True
+    """Insert the message's judgement row; False if it has one. A task judging the same message at this
+    moment holds the row: the insert waits for that task's commit and then inserts nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO automation_judgement (message_id, account_id, admitted, reason, at)
+            VALUES (%s, %s, false, 'judging', now())
+            ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+            """,
+            [message.pk, message.conversation.account_id],
+        )
+        return cursor.fetchone() is not None
 
 
 def _verdict(message: Message, settings: AutomationSettings, rules: Rules) -> Verdict:
