@@ -213,6 +213,21 @@ class TestAdminChatReplies:
         services.messages_judge(message_ids=[dm(account, sam, "approve", reply_to_id=5000).pk])
         assert PairingRequest.objects.get(pk=request.pk).status == "pending"
 
+    def test_in_a_private_admin_chat_the_sender_is_the_chats_person(self, pending):
+        account, _sam, request = pending
+        reply = dm(account, person("boss"), "deny", reply_to_id=5000)
+        Message.objects.filter(pk=reply.pk).update(sender=None)
+        services.messages_judge(message_ids=[reply.pk])
+        assert PairingRequest.objects.get(pk=request.pk).status == "denied"
+
+    def test_the_requester_as_the_private_admin_chat_still_cannot_decide(self, pending):
+        account, sam, request = pending
+        AutomationSettings.objects.filter(account=account).update(admin_chat="@sam")
+        reply = dm(account, sam, "approve", reply_to_id=5000)
+        Message.objects.filter(pk=reply.pk).update(sender=None)
+        services.messages_judge(message_ids=[reply.pk])
+        assert PairingRequest.objects.get(pk=request.pk).status == "pending"
+
     def test_the_announced_id_is_read_from_the_command_outcome(self, pending):
         from accounts.models import Operation
 
