@@ -175,5 +175,8 @@ class Judgement(models.Model):
     reason = models.CharField(max_length=40)
     at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="judgement_at")]
+
     def __str__(self) -> str:
         return f"message {self.message_id}: {'admitted' if self.admitted else 'not admitted'} ({self.reason})"

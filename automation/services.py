@@ -88,6 +88,18 @@ def _verdict(message: Message, settings: AutomationSettings, rules: Rules) -> Ve
     return verdict
 
 
+def judgements_prune(*, batch: int = 10_000) -> int:
+    """Forget judgements older than a day; returns how many. Their only lasting job is the claim, and a
+    message that old is never answered again (MAX_AGE), whatever a late redelivery does."""
+    cutoff = timezone.now() - max(MAX_AGE, timedelta(days=1))
+    deleted = 0
+    while True:
+        ids = list(Judgement.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += Judgement.objects.filter(pk__in=ids).delete()[0]
+
+
 # --- settings and allowlist (the console) ------------------------------------------------------------------
 
 

@@ -268,3 +268,17 @@ def test_beat_expires_requests_every_minute():
         1,
         "minutes",
     )
+
+
+def test_judgements_older_than_a_day_are_pruned_and_a_late_redelivery_still_answers_nothing(
+    account, admitted
+):
+    AutomationSettings.objects.create(account=account, dm_policy="open")
+    old = dm(account, person("old"), "yesterday", date=timezone.now() - timedelta(days=2))
+    fresh = dm(account, person("new"), "now")
+    services.messages_judge(message_ids=[old.pk, fresh.pk])
+    Judgement.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=2))
+    assert services.judgements_prune(batch=1) == 1
+    assert list(Judgement.objects.values_list("pk", flat=True)) == [fresh.pk]
+    services.messages_judge(message_ids=[old.pk])  # a redelivery of the old task
+    assert reason(old) == "too old" and admitted == [fresh.pk]
