@@ -16,6 +16,32 @@ from inbox.records import Batch
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def record_from_sam(account_id: int, telegram_id: int = 1) -> MessageRecord:
+    sam = UserInfo(telegram_id=9191, access_hash=1, username="sam", first_name="Sam")
+    return MessageRecord(
+        account_id=account_id,
+        peer=PeerInfo(peer_id=9191, kind="private", title="Sam", user=sam),
+        telegram_id=telegram_id,
+        out=False,
+        date=datetime.now(UTC),
+        text="hi",
+        sender=sam,
+    )
+
+
+def test_a_broker_that_refuses_the_task_never_fails_the_storing(make_account, monkeypatch):
+    from inbox.models import Message
+
+    account = make_account()
+
+    def refuse(ids):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.messages_judge, "delay", refuse)
+    store.ingest(Batch(messages=[record_from_sam(account.pk)]))
+    assert Message.objects.filter(conversation__account=account, text="hi").exists()
+
+
 def test_received_messages_are_queued_for_judging_once_stored(make_account, monkeypatch):
     account = make_account()
     queued: list[tuple[list[int], str]] = []
@@ -24,16 +50,7 @@ def test_received_messages_are_queued_for_judging_once_stored(make_account, monk
         "delay",
         lambda ids: queued.append((ids, tasks.messages_judge.app.conf.task_default_queue)),
     )
-    sam = UserInfo(telegram_id=9191, access_hash=1, username="sam", first_name="Sam")
-    record = MessageRecord(
-        account_id=account.pk,
-        peer=PeerInfo(peer_id=9191, kind="private", title="Sam", user=sam),
-        telegram_id=1,
-        out=False,
-        date=datetime.now(UTC),
-        text="hi",
-        sender=sam,
-    )
+    record = record_from_sam(account.pk)
     store.ingest(Batch(messages=[record]))
     store.ingest(Batch(messages=[record]))  # stored once, so queued once
     assert len(queued) == 1
