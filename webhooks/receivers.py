@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.apps import apps
 from django.db.models import Count
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from accounts import signals as account_signals
 from accounts.models import Operation
 from accounts.registry import command_finished
 from automation import signals as automation_signals
+from automation.models import PairingRequest
 from inbox import signals as inbox_signals
 from inbox.models import Message
 from outreach import signals as outreach_signals
@@ -252,23 +252,22 @@ def on_scrape_finished(sender: Any, *, job_id: int, state: str, **_: Any) -> Non
 
 # --- automation ----------------------------------------------------------------------------------
 
-# What a pairing request's payload carries of the request row, when the row has the field.
-PAIRING_FIELDS = ("peer_id", "user_id", "telegram_id", "username", "first_name", "last_name", "name")
-
 
 def on_pairing_requested(sender: Any, *, request_id: int, account_id: int, **_: Any) -> None:
     if not (endpoints := _listening()):
         return
-    payload: dict[str, Any] = {"request_id": request_id, "account_id": account_id}
-    try:
-        model = apps.get_model("automation", "PairingRequest")
-    except LookupError:
-        model = None  # automation's models have not landed in this build: ids only
-    if model is not None and (row := model.objects.filter(pk=request_id).first()) is not None:
-        payload.update({name: getattr(row, name) for name in PAIRING_FIELDS if hasattr(row, name)})
-        for name in ("created_at", "expires_at"):
-            if isinstance(value := getattr(row, name, None), datetime):
-                payload[name] = _at(value)
+    request = PairingRequest.objects.filter(pk=request_id).first()
+    if request is None:
+        return
+    payload = {
+        "request_id": request.pk,
+        "account_id": account_id,
+        "sender": {"id": request.sender_id, "username": request.username, "name": request.name},
+        "conversation_id": request.conversation_id,
+        "text": request.first_text,
+        "created_at": _at(request.created_at),
+        "expires_at": _at(request.expires_at),
+    }
     events_record(
         [NewEvent(type="pairing.requested", account_id=account_id, payload=payload)], endpoints=endpoints
     )

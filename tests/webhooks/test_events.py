@@ -15,8 +15,10 @@ from accounts import registry
 from accounts.models import Account, Operation
 from accounts.services import account_flood_wait, account_transition
 from accounts.telegram.records import Deletion, MessageRecord, PeerInfo, UserInfo
-from automation.signals import pairing_requested
+from automation import services as automation_services
+from automation.models import PairingRequest
 from inbox import store
+from inbox.models import Message
 from inbox.records import Batch
 from outreach import scraping
 from outreach.models import ScrapeJob
@@ -214,11 +216,17 @@ def test_campaigns_paused_and_completed_and_scrapes_ended_are_events(hook, accou
     assert scrape.payload["message"] == "This group hides its member list"
 
 
-def test_a_pairing_request_is_an_event(hook, account):
-    with transaction.atomic():
-        pairing_requested.send(sender=None, request_id=7, account_id=account.pk)
+def test_a_pairing_request_is_an_event_written_with_the_request(hook, account):
+    # A stranger writes to an account under the pairing policy (the default): automation makes the
+    # request, and the event carries who asked and what they wrote.
+    store.ingest(Batch(messages=[replace(private(account, 1, "hello, may I?"), date=timezone.now())]))
+    automation_services.messages_judge(message_ids=list(Message.objects.values_list("pk", flat=True)))
+    request = PairingRequest.objects.get()
     [event] = events("pairing.requested")
-    assert event.payload["request_id"] == 7 and event.payload["account_id"] == account.pk
+    assert event.account_id == account.pk
+    assert event.payload["request_id"] == request.pk and event.payload["text"] == "hello, may I?"
+    assert event.payload["sender"] == {"id": ALICE.telegram_id, "username": "alice", "name": "Alice"}
+    assert event.payload["expires_at"] == request.expires_at.isoformat().replace("+00:00", "Z")
 
 
 def test_an_endpoint_scoped_to_an_account_hears_no_campaign_events(private_allowed, account):
