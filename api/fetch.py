@@ -1,9 +1,8 @@
 """Fetching a file from a URL an API caller gave (the send-a-file tool), in the web process.
 
-The URL comes from outside, and the web process sits inside our network: fetched naively, a URL could
-read an internal service or a cloud metadata endpoint (SSRF). So only https:// is fetched; the host name
-is resolved once, every address it resolves to must be public, and the connection goes to the address
-that was checked (a second DNS answer cannot swap in another: no rebinding). Redirects are followed a
+The URL comes from outside and the web process sits inside our network, so the URL goes through
+crm.netguard: https only, every address the host resolves to must be public, and the connection goes to
+the address that was checked (no SSRF, no DNS rebinding). Redirects are followed a
 few times, each checked the same way. The file is read up to a size cap and within one deadline for the
 whole fetch, so a slow or endless answer cannot hold a web worker.
 """
@@ -11,13 +10,16 @@ whole fetch, so a slow or endless answer cannot hold a web worker.
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import re
-import socket
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin
+
+from crm import netguard
+from crm.netguard import is_public
+
+__all__ = ["FetchFailed", "Fetched", "Policy", "Refused", "fetch", "is_public", "safe_name"]
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -48,21 +50,12 @@ class Fetched:
     mime_type: str  # from Content-Type, "" when the server gave none
 
 
-@dataclass(frozen=True)
-class _Target:
-    scheme: str
-    host: str
-    port: int
-    path: str  # with the query
-
-
 def fetch(url: str, *, policy: Policy) -> Fetched:
     """The file at ``url``; raises Refused or FetchFailed with plain words."""
     deadline = time.monotonic() + policy.timeout
     for _ in range(MAX_REDIRECTS + 1):
-        target = _target(url, policy)
-        address = _checked_address(target, policy)
-        connection = _connect(target, address, deadline)
+        target, address = _checked(url, policy)
+        connection = netguard.connection(target, address, timeout=_remaining(deadline))
         try:
             response = _get(connection, target, deadline)
             location = response.getheader("Location")
@@ -79,72 +72,19 @@ def fetch(url: str, *, policy: Policy) -> Fetched:
     raise FetchFailed(f"More than {MAX_REDIRECTS} redirects")
 
 
-def _target(url: str, policy: Policy) -> _Target:
-    parts = urlsplit(url)
-    schemes = ("https", "http") if policy.allow_insecure else ("https",)
-    if parts.scheme.lower() not in schemes:
-        raise Refused("Only https:// URLs are fetched")
-    if not parts.hostname or parts.username or parts.password:
-        raise Refused("The URL needs a host and no user name or password")
+def _checked(url: str, policy: Policy) -> tuple[netguard.Target, str]:
+    """The target and the checked address to connect to (crm.netguard: no SSRF, no rebinding)."""
     try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    except ValueError:
-        raise Refused("The URL's port is not valid") from None
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return _Target(scheme=parts.scheme.lower(), host=parts.hostname, port=port, path=path)
-
-
-def _checked_address(target: _Target, policy: Policy) -> str:
-    """The address to connect to; every address the name resolves to must be public, so a name that
-    answers with one public and one internal address is refused rather than raced."""
-    try:
-        found = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise FetchFailed(f"The host {target.host} could not be resolved") from None
-    addresses = [str(info[4][0]).split("%")[0] for info in found]
-    if not addresses:
-        raise FetchFailed(f"The host {target.host} could not be resolved")
-    if not policy.allow_private:
-        for address in addresses:
-            if not is_public(ipaddress.ip_address(address)):
-                raise Refused(f"The URL's host resolves to a non-public address ({address})")
-    return addresses[0]
-
-
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Reachable on the public internet: not private, loopback, link-local, multicast, reserved or
-    unspecified, and no such IPv4 address hidden inside an IPv6 one (mapped, 6to4, Teredo)."""
-    if not address.is_global or address.is_multicast or address.is_reserved:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        teredo = address.teredo or ()
-        embedded = [address.ipv4_mapped, address.sixtofour, *teredo]
-        return all(is_public(inner) for inner in embedded if inner is not None)
-    return True
-
-
-def _connect(target: _Target, address: str, deadline: float) -> http.client.HTTPConnection:
-    """A connection to ``address`` that speaks to ``target.host``: its Host header, and for https the
-    certificate checked against the name (SNI)."""
-    timeout = _remaining(deadline)
-    connection: http.client.HTTPConnection
-    if target.scheme == "https":
-        context = ssl.create_default_context()
-        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
-    else:
-        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-
-    def pinned(
-        host_port: tuple[str, int], timeout: float, source: tuple[str, int] | None = None
-    ) -> socket.socket:
-        return socket.create_connection((address, target.port), timeout, source)
-
-    connection._create_connection = pinned  # type: ignore[attr-defined]  # http.client's own seam for this
-    return connection
+        target = netguard.target(url, allow_insecure=policy.allow_insecure)
+        return target, netguard.checked_address(target, allow_private=policy.allow_private)
+    except netguard.Unresolved as unresolved:
+        raise FetchFailed(str(unresolved)) from None
+    except netguard.Refused as refused:
+        raise Refused(str(refused)) from None
 
 
 def _get(
-    connection: http.client.HTTPConnection, target: _Target, deadline: float
+    connection: http.client.HTTPConnection, target: netguard.Target, deadline: float
 ) -> http.client.HTTPResponse:
     try:
         connection.request("GET", target.path, headers={"User-Agent": "Switchboard", "Accept": "*/*"})
