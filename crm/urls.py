@@ -18,6 +18,7 @@ urlpatterns = [
     path("outreach/", include("outreach.urls")),
     path("reports/", include("reports.urls")),
     path("settings/api/", include("api.urls")),
+    path("agent-hooks/", include("agents.urls")),
     path("api/v1/", rest.urls()),
     path("admin/", admin.site.urls),
 ]
