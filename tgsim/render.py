@@ -181,6 +181,30 @@ def reactions(msg: Message) -> types.MessageReactions | None:
     )
 
 
+def mentioned(world: World, viewer: int, msg: Message, channel_id: int | None = None) -> bool:
+    """Telegram's ``mentioned`` flag, as the viewer gets it: set on someone else's message that mentions the
+    viewer (an @username mention or a mention-name entity) *and* on a reply to one of the viewer's own
+    messages. Clients show both in the "@" badge, which is why the flag cannot tell a reply from a mention."""
+    if msg.from_id == viewer:
+        return False
+    if msg.reply_to:
+        box = world.channels[channel_id].messages if channel_id is not None else world.users[viewer].box
+        replied = box.get(msg.reply_to)
+        if replied is not None and replied.from_id == viewer:
+            return True
+    username = (world.users[viewer].username or "").lower()
+    units = msg.text.encode("utf-16-le", "surrogatepass")
+    for entity in getattr(msg, "entities", ()):
+        if isinstance(entity, types.MessageEntityMentionName) and entity.user_id == viewer:
+            return True
+        if isinstance(entity, types.MessageEntityMention) and username:
+            start, end = 2 * entity.offset, 2 * (entity.offset + entity.length)
+            said = units[start:end].decode("utf-16-le", "replace")
+            if said.lower() == f"@{username}":
+                return True
+    return False
+
+
 def message(world: World, viewer: int, msg: Message, channel_id: int | None = None) -> types.Message:
     """A private-box message (owner = viewer) or a channel message (channel_id given).
 
@@ -201,6 +225,7 @@ def message(world: World, viewer: int, msg: Message, channel_id: int | None = No
         reply_to=reply,
         entities=list(getattr(msg, "entities", ())) or None,  # worlds saved before entities have none
         reactions=reactions(msg),
+        mentioned=mentioned(world, viewer, msg, channel_id) or None,
     )
     if channel_id is not None:
         ch = world.channels[channel_id]

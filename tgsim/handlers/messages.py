@@ -8,7 +8,7 @@ import time
 from telethon.tl import functions, types
 
 from tgsim import channelops, chatops, groupops, render
-from tgsim.access import input_channel, input_peer
+from tgsim.access import input_channel, input_peer, input_user
 from tgsim.handlers.common import me
 from tgsim.handlers.upload import media_from_input
 from tgsim.model import User
@@ -102,6 +102,19 @@ def _deliver(
     return [types.UpdateMessageID(id=msg.id, random_id=random_id), update], render.message_peers(msg)
 
 
+def _entities(call: Call, user: User, given: list | None) -> tuple:
+    """Entities as receivers get them. A mention by name arrives as inputMessageEntityMentionName (the
+    sender's InputUser, with its access_hash); Telegram stores and delivers messageEntityMentionName with the
+    plain user id. A user the sender cannot address is refused (USER_ID_INVALID)."""
+    found = []
+    for entity in given or ():
+        if isinstance(entity, types.InputMessageEntityMentionName):
+            target = input_user(call.world, user.id, entity.user_id)
+            entity = types.MessageEntityMentionName(entity.offset, entity.length, target.id)
+        found.append(entity)
+    return tuple(found)
+
+
 def _check_text(text: str, limit: int, *, allow_empty: bool = False) -> str:
     text = text or ""
     if not text.strip() and not allow_empty:
@@ -128,7 +141,7 @@ async def send_message(call: Call, req: functions.messages.SendMessageRequest):
         text,
         req.random_id,
         reply_to=_reply_id(req.reply_to),
-        entities=tuple(req.entities or ()),
+        entities=_entities(call, user, req.entities),
     )
     new = updates[1]
     if isinstance(new, types.UpdateNewMessage):
@@ -154,7 +167,7 @@ async def send_media(call: Call, req: functions.messages.SendMediaRequest) -> ty
         req.random_id,
         media=media,
         reply_to=_reply_id(req.reply_to),
-        entities=tuple(req.entities or ()),
+        entities=_entities(call, user, req.entities),
     )
     return wrap(call.world, user.id, updates, peers)
 

@@ -1,0 +1,19 @@
+"""The automation app's tasks for the general worker."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from automation import pairing, services
+
+
+@shared_task(name="automation.messages_judge")
+def messages_judge(message_ids: list[int]) -> int:
+    """Judge messages the inbox just stored (sent after the storing transaction commits)."""
+    return services.messages_judge(message_ids=message_ids)
+
+
+@shared_task(name="automation.pairing_expire")
+def pairing_expire() -> int:
+    """Beat, every minute: pending pairing requests past their time expire."""
+    return pairing.pairing_expire()
