@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 
 @dataclass
@@ -59,7 +59,7 @@ def serve(hook: HookServer) -> http.server.ThreadingHTTPServer:
             try:
                 Webhook(hook.secret).verify(body, headers)
                 verified = True
-            except (WebhookVerificationError, ValueError):
+            except (WebhookVerificationError, EmptyWebhookSecretError, ValueError):
                 verified = False
             hook.received.append(Received(headers=headers, body=body, verified=verified))
             status, answer, delay = hook.answer(json.loads(body))
@@ -93,3 +93,31 @@ def hook_server(settings):
     yield hook
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def hook_stack(host_env, tmp_path):
+    """``with hook_stack():`` a session host and a general worker on this test's own default queue; the
+    worker may call the loopback hook over http. Yields the queue."""
+    import uuid
+    from contextlib import contextmanager
+
+    from tests.support.processes import celery_worker, session_host
+
+    queue = f"test-agents-{uuid.uuid4().hex[:10]}"
+    env = {
+        **host_env,
+        "CELERY_DEFAULT_QUEUE": queue,
+        "AGENT_HOOK_ALLOW_PRIVATE": "1",
+        "AGENT_HOOK_ALLOW_INSECURE": "1",
+    }
+
+    @contextmanager
+    def run():
+        with (
+            session_host("a", log_path=tmp_path / "host.log", env=env),
+            celery_worker(queue=queue, log_path=tmp_path / "worker.log", **env),
+        ):
+            yield queue
+
+    return run
