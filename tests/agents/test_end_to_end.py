@@ -46,7 +46,7 @@ def judged(account, text):
 
 
 def test_a_message_through_the_open_policy_is_answered_by_the_hook_and_reaches_the_sender(
-    tgsim, api_app, hook_server, hook_stack, admin_user, operator
+    tgsim, api_app, hook_server, hook_stack, admin_user, operator, tmp_path
 ):
     account, me, address, secret = open_account_with_hook(tgsim, api_app, hook_server, admin_user)
     hook_server.secret = secret
@@ -94,6 +94,10 @@ def test_a_message_through_the_open_policy_is_answered_by_the_hook_and_reaches_t
             assert [m["text"] for m in context][-2:] == ["You said: Do you have a room for Friday?",
                                                          "Hello? A person, please"]  # fmt: skip
             assert context[-2]["automated"] is True and context[-2]["direction"] == "out"
+        for log in ("worker.log", "host.log"):
+            text = (tmp_path / log).read_text()
+            assert "agents.hook_call" in text or log == "host.log"
+            assert secret not in text and secret[6:] not in text
         sent = texts_from(tgsim, erin.user_id, me)
         assert (
             sent.count("You said: Do you have a room for Friday?") == 1
