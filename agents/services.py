@@ -277,6 +277,18 @@ def _finish(
     return call
 
 
+def calls_prune(*, older_than: timedelta, batch: int = 5000) -> int:
+    """Forget delivery log rows older than ``older_than`` (far past every rate-limit window), in batches
+    so no long lock is held. Returns how many were deleted."""
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    while True:
+        ids = list(HookCall.objects.filter(started_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += HookCall.objects.filter(pk__in=ids).delete()[0]
+
+
 # --- the console's "send test event" ------------------------------------------------------------------
 
 

@@ -207,6 +207,8 @@ API_FILE_URL_ALLOW_INSECURE = env.boolean("API_FILE_URL_ALLOW_INSECURE", False)
 AGENT_HOOK_ALLOW_PRIVATE = env.boolean("AGENT_HOOK_ALLOW_PRIVATE", False)
 AGENT_HOOK_ALLOW_INSECURE = env.boolean("AGENT_HOOK_ALLOW_INSECURE", False)
 AGENT_HOOK_CONVERSATION_MAX_PER_HOUR = env.integer("AGENT_HOOK_CONVERSATION_MAX_PER_HOUR", 60)
+# How long each agent hook's delivery log keeps its rows.
+AGENT_HOOK_LOG_KEEP_DAYS = env.integer("AGENT_HOOK_LOG_KEEP_DAYS", 30)
 # Session hosts: how many accounts one process holds, the lease TTL, and how often state is saved.
 SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
 SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)

@@ -355,3 +355,22 @@ def test_a_url_that_turned_private_after_saving_is_refused_at_call_time(account,
     call = message_answer(message_id=inbound(chat(account), "hi").pk)
     assert call.outcome == "failed" and "non-public address (127.0.0.1)" in call.reason
     assert hook_server.received == []
+
+
+def test_the_delivery_log_forgets_old_rows_only(account, hook, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_celery_beat.models import PeriodicTask
+
+    from agents.tasks import calls_prune
+
+    now = timezone.now()
+    for n, age in enumerate([31, 40, 29, 0]):
+        HookCall.objects.create(
+            hook=hook, webhook_id=f"msg_old_{n}", outcome="no_reply", started_at=now - timedelta(days=age)
+        )
+    settings.AGENT_HOOK_LOG_KEEP_DAYS = 30
+    assert calls_prune() == 2
+    assert sorted(HookCall.objects.values_list("webhook_id", flat=True)) == ["msg_old_2", "msg_old_3"]
+    assert PeriodicTask.objects.filter(task="agents.calls_prune", enabled=True).exists()
