@@ -25,6 +25,7 @@ from accounts.models import Account
 from agents import hook as hook_http
 from agents import selectors
 from agents.models import AgentHook, HookCall
+from crm import vault
 from inbox.models import Conversation, Message
 from inbox.services import reply_send
 
@@ -123,12 +124,26 @@ def message_answer(*, message_id: int) -> HookCall | None:
     call = _claim(hook=hook, message=message)
     if call is None or call.outcome != HookCall.Outcome.CALLING:
         return call
-    payload = selectors.event_payload(message=message, context_size=hook.context_size)
     started = time.monotonic()
+    try:
+        return _ask(call, started, hook=hook, message=message)
+    except Exception:
+        # Not asked again either way; the log says the call ended badly rather than "calling" forever.
+        _finish(
+            call,
+            started,
+            outcome=HookCall.Outcome.FAILED,
+            reason="Switchboard failed while handling the call",
+        )
+        raise
+
+
+def _ask(call: HookCall, started: float, *, hook: AgentHook, message: Message) -> HookCall:
+    payload = selectors.event_payload(message=message, context_size=hook.context_size)
     try:
         answer = hook_http.post(
             url=hook.url,
-            secret=hook.secret(),
+            secret=_signing_secret(hook),
             webhook_id=call.webhook_id,
             payload=payload,
             timeout=hook.timeout,
@@ -138,7 +153,19 @@ def message_answer(*, message_id: int) -> HookCall | None:
         return _finish(call, started, outcome=failed.outcome, reason=failed.reason, status=failed.status_code)
     if answer.text is None:
         return _finish(call, started, outcome=HookCall.Outcome.NO_REPLY, status=answer.status_code)
-    return _reply(call, started, conversation=conversation, answer=answer)
+    return _reply(call, started, conversation=message.conversation, answer=answer)
+
+
+def _signing_secret(hook: AgentHook) -> str:
+    try:
+        return hook.secret()
+    except vault.VaultError as error:
+        key = getattr(error, "key_id", None)
+        log.error("agent hook secret of account %s cannot be opened (master key id %s)", hook.account_id, key)
+        raise hook_http.CallFailed(
+            "The hook's signing secret cannot be opened (its master key is missing, or it was altered): "
+            "rotate the secret"
+        ) from None
 
 
 def skip_reason(*, message: Message) -> str | None:
@@ -302,7 +329,7 @@ def hook_test(*, hook: AgentHook, by: Any) -> HookCall:
     try:
         answer = hook_http.post(
             url=hook.url,
-            secret=hook.secret(),
+            secret=_signing_secret(hook),
             webhook_id=call.webhook_id,
             payload=selectors.test_payload(hook=hook),
             timeout=hook.timeout,

@@ -248,6 +248,7 @@ def test_a_take_over_during_the_call_keeps_the_answer_unsent(account, hook, hook
 
     def take_over_meanwhile(payload):
         Conversation.objects.filter(pk=conversation.pk).update(automation_paused=True)
+        connection.close()  # this thread's own connection, or the test database cannot be dropped
         return 200, b'{"text": "I would have said this"}', 0.0
 
     hook_server.answer = take_over_meanwhile
@@ -374,3 +375,27 @@ def test_the_delivery_log_forgets_old_rows_only(account, hook, settings):
     assert calls_prune() == 2
     assert sorted(HookCall.objects.values_list("webhook_id", flat=True)) == ["msg_old_2", "msg_old_3"]
     assert PeriodicTask.objects.filter(task="agents.calls_prune", enabled=True).exists()
+
+
+def test_a_secret_that_cannot_be_opened_fails_the_call_with_a_plain_reason(account, hook, hook_server):
+    AgentHook.objects.filter(pk=hook.pk).update(secret_version=hook.secret_version + 7)  # wrong context
+    call = message_answer(message_id=inbound(chat(account), "hi").pk)
+    assert call.outcome == "failed" and "signing secret cannot be opened" in call.reason
+    assert hook_server.received == []
+
+
+def test_an_internal_failure_after_the_claim_is_logged_not_left_calling(
+    account, hook, hook_server, monkeypatch
+):
+    from agents import selectors
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(selectors, "event_payload", broken)
+    message = inbound(chat(account), "hi")
+    with pytest.raises(RuntimeError):
+        message_answer(message_id=message.pk)
+    call = HookCall.objects.get()
+    assert call.outcome == "failed" and call.reason == "Switchboard failed while handling the call"
+    assert message_answer(message_id=message.pk) is None and hook_server.received == []
