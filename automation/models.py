@@ -131,6 +131,8 @@ class PairingRequest(models.Model):
     # The announcement in the admin chat: the command that posts it, then Telegram's id for it there.
     announce_operation = models.UUIDField(null=True, blank=True)
     announced_message_id = models.BigIntegerField(null=True, blank=True)
+    # Where the announcement stands, in words (not a column: selectors.pairing_pending fills it in).
+    announcement: str = ""
 
     class Meta:
         constraints = [

@@ -122,7 +122,8 @@ def admin_reply(*, message: Message, settings: AutomationSettings) -> bool:
     if message.sender is not None and message.sender.telegram_id == request.sender_id:
         return False  # the requester, present in the admin chat, never decides their own request
     try:
-        pairing_decide(request_id=request.pk, approve=word in APPROVE, in_chat_by=message.sender_name or "?")
+        who = message.sender_name or (message.sender.display_name if message.sender else "") or "?"
+        pairing_decide(request_id=request.pk, approve=word in APPROVE, in_chat_by=who)
     except NotPending:
         return False
     return True

@@ -43,6 +43,7 @@ class Inbound:
     text: str
     entities: list[dict[str, Any]]
     replies_to_own: bool  # a reply to a message this account sent, in the same conversation
+    contacted: bool = False  # the account wrote in this conversation before (a person or a campaign did)
     outgoing: bool = False
     paused: bool = False  # an operator took the conversation over
 
@@ -82,6 +83,10 @@ def _direct(message: Inbound, rules: Rules) -> Verdict:
     if _known(message, rules):
         return Verdict(ADMIT, "allowed")
     if rules.dm_policy == "pairing":
+        # Someone the account wrote to first (a campaign's recipient answering, a chat an operator
+        # answered) is no stranger asking to be let in: they are answered, never told to wait.
+        if message.contacted:
+            return Verdict(ADMIT, "contacted")
         return Verdict(PAIR, "unknown sender")
     return Verdict(IGNORE, "not on the allowlist")
 

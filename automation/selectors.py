@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from accounts.models import Operation
 from automation.models import AllowedSender, AutomationSettings, PairingRequest
 from automation.policy import Inbound, Rules, normal_username
 from inbox.models import Conversation, Message
@@ -43,6 +44,7 @@ def inbound_for(*, message: Message) -> Inbound:
         text=message.text,
         entities=message.entities if isinstance(message.entities, list) else [],
         replies_to_own=_replies_to_own(message),
+        contacted=conversation.kind == Conversation.Kind.PRIVATE and _contacted(message),
         outgoing=message.direction == Message.Direction.OUT,
         paused=conversation.automation_paused,
     )
@@ -56,6 +58,18 @@ def _replies_to_own(message: Message) -> bool:
         telegram_id=message.reply_to_id,
         direction=Message.Direction.OUT,
     ).exists()
+
+
+def _contacted(message: Message) -> bool:
+    """Whether the account wrote in this conversation before this message (pairing's own replies and
+    messages that never went out do not count)."""
+    return (
+        Message.objects.filter(conversation_id=message.conversation_id, direction=Message.Direction.OUT)
+        .exclude(automation="pairing")
+        .exclude(delivery=Message.Delivery.FAILED)
+        .filter(date__lt=message.date)
+        .exists()
+    )
 
 
 def is_admin_chat(*, conversation: Conversation, admin_chat: str) -> bool:
@@ -73,12 +87,34 @@ def allowlist(*, account_id: int) -> QuerySet[AllowedSender]:
     return AllowedSender.objects.filter(account_id=account_id).order_by("-created_at", "-id")
 
 
-def pairing_pending(*, account_id: int | None = None) -> QuerySet[PairingRequest]:
-    """Pending requests, oldest first (of one account, or of the whole fleet)."""
+def pairing_pending(*, account_id: int | None = None, limit: int = 200) -> list[PairingRequest]:
+    """Pending requests, oldest first (of one account, or of the whole fleet), each with
+    ``announcement``: where its post to the admin chat stands, in words."""
     found = PairingRequest.objects.filter(status=PairingRequest.Status.PENDING).select_related("account")
     if account_id is not None:
         found = found.filter(account_id=account_id)
-    return found.order_by("created_at", "id")
+    requests = list(found.order_by("created_at", "id")[:limit])
+    operations = {
+        str(op.pk): op
+        for op in Operation.objects.filter(
+            pk__in=[r.announce_operation for r in requests if r.announce_operation]
+        )
+    }
+    for request in requests:
+        request.announcement = _announcement(request, operations.get(str(request.announce_operation)))
+    return requests
+
+
+def _announcement(request: PairingRequest, operation: Operation | None) -> str:
+    if request.announce_operation is None:
+        return "no admin chat"
+    if operation is None or operation.state == Operation.State.DONE:
+        return "posted"
+    if operation.state == Operation.State.FAILED:
+        return f"posting failed: {operation.reason or operation.error}"
+    if operation.state == Operation.State.WAITING:
+        return f"waiting to post ({operation.wait_reason or 'later'})"
+    return "waiting for the account's session host"
 
 
 def pairing_decided(*, account_id: int | None = None, limit: int = RECENT) -> list[PairingRequest]:

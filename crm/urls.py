@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("outreach/", include("outreach.urls")),
     path("reports/", include("reports.urls")),
+    path("automation/", include("automation.urls")),
     path("settings/api/", include("api.urls")),
     path("agent-hooks/", include("agents.urls")),
     path("api/v1/", rest.urls()),

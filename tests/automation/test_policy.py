@@ -59,6 +59,11 @@ def test_pairing_admits_the_known_and_pairs_the_unknown():
     assert decide(dm(sender=8), rules(ids=[7])).action == PAIR
 
 
+def test_someone_the_account_wrote_to_first_is_no_stranger_to_pair_but_the_allowlist_stays_strict():
+    assert decide(dm(contacted=True), rules()).reason == "contacted"
+    assert decide(dm(contacted=True), rules(dm="allowlist")).action == IGNORE
+
+
 @pytest.mark.parametrize("policy", ["open", "allowlist", "pairing"])
 def test_own_messages_channels_and_non_persons_are_never_admitted(policy):
     r = rules(dm=policy, group="both", ids=[ME, 42])
