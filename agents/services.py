@@ -217,14 +217,18 @@ def _limit_reason(*, hook: AgentHook, conversation_id: int, peer: int | None) ->
     if peer is not None:
         of_peer = counted.filter(hook=hook, peer_id=peer)
         if of_peer.filter(started_at__gt=now - timedelta(minutes=1)).count() >= hook.per_peer_per_minute:
-            return f"At most {hook.per_peer_per_minute} automated replies a minute to this sender"
+            return f"At most {_replies(hook.per_peer_per_minute)} a minute to this sender"
         if of_peer.filter(started_at__gt=now - timedelta(hours=1)).count() >= hook.per_peer_per_hour:
-            return f"At most {hook.per_peer_per_hour} automated replies an hour to this sender"
+            return f"At most {_replies(hook.per_peer_per_hour)} an hour to this sender"
     cap = settings.AGENT_HOOK_CONVERSATION_MAX_PER_HOUR
     in_conversation = counted.filter(conversation_id=conversation_id, started_at__gt=now - timedelta(hours=1))
     if in_conversation.count() >= cap:
-        return f"At most {cap} automated replies an hour in one conversation"
+        return f"At most {_replies(cap)} an hour in one conversation"
     return None
+
+
+def _replies(count: int) -> str:
+    return f"{count} automated {'reply' if count == 1 else 'replies'}"
 
 
 def _mark_interrupted(call: HookCall, *, hook: AgentHook) -> None:

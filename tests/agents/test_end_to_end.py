@@ -140,3 +140,40 @@ def test_two_fleet_accounts_with_hooks_that_always_answer_never_talk_to_each_oth
         assert HookCall.objects.filter(hook__account=ann).count() == 1
     finally:
         sam.close()
+
+
+def test_a_slow_hook_and_a_spent_limit_send_nothing(tgsim, api_app, hook_server, hook_stack, admin_user):
+    from agents.models import AgentHook
+
+    account, me, address, secret = open_account_with_hook(tgsim, api_app, hook_server, admin_user)
+    AgentHook.objects.filter(account=account).update(timeout=1, per_peer_per_minute=1)
+    hook_server.secret = secret
+    hook_server.answer = lambda payload: (200, b'{"text": "Sorry, I was thinking"}', 3.0)
+    fay = Persona(tgsim, first_name="Fay")
+    try:
+        with hook_stack():
+            wait_for(lambda: connected(account, me), timeout=30, what="the host to connect the account")
+            fay.send(address, "Are you there?")
+            timed_out = wait_for(
+                lambda: HookCall.objects.filter(outcome="timed_out").first(), timeout=40, what="the timeout"
+            )
+            assert timed_out.reason == "The hook did not answer in time" and timed_out.duration_ms < 2500
+
+            hook_server.reply("Yes, here now.")
+            fay.send(address, "Hello again")
+            wait_for(
+                lambda: "Yes, here now." in texts_from(tgsim, fay.user_id, me),
+                timeout=40,
+                what="the answer within the limit",
+            )
+            fay.send(address, "And one more thing")
+            limited = wait_for(
+                lambda: HookCall.objects.filter(outcome="limited").first(), timeout=40, what="the limit"
+            )
+            assert limited.reason == "At most 1 automated reply a minute to this sender"
+            time.sleep(3)  # the slow answer's 3 s have long passed too
+        assert texts_from(tgsim, fay.user_id, me) == ["Yes, here now."]
+        assert len(hook_server.received) == 2  # the limited message was never sent to the hook
+        assert all(r.verified for r in hook_server.received)
+    finally:
+        fay.close()
