@@ -88,11 +88,14 @@ def post(*, url: str, secret: str, webhook_id: str, payload: dict[str, Any], tim
     headers = signed_headers(secret=secret, webhook_id=webhook_id, body=body, at=datetime.now(UTC))
     headers.update({"Content-Type": "application/json", "User-Agent": "Switchboard-Agent-Hook"})
     try:
-        target = netguard.target(url, allow_insecure=settings.AGENT_HOOK_ALLOW_INSECURE)
-        address = netguard.checked_address(target, allow_private=settings.AGENT_HOOK_ALLOW_PRIVATE)
+        target = netguard.check_url(
+            url,
+            allow_private=settings.AGENT_HOOK_ALLOW_PRIVATE,
+            allow_insecure=settings.AGENT_HOOK_ALLOW_INSECURE,
+        )
     except netguard.Refused as refused:
         raise CallFailed(str(refused)) from None
-    connection = netguard.connection(target, address, timeout=_remaining(deadline))
+    connection = netguard.pinned_connection(target, timeout=_remaining(deadline))
     try:
         try:
             connection.request("POST", target.path, body=body.encode(), headers=headers)

@@ -54,8 +54,8 @@ def fetch(url: str, *, policy: Policy) -> Fetched:
     """The file at ``url``; raises Refused or FetchFailed with plain words."""
     deadline = time.monotonic() + policy.timeout
     for _ in range(MAX_REDIRECTS + 1):
-        target, address = _checked(url, policy)
-        connection = netguard.connection(target, address, timeout=_remaining(deadline))
+        target = _checked(url, policy)
+        connection = netguard.pinned_connection(target, timeout=_remaining(deadline))
         try:
             response = _get(connection, target, deadline)
             location = response.getheader("Location")
@@ -72,12 +72,13 @@ def fetch(url: str, *, policy: Policy) -> Fetched:
     raise FetchFailed(f"More than {MAX_REDIRECTS} redirects")
 
 
-def _checked(url: str, policy: Policy) -> tuple[netguard.Target, str]:
-    """The target and the checked address to connect to (crm.netguard: no SSRF, no rebinding)."""
+def _checked(url: str, policy: Policy) -> netguard.Target:
+    """The target with its checked address (crm.netguard: no SSRF, no rebinding)."""
     try:
-        target = netguard.target(url, allow_insecure=policy.allow_insecure)
-        return target, netguard.checked_address(target, allow_private=policy.allow_private)
-    except netguard.Unresolved as unresolved:
+        return netguard.check_url(
+            url, allow_private=policy.allow_private, allow_insecure=policy.allow_insecure
+        )
+    except netguard.Unresolvable as unresolved:
         raise FetchFailed(str(unresolved)) from None
     except netguard.Refused as refused:
         raise Refused(str(refused)) from None

@@ -5,7 +5,7 @@ metadata endpoint (SSRF). So only https:// is allowed; the host name is resolved
 resolves to must be public, and the connection goes to the address that was checked (a second DNS
 answer cannot swap in another: no rebinding). ``allow_private`` lets private, loopback and link-local
 targets through (tests, local development, an internal server an admin chose); ``allow_insecure`` lets
-plain http:// through (tests only).
+plain http:// through (tests and local development only).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 
@@ -22,25 +22,34 @@ class Refused(ValueError):
     """We will not connect to that URL; the message says why in plain words."""
 
 
-class Unresolved(Refused):
+class Unresolvable(Refused):
     """The URL's host name does not resolve (now): a temporary failure for a fetch, a bad URL for a form."""
 
 
 @dataclass(frozen=True)
 class Target:
+    """A URL split into what a connection needs; ``address`` is set once the host was checked."""
+
     scheme: str
     host: str
     port: int
     path: str  # with the query
+    address: str = ""
 
 
-def check_url(url: str, *, allow_private: bool, allow_insecure: bool = False) -> None:
-    """Raise Refused (a ValueError) with a plain reason unless ``url`` is one we would connect to."""
-    checked_address(target(url, allow_insecure=allow_insecure), allow_private=allow_private)
+def check_url(url: str, *, allow_private: bool, allow_insecure: bool | None = None) -> Target:
+    """The checked target of ``url`` (its ``address`` the one to connect to); raises Refused (a
+    ValueError; Unresolvable for a name that does not resolve) with a plain reason.
+
+    Plain http:// is allowed when ``allow_insecure``, which follows ``allow_private`` unless given (tests
+    and local development run hooks on loopback without TLS)."""
+    insecure = allow_private if allow_insecure is None else allow_insecure
+    parsed = target(url, allow_insecure=insecure)
+    return replace(parsed, address=resolve(parsed.host, parsed.port, allow_private=allow_private))
 
 
 def target(url: str, *, allow_insecure: bool = False) -> Target:
-    """``url`` split into what a connection needs; Refused for another scheme, no host, or credentials."""
+    """``url`` split, not resolved yet; Refused for another scheme, no host, or credentials."""
     if "\x00" in url:
         raise Refused("The URL contains a NUL character")
     parts = urlsplit(url.strip())
@@ -58,16 +67,16 @@ def target(url: str, *, allow_insecure: bool = False) -> Target:
     return Target(scheme=parts.scheme.lower(), host=hostname, port=port, path=path)
 
 
-def checked_address(target: Target, *, allow_private: bool) -> str:
+def resolve(host: str, port: int, *, allow_private: bool) -> str:
     """The address to connect to; every address the name resolves to must be public, so a name that
     answers with one public and one internal address is refused rather than raced."""
     try:
-        found = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise Unresolved(f"The host {target.host} could not be resolved") from None
+        raise Unresolvable(f"The host {host} could not be resolved") from None
     addresses = [str(info[4][0]).split("%")[0] for info in found]
     if not addresses:
-        raise Unresolved(f"The host {target.host} could not be resolved")
+        raise Unresolvable(f"The host {host} could not be resolved")
     if not allow_private:
         for address in addresses:
             if not is_public(ipaddress.ip_address(address)):
@@ -87,20 +96,22 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return True
 
 
-def connection(target: Target, address: str, *, timeout: float) -> http.client.HTTPConnection:
-    """A connection to ``address`` that speaks to ``target.host``: its Host header, and for https the
-    certificate checked against the name (SNI)."""
-    made: http.client.HTTPConnection
+def pinned_connection(target: Target, *, timeout: float) -> http.client.HTTPConnection:
+    """A connection to the checked ``target.address`` that speaks to ``target.host``: its Host header,
+    and for https the certificate checked against the name (SNI)."""
+    if not target.address:
+        raise ValueError("check the URL first: the target has no checked address")
+    connection: http.client.HTTPConnection
     if target.scheme == "https":
         context = ssl.create_default_context()
-        made = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
+        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=context)
     else:
-        made = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
 
     def pinned(
         host_port: tuple[str, int], timeout: float, source: tuple[str, int] | None = None
     ) -> socket.socket:
-        return socket.create_connection((address, target.port), timeout, source)
+        return socket.create_connection((target.address, target.port), timeout, source)
 
-    made._create_connection = pinned  # type: ignore[attr-defined]  # http.client's own seam for this
-    return made
+    connection._create_connection = pinned  # type: ignore[attr-defined]  # http.client's own seam for this
+    return connection

@@ -6,11 +6,12 @@ import http.server
 import ipaddress
 import socket
 import threading
+from dataclasses import replace
 
 import pytest
 
 from crm import netguard
-from crm.netguard import Refused, Unresolved, check_url
+from crm.netguard import Refused, Unresolvable, check_url
 
 
 @pytest.mark.parametrize(
@@ -45,11 +46,11 @@ def test_it_refuses_with_a_plain_reason(url, reason):
 
 def test_refused_is_a_value_error_so_forms_can_show_it():
     with pytest.raises(ValueError, match="Only https://"):
-        check_url("http://example.com/", allow_private=True)
+        check_url("http://example.com/", allow_private=False)
 
 
 def test_a_host_that_does_not_resolve_is_refused_as_unresolved():
-    with pytest.raises(Unresolved, match="could not be resolved"):
+    with pytest.raises(Unresolvable, match="could not be resolved"):
         check_url("https://no-such-host.invalid/hook", allow_private=False)
 
 
@@ -58,11 +59,16 @@ def test_a_public_address_passes_without_any_dns():
     check_url("https://[2606:4700:4700::1111]:8443/hook?x=1", allow_private=False)
 
 
-def test_allow_private_lets_loopback_through_but_not_plain_http():
-    check_url("https://127.0.0.1:9/", allow_private=True)
+def test_plain_http_follows_allow_private_unless_told_otherwise():
+    assert check_url("https://127.0.0.1:9/x?y=1", allow_private=True) == netguard.Target(
+        scheme="https", host="127.0.0.1", port=9, path="/x?y=1", address="127.0.0.1"
+    )
+    assert check_url("http://127.0.0.1:9/", allow_private=True).address == "127.0.0.1"
     with pytest.raises(Refused, match="Only https://"):
-        check_url("http://127.0.0.1:9/", allow_private=True)
-    check_url("http://127.0.0.1:9/", allow_private=True, allow_insecure=True)
+        check_url("http://127.0.0.1:9/", allow_private=True, allow_insecure=False)
+    with pytest.raises(Refused, match="Only https://"):
+        check_url("http://93.184.216.34/", allow_private=False)
+    check_url("http://93.184.216.34/", allow_private=False, allow_insecure=True)
 
 
 def test_a_name_with_one_private_address_among_public_ones_is_refused(monkeypatch):
@@ -92,7 +98,9 @@ def test_the_connection_goes_to_the_checked_address_whatever_dns_says_later(monk
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         port = server.server_address[1]
-        target = netguard.target(f"http://hook.example:{port}/x", allow_insecure=True)
+        target = replace(  # as check_url left it: the name checked, its address kept
+            netguard.target(f"http://hook.example:{port}/x", allow_insecure=True), address="127.0.0.1"
+        )
         # The name does not even resolve any more: the pinned connection never asks for it.
         real = socket.getaddrinfo
         asked: list[str] = []
@@ -102,7 +110,7 @@ def test_the_connection_goes_to_the_checked_address_whatever_dns_says_later(monk
             return [] if host == "hook.example" else real(host, *args, **kwargs)
 
         monkeypatch.setattr(socket, "getaddrinfo", resolve)
-        connection = netguard.connection(target, "127.0.0.1", timeout=5)
+        connection = netguard.pinned_connection(target, timeout=5)
         connection.request("GET", target.path)
         assert connection.getresponse().status == 204
         connection.close()
@@ -110,6 +118,11 @@ def test_the_connection_goes_to_the_checked_address_whatever_dns_says_later(monk
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_target_never_connects_unchecked():
+    with pytest.raises(ValueError, match="check the URL first"):
+        netguard.pinned_connection(netguard.target("https://93.184.216.34/"), timeout=1)
 
 
 def test_is_public_sees_ipv4_hidden_inside_ipv6():
