@@ -72,6 +72,8 @@ class AllowedSender(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="allowed_senders")
     user_id = models.BigIntegerField(null=True, blank=True)
     username = models.CharField(max_length=32, blank=True)  # without "@"
+    # Who they were when added (their @username or name), for people reading the list; never matched.
+    label = models.CharField(max_length=255, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.LISTED)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -98,7 +100,9 @@ class AllowedSender(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"@{self.username}" if self.username else str(self.user_id)
+        if self.username:
+            return f"@{self.username}"
+        return f"{self.user_id} ({self.label})" if self.label else str(self.user_id)
 
 
 class PairingRequest(models.Model):
@@ -170,6 +174,9 @@ class Judgement(models.Model):
     admitted = models.BooleanField()
     reason = models.CharField(max_length=40)
     at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["at"], name="judgement_at")]
 
     def __str__(self) -> str:
         return f"message {self.message_id}: {'admitted' if self.admitted else 'not admitted'} ({self.reason})"

@@ -119,10 +119,13 @@ def admin_reply(*, message: Message, settings: AutomationSettings) -> bool:
     request = _announced(account_id=settings.pk, telegram_id=message.reply_to_id)
     if request is None:
         return False
-    if message.sender is not None and message.sender.telegram_id == request.sender_id:
-        return False  # the requester, present in the admin chat, never decides their own request
+    sender = message.sender or (
+        message.conversation.contact if message.conversation.kind == Conversation.Kind.PRIVATE else None
+    )
+    if sender is None or sender.telegram_id == request.sender_id:
+        return False  # only a known person decides, and never the requester (present in the admin chat)
     try:
-        who = message.sender_name or (message.sender.display_name if message.sender else "") or "?"
+        who = message.sender_name or sender.display_name
         pairing_decide(request_id=request.pk, approve=word in APPROVE, in_chat_by=who)
     except NotPending:
         return False
@@ -171,7 +174,11 @@ def _remember(request: PairingRequest) -> None:
             AllowedSender.objects.get_or_create(
                 account_id=request.account_id,
                 user_id=request.sender_id,
-                defaults={"source": AllowedSender.Source.PAIRED, "added_by": request.decided_by},
+                defaults={
+                    "source": AllowedSender.Source.PAIRED,
+                    "added_by": request.decided_by,
+                    "label": request.who,
+                },
             )
     except IntegrityError:
         pass  # listed meanwhile by an admin: remembered either way

@@ -12,8 +12,9 @@ from automation import tasks
 
 def messages_stored(sender: Any, *, received: Sequence[int] = (), **kwargs: Any) -> None:
     """Sent inside the storing transaction on the session host: the policies run on the general worker,
-    once the messages are committed, never on the host's loop."""
+    once the messages are committed, never on the host's loop. Robust: a broker that cannot take the task
+    is logged and never fails the storing of what was received (those messages go unjudged)."""
     if not received:
         return
     ids = list(received)
-    transaction.on_commit(lambda: tasks.messages_judge.delay(ids))
+    transaction.on_commit(lambda: tasks.messages_judge.delay(ids), robust=True)

@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from automation import pairing, selectors, signals
@@ -47,7 +47,7 @@ def messages_judge(*, message_ids: list[int]) -> int:
 
 def _judge(message: Message, settings: AutomationSettings, rules: Rules) -> bool:
     with transaction.atomic():
-        if Judgement.objects.filter(pk=message.pk).exists() or not _claim(message):
+        if not _claim(message):
             return False  # judged before: a redelivered or repeated task
         verdict = _verdict(message, settings, rules)
         if verdict.action == PAIR:
@@ -62,15 +62,18 @@ def _judge(message: Message, settings: AutomationSettings, rules: Rules) -> bool
 
 
 def _claim(message: Message) -> bool:
-    """Insert the message's judgement row; False if another task holds it (that task judges it)."""
-    try:
-        with transaction.atomic():
-            Judgement.objects.create(
-                message=message, account_id=message.conversation.account_id, admitted=False, reason="judging"
-            )
-    except IntegrityError:
-        return False
-    return True
+    """Insert the message's judgement row; False if it has one. A task judging the same message at this
+    moment holds the row: the insert waits for that task's commit and then inserts nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO automation_judgement (message_id, account_id, admitted, reason, at)
+            VALUES (%s, %s, false, 'judging', now())
+            ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+            """,
+            [message.pk, message.conversation.account_id],
+        )
+        return cursor.fetchone() is not None
 
 
 def _verdict(message: Message, settings: AutomationSettings, rules: Rules) -> Verdict:
@@ -83,6 +86,18 @@ def _verdict(message: Message, settings: AutomationSettings, rules: Rules) -> Ve
     if verdict.action == PAIR and in_admin_chat:
         return Verdict(IGNORE, "admin chat")  # the admin is no stranger to pair
     return verdict
+
+
+def judgements_prune(*, batch: int = 10_000) -> int:
+    """Forget judgements older than a day; returns how many. Their only lasting job is the claim, and a
+    message that old is never answered again (MAX_AGE), whatever a late redelivery does."""
+    cutoff = timezone.now() - max(MAX_AGE, timedelta(days=1))
+    deleted = 0
+    while True:
+        ids = list(Judgement.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += Judgement.objects.filter(pk__in=ids).delete()[0]
 
 
 # --- settings and allowlist (the console) ------------------------------------------------------------------

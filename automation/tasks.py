@@ -17,3 +17,9 @@ def messages_judge(message_ids: list[int]) -> int:
 def pairing_expire() -> int:
     """Beat, every minute: pending pairing requests past their time expire."""
     return pairing.pairing_expire()
+
+
+@shared_task(name="automation.judgements_prune")
+def judgements_prune() -> int:
+    """Beat, hourly: forget judgements older than a day."""
+    return services.judgements_prune()

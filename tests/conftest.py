@@ -10,6 +10,7 @@ from hypothesis import settings as hypothesis_settings
 
 from accounts import services
 from accounts.models import Account
+from crm.celery import app as celery_app
 from crm.models import User
 
 # Property tests judge results, not speed: on a loaded two-core machine one slow example is no failure.
@@ -22,6 +23,11 @@ os.environ["SWITCHBOARD_MASTER_KEYS"] = TEST_KEYRING
 # Account command queues of this run only: test databases number accounts from 1 on every run, and
 # session hosts of another run (or a running demo) must never take this run's commands.
 os.environ["COMMAND_QUEUE_PREFIX"] = f"test{os.getpid()}.acct"
+# The general worker's queue of this run only, in this process and every host and worker a test starts:
+# session hosts queue work for the general worker (automation judges each received message by its id),
+# and a running demo's worker must never take it: those ids are rows of another database.
+os.environ["CELERY_DEFAULT_QUEUE"] = f"test{os.getpid()}.default"
+celery_app.conf.task_default_queue = os.environ["CELERY_DEFAULT_QUEUE"]
 # Cache keys of this run only, in this process and every web server, host and worker a test starts: API
 # keys and accounts are numbered alike on every run, so a cache another run left behind (an
 # Idempotency-Key's answer) would otherwise answer for this one.

@@ -213,6 +213,21 @@ class TestAdminChatReplies:
         services.messages_judge(message_ids=[dm(account, sam, "approve", reply_to_id=5000).pk])
         assert PairingRequest.objects.get(pk=request.pk).status == "pending"
 
+    def test_in_a_private_admin_chat_the_sender_is_the_chats_person(self, pending):
+        account, _sam, request = pending
+        reply = dm(account, person("boss"), "deny", reply_to_id=5000)
+        Message.objects.filter(pk=reply.pk).update(sender=None)
+        services.messages_judge(message_ids=[reply.pk])
+        assert PairingRequest.objects.get(pk=request.pk).status == "denied"
+
+    def test_the_requester_as_the_private_admin_chat_still_cannot_decide(self, pending):
+        account, sam, request = pending
+        AutomationSettings.objects.filter(account=account).update(admin_chat="@sam")
+        reply = dm(account, sam, "approve", reply_to_id=5000)
+        Message.objects.filter(pk=reply.pk).update(sender=None)
+        services.messages_judge(message_ids=[reply.pk])
+        assert PairingRequest.objects.get(pk=request.pk).status == "pending"
+
     def test_the_announced_id_is_read_from_the_command_outcome(self, pending):
         from accounts.models import Operation
 
@@ -233,3 +248,37 @@ class TestAdminChatReplies:
         PairingRequest.objects.filter(pk=request.pk).update(status="pending", expires_at=timezone.now())
         with pytest.raises(pairing.NotPending, match="expired already"):
             pairing.pairing_decide(request_id=request.pk, approve=True)
+
+
+def test_beat_expires_requests_every_minute():
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import PeriodicTask
+
+    from automation.tasks import pairing_expire
+
+    migration = importlib.import_module("automation.migrations.0002_pairing_expire_schedule")
+    PeriodicTask.objects.filter(name=migration.NAME).delete()  # whatever an earlier test left
+    migration.schedule(apps, None)
+    migration.schedule(apps, None)  # idempotent
+    scheduled = PeriodicTask.objects.get(name=migration.NAME)
+    assert (scheduled.task, scheduled.interval.every, scheduled.interval.period) == (
+        pairing_expire.name,
+        1,
+        "minutes",
+    )
+
+
+def test_judgements_older_than_a_day_are_pruned_and_a_late_redelivery_still_answers_nothing(
+    account, admitted
+):
+    AutomationSettings.objects.create(account=account, dm_policy="open")
+    old = dm(account, person("old"), "yesterday", date=timezone.now() - timedelta(days=2))
+    fresh = dm(account, person("new"), "now")
+    services.messages_judge(message_ids=[old.pk, fresh.pk])
+    Judgement.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=2))
+    assert services.judgements_prune(batch=1) == 1
+    assert list(Judgement.objects.values_list("pk", flat=True)) == [fresh.pk]
+    services.messages_judge(message_ids=[old.pk])  # a redelivery of the old task
+    assert reason(old) == "too old" and admitted == [fresh.pk]
