@@ -90,10 +90,13 @@ def hook_rotate_secret(*, hook: AgentHook, by: Any) -> str:
 
 def hook_queue(*, message_id: int, account_id: int) -> None:
     """Automation admitted an inbound message: ask the account's hook about it, after commit, on the
-    general worker. Accounts without an enabled hook cost one indexed query."""
+    general worker. Accounts without an enabled hook cost one indexed query. Robust: a broker that
+    cannot take the task is logged (that message goes unanswered) and never fails the judging."""
     if not AgentHook.objects.filter(account_id=account_id, enabled=True).exists():
         return
-    transaction.on_commit(lambda: current_app.send_task(HOOK_CALL_TASK, kwargs={"message_id": message_id}))
+    transaction.on_commit(
+        lambda: current_app.send_task(HOOK_CALL_TASK, kwargs={"message_id": message_id}), robust=True
+    )
 
 
 # --- one admitted message ----------------------------------------------------------------------------

@@ -397,3 +397,32 @@ def test_an_internal_failure_after_the_claim_is_logged_not_left_calling(
     call = HookCall.objects.get()
     assert call.outcome == "failed" and call.reason == "Switchboard failed while handling the call"
     assert message_answer(message_id=message.pk) is None and hook_server.received == []
+
+
+def test_an_admitted_message_queues_one_call_after_commit_and_a_refusing_broker_is_only_logged(
+    account, hook, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    from celery import current_app
+
+    from automation.signals import message_admitted
+
+    message = inbound(chat(account), "hi")
+    sent = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
+    with django_capture_on_commit_callbacks(execute=True):
+        message_admitted.send(sender=None, message_id=message.pk, account_id=account.pk)
+    assert sent == [("agents.hook_call", {"message_id": message.pk})]
+
+    def refuse(name, kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(current_app, "send_task", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        message_admitted.send(sender=None, message_id=message.pk, account_id=account.pk)
+    assert "broker down" in caplog.text
+
+    AgentHook.objects.filter(pk=hook.pk).update(enabled=False)
+    monkeypatch.setattr(current_app, "send_task", lambda name, kwargs: sent.append((name, kwargs)))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message_admitted.send(sender=None, message_id=message.pk, account_id=account.pk)
+    assert callbacks == [] and len(sent) == 1
