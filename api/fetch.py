@@ -1,9 +1,10 @@
 """Fetching a file from a URL an API caller gave (the send-a-file tool), in the web process.
 
-The URL comes from outside, so only https:// is fetched, and crm.netguard checks where it leads (every
-address public, the connection pinned to the checked address: no SSRF, no rebinding). Redirects are
-followed a few times, each checked the same way. The file is read up to a size cap and within one
-deadline for the whole fetch, so a slow or endless answer cannot hold a web worker.
+The URL comes from outside and the web process sits inside our network, so the URL goes through
+crm.netguard: https only, every address the host resolves to must be public, and the connection goes to
+the address that was checked (no SSRF, no DNS rebinding). Redirects are followed a
+few times, each checked the same way. The file is read up to a size cap and within one deadline for the
+whole fetch, so a slow or endless answer cannot hold a web worker.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import re
 import ssl
 import time
 from dataclasses import dataclass
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin
 
 from crm import netguard
-from crm.netguard import is_public as is_public  # re-exported: callers and tests know it here
+from crm.netguard import is_public
+
+__all__ = ["FetchFailed", "Fetched", "Policy", "Refused", "fetch", "is_public", "safe_name"]
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -47,21 +50,12 @@ class Fetched:
     mime_type: str  # from Content-Type, "" when the server gave none
 
 
-@dataclass(frozen=True)
-class _Target:
-    scheme: str
-    host: str
-    port: int
-    path: str  # with the query
-
-
 def fetch(url: str, *, policy: Policy) -> Fetched:
     """The file at ``url``; raises Refused or FetchFailed with plain words."""
     deadline = time.monotonic() + policy.timeout
     for _ in range(MAX_REDIRECTS + 1):
-        target = _target(url, policy)
-        address = _checked_address(target, policy)
-        connection = _connect(target, address, deadline)
+        target = _checked(url, policy)
+        connection = netguard.pinned_connection(target, timeout=_remaining(deadline))
         try:
             response = _get(connection, target, deadline)
             location = response.getheader("Location")
@@ -78,40 +72,20 @@ def fetch(url: str, *, policy: Policy) -> Fetched:
     raise FetchFailed(f"More than {MAX_REDIRECTS} redirects")
 
 
-def _target(url: str, policy: Policy) -> _Target:
-    parts = urlsplit(url)
-    schemes = ("https", "http") if policy.allow_insecure else ("https",)
-    if parts.scheme.lower() not in schemes:
-        raise Refused("Only https:// URLs are fetched")
-    if not parts.hostname or parts.username or parts.password:
-        raise Refused("The URL needs a host and no user name or password")
+def _checked(url: str, policy: Policy) -> netguard.Target:
+    """The target with its checked address (crm.netguard: no SSRF, no rebinding)."""
     try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    except ValueError:
-        raise Refused("The URL's port is not valid") from None
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return _Target(scheme=parts.scheme.lower(), host=parts.hostname, port=port, path=path)
-
-
-def _checked_address(target: _Target, policy: Policy) -> str:
-    """The address to connect to (crm.netguard: every address the name resolves to must be public)."""
-    try:
-        return netguard.resolve(target.host, target.port, allow_private=policy.allow_private)
-    except netguard.Unresolvable as error:
-        raise FetchFailed(str(error)) from None
-    except netguard.Refused as error:
-        raise Refused(str(error)) from None
-
-
-def _connect(target: _Target, address: str, deadline: float) -> http.client.HTTPConnection:
-    checked = netguard.Target(
-        scheme=target.scheme, host=target.host, port=target.port, path=target.path, address=address
-    )
-    return netguard.pinned_connection(checked, timeout=_remaining(deadline))
+        return netguard.check_url(
+            url, allow_private=policy.allow_private, allow_insecure=policy.allow_insecure
+        )
+    except netguard.Unresolvable as unresolved:
+        raise FetchFailed(str(unresolved)) from None
+    except netguard.Refused as refused:
+        raise Refused(str(refused)) from None
 
 
 def _get(
-    connection: http.client.HTTPConnection, target: _Target, deadline: float
+    connection: http.client.HTTPConnection, target: netguard.Target, deadline: float
 ) -> http.client.HTTPResponse:
     try:
         connection.request("GET", target.path, headers={"User-Agent": "Switchboard", "Accept": "*/*"})

@@ -64,12 +64,12 @@ SECRET_SHAPES = re.compile(
 API_TOKEN = re.compile(r"\b(sb_[0-9a-f]{12}_)[A-Za-z0-9_-]{8,}")
 
 
-# A webhook endpoint's secret (Standard Webhooks: "whsec_" + base64 of 32 bytes), even cut short.
-WEBHOOK_SECRET = re.compile(r"\bwhsec_[A-Za-z0-9+/=]{8,}")
+# A Standard Webhooks signing secret (the agent hook's, a webhook endpoint's): "whsec_" + base64.
+SIGNING_SECRET = re.compile(r"\b(whsec_)[A-Za-z0-9+/=]{8,}")
 
 
 def redact_text(text: str) -> str:
-    text = WEBHOOK_SECRET.sub(f"whsec_{REDACTED}", text)
+    text = SIGNING_SECRET.sub(rf"\g<1>{REDACTED}", text)
     return SECRET_SHAPES.sub(REDACTED, API_TOKEN.sub(rf"\g<1>{REDACTED}", text))
 
 

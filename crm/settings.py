@@ -199,6 +199,16 @@ API_FILE_MAX_BYTES = env.integer("API_FILE_MAX_BYTES", 20 * 1024 * 1024)
 API_FILE_TIMEOUT = env.number("API_FILE_TIMEOUT", 30.0)
 API_FILE_URL_ALLOW_PRIVATE = env.boolean("API_FILE_URL_ALLOW_PRIVATE", False)
 API_FILE_URL_ALLOW_INSECURE = env.boolean("API_FILE_URL_ALLOW_INSECURE", False)
+# The agent hook (agents/): only HTTPS to public addresses, unless AGENT_HOOK_ALLOW_PRIVATE lets hooks
+# reach private, loopback and link-local addresses (a hook on the same machine or network) and
+# AGENT_HOOK_ALLOW_INSECURE lets plain http:// through (tests, never in production). Whatever each
+# account's hook allows, one conversation gets at most AGENT_HOOK_CONVERSATION_MAX_PER_HOUR automated
+# replies an hour: the backstop that ends a loop with another automated party.
+AGENT_HOOK_ALLOW_PRIVATE = env.boolean("AGENT_HOOK_ALLOW_PRIVATE", False)
+AGENT_HOOK_ALLOW_INSECURE = env.boolean("AGENT_HOOK_ALLOW_INSECURE", False)
+AGENT_HOOK_CONVERSATION_MAX_PER_HOUR = env.integer("AGENT_HOOK_CONVERSATION_MAX_PER_HOUR", 60)
+# How long each agent hook's delivery log keeps its rows.
+AGENT_HOOK_LOG_KEEP_DAYS = env.integer("AGENT_HOOK_LOG_KEEP_DAYS", 30)
 # Session hosts: how many accounts one process holds, the lease TTL, and how often state is saved.
 SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
 SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)

@@ -105,6 +105,10 @@ class Conversation(models.Model):
     # An operator took the conversation over: automation (agent hook, automatic replies) stays out of
     # it until resumed. The inbox still ingests everything.
     automation_paused = models.BooleanField(default=False, db_default=False)
+    automation_paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    automation_paused_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -68,7 +68,7 @@ def conversation_get(*, user: Any, conversation_id: int) -> Conversation:
     """The conversation if the user may see it; 404 otherwise (its existence is not revealed)."""
     conversation = (
         conversations_visible(user=user)
-        .select_related("account", "contact", "assignee")
+        .select_related("account", "contact", "assignee", "automation_paused_by")
         .filter(pk=conversation_id)
         .first()
     )

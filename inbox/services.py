@@ -224,6 +224,19 @@ def conversation_set_state(
     conversation.state, conversation.snoozed_until = state, snoozed_until
 
 
+def conversation_set_automation(*, conversation: Conversation, paused: bool, by: Any) -> None:
+    """Take the conversation over (``paused``: the agent hook and automatic replies stay out of it) or
+    hand it back to automation. A call the hook is answering right now is not sent once paused."""
+    with transaction.atomic():
+        Conversation.objects.filter(pk=conversation.pk).update(
+            automation_paused=paused,
+            automation_paused_by=by if paused and getattr(by, "pk", None) else None,
+            automation_paused_at=timezone.now() if paused else None,
+        )
+        _bump_after_commit(conversation.account_id)
+    conversation.refresh_from_db(fields=["automation_paused", "automation_paused_by", "automation_paused_at"])
+
+
 def conversation_set_labels(*, conversation: Conversation, labels: list[Label], by: Any) -> None:
     with transaction.atomic():
         conversation.labels.set(labels)

@@ -18,5 +18,6 @@ urlpatterns = [
     path("c/<int:pk>/state/", views.state, name="state"),
     path("c/<int:pk>/assign/", views.assign, name="assign"),
     path("c/<int:pk>/labels/", views.labels, name="labels"),
+    path("c/<int:pk>/automation/", views.automation, name="automation"),
     path("c/<int:pk>/notes/", views.note, name="note"),
 ]

@@ -175,6 +175,16 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+def automation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Take over (pause automation here) or resume it."""
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    action = request.POST.get("action", "")
+    if action in ("pause", "resume"):
+        services.conversation_set_automation(conversation=convo, paused=action == "pause", by=request.user)
+    return _header(request, convo)
+
+
+@require_POST
 def labels(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     convo = selectors.conversation_get(user=request.user, conversation_id=pk)
     ids = parse_ids(request.POST.getlist("labels"))

@@ -25,6 +25,14 @@ def test_an_api_token_keeps_its_prefix_and_loses_its_secret_even_cut_short():
     assert redact(f"token sb_0123456789ab_{secret[:10]}…") == "token sb_0123456789ab_[redacted]…"
 
 
+def test_a_signing_secret_keeps_its_prefix_and_loses_the_rest():
+    from agents.services import secret_new
+
+    secret = secret_new()
+    assert redact(f"hook secret is {secret}.") == "hook secret is whsec_[redacted]."
+    assert redact(f"cut {secret[:14]}") == "cut whsec_[redacted]"
+
+
 def test_log_records_are_scrubbed_including_their_tracebacks():
     record = logging.LogRecord("t", logging.ERROR, __file__, 1, "session %s", (SESSION,), None)
     try:
