@@ -128,10 +128,6 @@ def judge(status: int, raw: bytes) -> Answer:
         raise BadAnswer('The answer has no "text" (answer 204 for no reply)', status_code=status)
     if problem := text_problem(text, max_length=MAX_TEXT):
         raise BadAnswer(problem, status_code=status)
-    try:
-        text.encode()
-    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON): no database or Telegram takes it
-        raise BadAnswer("The text is not valid Unicode", status_code=status) from None
     reply_to = answer.get("reply_to")
     if reply_to is not None and (
         isinstance(reply_to, bool) or not isinstance(reply_to, int) or not 0 < reply_to <= MAX_MESSAGE_ID

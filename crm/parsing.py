@@ -45,9 +45,14 @@ def parse_page(value: Any) -> int:
 
 
 def text_problem(text: str, *, max_length: int | None = None) -> str | None:
-    """Why ``text`` cannot be stored (NUL, too long), or None. For services that take raw text."""
+    """Why ``text`` cannot be stored (NUL, a lone surrogate, too long), or None. For services that take
+    raw text."""
     if "\x00" in text:
         return "The text contains a NUL character, which cannot be stored"
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # "\ud800" in JSON decodes to a lone surrogate: no database takes it
+        return "The text is not valid Unicode (it contains a lone surrogate)"
     if max_length is not None and len(text) > max_length:
         return f"The text is too long (at most {max_length:,} characters)"
     return None

@@ -407,3 +407,17 @@ async def _mcp_crm(url: str, token: str, conversation_id: int, campaign_id: int)
         "missing": json.loads(missing.content[0].text),
         "missing_is_error": missing.is_error,
     }
+
+
+def test_a_lone_surrogate_in_any_text_is_a_plain_400_and_stores_nothing(client, fleet):
+    # "\ud800" is valid JSON and decodes to a string no database (or Telegram) takes.
+    mine, _, _, token = fleet
+    conversation = conversation_make(mine, title="Ann", peer_id=302, texts=("hi",))
+    for path, body in (
+        (f"/inbox/conversations/{conversation.pk}/replies", {"text": "a\ud800b"}),
+        (f"/inbox/conversations/{conversation.pk}/notes", {"text": "a\ud800b"}),
+        ("/outreach/audiences", {"name": "Le\ud800ads"}),
+    ):
+        answer = send(client, token, "POST", path, body)
+        assert answer.status_code == 400, (path, answer.status_code, answer.content)
+    assert not Message.objects.filter(conversation=conversation, direction="out").exists()

@@ -37,6 +37,7 @@ def test_a_page_that_is_not_a_plain_number_means_the_first(value, page):
 
 def test_it_names_what_is_wrong_with_text_it_cannot_store():
     assert "NUL" in text_problem("a\x00b")
+    assert "lone surrogate" in text_problem("a\ud800b")  # what "\\ud800" in JSON decodes to
     assert "at most 5" in text_problem("abcdef", max_length=5)
     assert text_problem("fine", max_length=5) is None
 
