@@ -1,17 +1,20 @@
 """The one query layer behind every report: cards, tables, charts and CSV all read these rows.
 
 Response times come from the inbox's reporting events (``inbox.ResponseEvent``, written as things
-happen); message counts and "now" figures from the inbox itself; the funnel from outreach's sends and
-the read receipts Telegram reported (``Conversation.read_outbox_max_id``).
+happen); message counts from the per-day rollups (``reports.models``) and the inbox itself, "now"
+figures from the inbox; the funnel from outreach's sends, on which the read receipts Telegram reported
+and the replies were recorded as they were ingested (``outreach.outcomes``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -68,43 +71,56 @@ class TeamRow:
 
 # --- the team report ---------------------------------------------------------------------------------
 
-# For each dimension: the SQL naming a message's, an event's and an open conversation's group.
-# Operators: events and outbound messages by who sent them; inbound, conversations and "now" by assignee.
+# For each dimension: the SQL naming a conversation's group (for its messages and "now"). Operators:
+# conversations, inbound messages and "now" by assignee; outbound messages (_OPERATOR_OUT) and events by
+# who sent them.
 _GROUPS = {
-    "account": {"msg_in": "c.account_id", "msg_out": "c.account_id", "event": "e.account_id",
-                "conv": "c.account_id", "join": ""},
-    "operator": {"msg_in": "c.assignee_id", "msg_out": "m.sent_by_id", "event": "e.operator_id",
-                 "conv": "c.assignee_id", "join": ""},
-    "label": {"msg_in": "cl.label_id", "msg_out": "cl.label_id", "event": "lbl",
-              "conv": "cl.label_id",
+    "account": {"msg_in": "c.account_id", "conv": "c.account_id", "join": ""},
+    "operator": {"msg_in": "c.assignee_id", "conv": "c.assignee_id", "join": ""},
+    "label": {"msg_in": "cl.label_id", "conv": "cl.label_id",
               "join": "JOIN inbox_conversation_labels cl ON cl.conversation_id = c.id"},
 }  # fmt: skip
 
 
 def team_report(
-    *, user: Any = None, accounts: list[int] | None = None, period: Period, by: str, business: bool = False
+    *,
+    user: Any = None,
+    accounts: list[int] | None = None,
+    period: Period,
+    by: str,
+    business: bool = False,
+    rollups: bool = True,
 ) -> list[TeamRow]:
     """Per account, operator or label: conversations and messages in the period, human first response
-    and reply time (clock or business hours), automated replies apart, and open / unanswered now."""
+    and reply time (clock or business hours), automated replies apart, and open / unanswered now.
+
+    Message counts sum the period's whole days from the per-day rollups and read its partial days at
+    either end from the messages; ``rollups=False`` reads every message (the reference they are tested
+    against)."""
     if by not in DIMENSIONS:
         raise ValueError(f"Unknown dimension {by!r}")
     accounts = _accounts(user=user, accounts=accounts)
     group = _GROUPS[by]
-    window = [accounts, period.start, period.end]
-    messages = [period.start, period.end, accounts]
+    split = {**period_split(period, rollups=rollups), "accounts": accounts}
     rows: dict[int | None, TeamRow] = {}
 
     def row(key: int | None) -> TeamRow:
         return rows.setdefault(key, TeamRow(key=key, name=""))
 
-    for key, conversations, inbound in _fetch(_MESSAGES_IN.format(**group), messages):
+    for key, conversations, inbound, outbound in _fetch(
+        _MESSAGES.format(**group, edges=_EDGE_MESSAGES), split
+    ):
         row(key).conversations, row(key).inbound = conversations, int(inbound)
-    for key, outbound in _fetch(_MESSAGES_OUT.format(**group), messages):
-        row(key).outbound = int(outbound)
-    value = "e.business_seconds" if business else "e.seconds"
-    labels = ", unnest(e.labels) AS lbl" if by == "label" else ""
+        if by != "operator":  # an operator's outbound messages are those they sent, counted below
+            row(key).outbound = int(outbound)
+    if by == "operator":
+        for key, outbound in _fetch(_OPERATOR_OUT.format(edges=_EDGE_MESSAGES), split):
+            row(key).outbound = int(outbound)
     for key, kind, automated, n, avg, median, p90 in _fetch(
-        _TIMINGS.format(group=group["event"], value=value, labels=labels), window
+        _TIMINGS.format(
+            values=_values(by=by, business=business), edges=_edge_events(by=by, business=business)
+        ),
+        {**split, "dimension": by},
     ):
         if not automated:
             setattr(row(key), kind, Timing(count=n, avg=avg, median=median, p90=p90))
@@ -118,34 +134,118 @@ def team_report(
     return sorted(rows.values(), key=lambda r: (r.key is None, r.name.lower(), r.key or 0))
 
 
+def period_split(period: Period, *, rollups: bool = True) -> dict[str, Any]:
+    """The period as its whole local days [day_from, day_to) (``settings.TIME_ZONE``, the rollups'
+    days) and the partial edges [start, days_start) and [days_end, end) read from rows. Without whole
+    days (or without ``rollups``) the day range is empty and the edges cover the whole period."""
+    zone = ZoneInfo(settings.TIME_ZONE)
+    first = period.start.astimezone(zone)
+    day_from = first.date() if first.time() == time(0) else first.date() + timedelta(days=1)
+    day_to = period.end.astimezone(zone).date()
+    days_start = datetime.combine(day_from, time(0), zone)
+    days_end = datetime.combine(day_to, time(0), zone)
+    if not rollups or days_start >= days_end:
+        day_from = day_to
+        days_start = days_end = period.end
+    return {"start": period.start, "end": period.end, "day_from": day_from, "day_to": day_to,
+            "days_start": days_start, "days_end": days_end}  # fmt: skip
+
+
 # The queries behind team_report; the {placeholders} are fixed SQL fragments from _GROUPS.
-# Inbound messages are first counted per conversation, one row each, from the index on their date; only
-# those rows are grouped: far cheaper than grouping (and de-duplicating conversations of) every message.
-_MESSAGES_IN = """
-    SELECT {msg_in}, count(*), sum(p.n_in)
+# Messages are first counted per conversation (its whole days from the rollups, its partial days from
+# the messages' date index); only those rows are grouped, by what the conversation is now (account,
+# assignee, labels): far cheaper than grouping every message.
+_EDGE_MESSAGES = """
+    SELECT m.conversation_id, m.direction, m.sent_by_id FROM inbox_message m
+    WHERE m.date >= %(start)s AND m.date < %(days_start)s AND NOT m.deleted
+    UNION ALL
+    SELECT m.conversation_id, m.direction, m.sent_by_id FROM inbox_message m
+    WHERE m.date >= %(days_end)s AND m.date < %(end)s AND NOT m.deleted
+"""
+_MESSAGES = """
+    SELECT {msg_in}, count(*), sum(p.n_in), sum(p.n_out)
     FROM (
-        SELECT m.conversation_id, count(*) FILTER (WHERE m.direction = 'in') AS n_in
-        FROM inbox_message m
-        WHERE m.date >= %s AND m.date < %s AND NOT m.deleted
-        GROUP BY 1
+        SELECT conversation_id, sum(n_in) AS n_in, sum(n_out) AS n_out
+        FROM (
+            SELECT d.conversation_id, d.inbound AS n_in, d.outbound AS n_out FROM reports_conversationday d
+            WHERE d.day >= %(day_from)s AND d.day < %(day_to)s
+            UNION ALL
+            SELECT e.conversation_id, (e.direction = 'in')::int, (e.direction = 'out')::int
+            FROM ({edges}) e
+        ) x
+        GROUP BY 1 HAVING sum(n_in) + sum(n_out) > 0
     ) p JOIN inbox_conversation c ON c.id = p.conversation_id {join}
-    WHERE c.account_id = ANY(%s)
+    WHERE c.account_id = ANY(%(accounts)s)
     GROUP BY 1
 """
-_MESSAGES_OUT = """
-    SELECT {msg_out}, count(*)
-    FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id {join}
-    WHERE m.date >= %s AND m.date < %s AND NOT m.deleted AND m.direction = 'out' AND c.account_id = ANY(%s)
-    GROUP BY 1
+_OPERATOR_OUT = """
+    SELECT operator_id, sum(n)
+    FROM (
+        SELECT o.operator_id, o.outbound AS n FROM reports_operatorday o
+        WHERE o.day >= %(day_from)s AND o.day < %(day_to)s AND o.account_id = ANY(%(accounts)s)
+        UNION ALL
+        SELECT e.sent_by_id, 1
+        FROM ({edges}) e JOIN inbox_conversation c ON c.id = e.conversation_id
+        WHERE e.direction = 'out' AND c.account_id = ANY(%(accounts)s)
+    ) x
+    GROUP BY 1 HAVING sum(n) > 0
 """
+# Response values: the whole days' from the rollups (every value is kept there, so the percentiles are
+# exact), the partial days' from the events. {group}, {value} and {labels} are fixed SQL fragments.
+_EDGE_EVENTS = """
+    SELECT {group} AS key, e.kind, e.automated, {value} AS v FROM inbox_responseevent e {labels}
+    WHERE e.at >= %(start)s AND e.at < %(days_start)s AND e.account_id = ANY(%(accounts)s)
+      AND e.kind IN ('first_response', 'reply_time')
+    UNION ALL
+    SELECT {group}, e.kind, e.automated, {value} FROM inbox_responseevent e {labels}
+    WHERE e.at >= %(days_end)s AND e.at < %(end)s AND e.account_id = ANY(%(accounts)s)
+      AND e.kind IN ('first_response', 'reply_time')
+"""
+_VALUES = """
+    SELECT d.key, d.kind, d.automated, v FROM reports_responseday d, unnest(d.{column}) v
+    WHERE d.dimension = %(dimension)s AND d.day >= %(day_from)s AND d.day < %(day_to)s
+      AND d.account_id = ANY(%(accounts)s) AND NOT d.automated
+    UNION ALL
+    SELECT * FROM ({edges}) e WHERE NOT e.automated
+"""
+# Human replies: count, average and percentiles of their values; automated ones are only counted.
 _TIMINGS = """
-    SELECT {group}, e.kind, e.automated, count(*), avg({value}),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY {value}),
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY {value})
-    FROM inbox_responseevent e {labels}
-    WHERE e.account_id = ANY(%s) AND e.at >= %s AND e.at < %s AND e.kind IN ('first_response', 'reply_time')
-    GROUP BY 1, 2, 3
+    SELECT key, kind, false, count(*), avg(v),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY v),
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY v)
+    FROM ({values}) x
+    GROUP BY 1, 2
+    UNION ALL
+    SELECT key, kind, true, sum(n)::int, NULL, NULL, NULL
+    FROM (
+        SELECT d.key, d.kind, d.n FROM reports_responseday d
+        WHERE d.dimension = %(dimension)s AND d.day >= %(day_from)s AND d.day < %(day_to)s
+          AND d.account_id = ANY(%(accounts)s) AND d.automated
+        UNION ALL
+        SELECT e.key, e.kind, 1 FROM ({edges}) e WHERE e.automated
+    ) x
+    GROUP BY 1, 2 HAVING sum(n) > 0
 """
+_HISTOGRAM = """
+    SELECT kind, width_bucket(v, %(bounds)s::float8[]), count(*) FROM ({values}) x GROUP BY 1, 2
+"""
+_EVENT_GROUPS = {"account": "e.account_id", "operator": "e.operator_id", "label": "lbl"}
+
+
+def _edge_events(*, by: str, business: bool) -> str:
+    return _EDGE_EVENTS.format(
+        group=_EVENT_GROUPS[by],
+        value="e.business_seconds" if business else "e.seconds",
+        labels=", unnest(e.labels) AS lbl" if by == "label" else "",
+    )
+
+
+def _values(*, by: str, business: bool) -> str:
+    """The human response values of the period, grouped by ``by``: (key, kind, automated, v) rows."""
+    edges = _edge_events(by=by, business=business)
+    return _VALUES.format(column="business_seconds" if business else "seconds", edges=edges)
+
+
 # Open now (a snooze that ran out counts as open, as in the inbox); unanswered: its last message is inbound.
 _NOW = """
     SELECT {conv}, count(*), count(*) FILTER (WHERE c.last_direction = 'in')
@@ -189,21 +289,20 @@ def team_totals(rows: list[TeamRow]) -> dict[str, int]:
 
 
 def response_histogram(
-    *, user: Any = None, accounts: list[int] | None = None, period: Period, business: bool = False
+    *,
+    user: Any = None,
+    accounts: list[int] | None = None,
+    period: Period,
+    business: bool = False,
+    rollups: bool = True,
 ) -> dict[str, list[int]]:
     """Human first responses and reply times per bucket (< 5 min … > 24 h) over the period."""
     accounts = _accounts(user=user, accounts=accounts)
-    value = "business_seconds" if business else "seconds"
-    bounds = [b for _, b in BUCKETS]
     found = _fetch(
-        f"""
-        SELECT kind, width_bucket({value}, %s::float8[]), count(*) FROM inbox_responseevent
-        WHERE account_id = ANY(%s) AND at >= %s AND at < %s AND NOT automated
-          AND kind IN ('first_response', 'reply_time')
-        GROUP BY 1, 2
-        """,  # noqa: S608 - value is one of two column names
-        [bounds, accounts, period.start, period.end],
-    )
+        _HISTOGRAM.format(values=_values(by="account", business=business)),
+        {**period_split(period, rollups=rollups), "accounts": accounts, "dimension": "account",
+         "bounds": [b for _, b in BUCKETS]},
+    )  # fmt: skip
     result = {"first_response": [0] * len(BUCKET_LABELS), "reply_time": [0] * len(BUCKET_LABELS)}
     for kind, bucket, n in found:
         result[kind][bucket] = n  # width_bucket: 0 below the first bound … len(bounds) above the last
@@ -262,48 +361,24 @@ _FUNNEL_KEYS = {
     "sender": "s.account_id::text",
 }
 
-# Replied: the first inbound message after the recipient's first campaign message, credited to the last
-# send that left before it (private-chat message ids grow per account, so ids order them).
+# Read and replied were recorded on each send as the receipts and replies were ingested (``read_at``,
+# ``replied_at``: see ``outreach.outcomes``), so the funnel only counts sends.
 FUNNEL_SQL = """
-WITH scoped AS (
-    SELECT s.*, c.read_outbox_max_id AS read_max
-    FROM outreach_send s
-    JOIN outreach_recipient r ON r.id = s.recipient_id
-    JOIN inbox_contact ct ON ct.id = r.contact_id
-    LEFT JOIN inbox_conversation c ON c.account_id = s.account_id AND c.peer_id = ct.telegram_id
-    WHERE s.account_id = ANY(%(accounts)s) AND COALESCE(s.sent_at, s.due_at) >= %(start)s
-      AND COALESCE(s.sent_at, s.due_at) < %(end)s
-),
-replies AS (
-    SELECT r.id AS recipient_id, reply.telegram_id AS reply_id
-    FROM outreach_recipient r
-    JOIN inbox_contact ct ON ct.id = r.contact_id
-    JOIN inbox_conversation c ON c.account_id = r.account_id AND c.peer_id = ct.telegram_id
-    CROSS JOIN LATERAL (
-        SELECT m.telegram_id FROM inbox_message m
-        WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.telegram_id > r.first_message_id
-        ORDER BY m.telegram_id LIMIT 1
-    ) reply
-    WHERE r.id IN (SELECT recipient_id FROM scoped) AND r.first_message_id IS NOT NULL
-),
-credited AS (
-    SELECT DISTINCT ON (p.recipient_id) s.id
-    FROM replies p JOIN outreach_send s ON s.recipient_id = p.recipient_id
-    WHERE s.state = 'sent' AND s.message_id < p.reply_id
-    ORDER BY p.recipient_id, s.message_id DESC
-)
 SELECT {key} AS key, count(*),
        count(*) FILTER (WHERE state = 'sent'),
        count(*) FILTER (WHERE state = 'sent' AND message_id IS NOT NULL),
-       count(*) FILTER (WHERE state = 'sent' AND message_id <= read_max),
-       count(*) FILTER (WHERE id IN (SELECT id FROM credited)),
+       count(*) FILTER (WHERE read_at IS NOT NULL),
+       count(*) FILTER (WHERE replied_at IS NOT NULL),
        count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%spam%%'),
        count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%privacy%%'),
        count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%deleted%%'),
        count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%blocked%%'),
        count(*) FILTER (WHERE state IN ('failed', 'skipped')),
        min(text)
-FROM scoped s GROUP BY 1 ORDER BY 1
+FROM outreach_send s
+WHERE s.account_id = ANY(%(accounts)s) AND COALESCE(s.sent_at, s.due_at) >= %(start)s
+  AND COALESCE(s.sent_at, s.due_at) < %(end)s
+GROUP BY 1 ORDER BY 1
 """
 
 
