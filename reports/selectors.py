@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inbox.selectors import accounts_visible
@@ -152,9 +152,8 @@ def period_split(period: Period, *, rollups: bool = True) -> dict[str, Any]:
 
 
 # The queries behind team_report; the {placeholders} are fixed SQL fragments from _GROUPS.
-# Messages are first counted per conversation (its whole days from the rollups, its partial days from
-# the messages' date index); only those rows are grouped, by what the conversation is now (account,
-# assignee, labels): far cheaper than grouping every message.
+# Messages come as per-conversation counts (its whole days from the rollups, its partial days from the
+# messages' date index), grouped by what the conversation is now (account, assignee, labels).
 _EDGE_MESSAGES = """
     SELECT m.conversation_id, m.direction, m.sent_by_id FROM inbox_message m
     WHERE m.date >= %(start)s AND m.date < %(days_start)s AND NOT m.deleted
@@ -163,18 +162,13 @@ _EDGE_MESSAGES = """
     WHERE m.date >= %(days_end)s AND m.date < %(end)s AND NOT m.deleted
 """
 _MESSAGES = """
-    SELECT {msg_in}, count(*), sum(p.n_in), sum(p.n_out)
+    SELECT {msg_in}, count(DISTINCT x.conversation_id), sum(x.n_in), sum(x.n_out)
     FROM (
-        SELECT conversation_id, sum(n_in) AS n_in, sum(n_out) AS n_out
-        FROM (
-            SELECT d.conversation_id, d.inbound AS n_in, d.outbound AS n_out FROM reports_conversationday d
-            WHERE d.day >= %(day_from)s AND d.day < %(day_to)s
-            UNION ALL
-            SELECT e.conversation_id, (e.direction = 'in')::int, (e.direction = 'out')::int
-            FROM ({edges}) e
-        ) x
-        GROUP BY 1 HAVING sum(n_in) + sum(n_out) > 0
-    ) p JOIN inbox_conversation c ON c.id = p.conversation_id {join}
+        SELECT d.conversation_id, d.inbound AS n_in, d.outbound AS n_out FROM reports_conversationday d
+        WHERE d.day >= %(day_from)s AND d.day < %(day_to)s AND d.inbound + d.outbound > 0
+        UNION ALL
+        SELECT e.conversation_id, (e.direction = 'in')::int, (e.direction = 'out')::int FROM ({edges}) e
+    ) x JOIN inbox_conversation c ON c.id = x.conversation_id {join}
     WHERE c.account_id = ANY(%(accounts)s)
     GROUP BY 1
 """
@@ -208,13 +202,16 @@ _VALUES = """
     UNION ALL
     SELECT * FROM ({edges}) e WHERE NOT e.automated
 """
-# Human replies: count, average and percentiles of their values; automated ones are only counted.
+# Human replies: count, average and percentiles of their values (one sort for both percentiles);
+# automated ones are only counted.
 _TIMINGS = """
-    SELECT key, kind, false, count(*), avg(v),
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY v),
-           percentile_cont(0.9) WITHIN GROUP (ORDER BY v)
-    FROM ({values}) x
-    GROUP BY 1, 2
+    SELECT key, kind, false, n, average, p[1], p[2]
+    FROM (
+        SELECT key, kind, count(*) AS n, avg(v) AS average,
+               percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY v) AS p
+        FROM ({values}) x
+        GROUP BY 1, 2
+    ) x
     UNION ALL
     SELECT key, kind, true, sum(n)::int, NULL, NULL, NULL
     FROM (
@@ -428,6 +425,9 @@ def _name_funnel(rows: list[FunnelRow], by: str) -> None:
 
 
 def _fetch(sql: str, params: Any) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    # A 90-day report sorts a few hundred thousand response values: in memory, not in files on disk
+    # (PostgreSQL's default work_mem is 4 MB; SET LOCAL lasts until the end of this transaction).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         return cursor.fetchall()
