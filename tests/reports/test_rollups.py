@@ -3,6 +3,7 @@ message and event answers, whatever the timeline, the range and what happened to
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -208,3 +209,29 @@ def _accounts(make_account) -> list[Account]:
     while len(found) < 2:
         found.append(make_account(status="active"))
     return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin_user):
+    """Ingestion runs in several processes: batches committing at once into the same conversation-days
+    (and the same response days) must add up, never overwrite each other."""
+    account = make_account(status="active")
+    chats = [Chat(account, telegram_id=850 + n) for n in range(3)]
+    for chat in chats:
+        chat.inbound(T0)  # the conversations exist before the race
+
+    def batch(worker: int) -> None:
+        try:
+            for n in range(10):
+                chat = chats[(worker + n) % len(chats)]
+                at = T0 + timedelta(hours=1, minutes=worker, seconds=n)
+                (chat.inbound if n % 2 else chat.automated)(at, telegram_id=100_000 + worker * 100 + n)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(batch, range(4)))
+
+    assert Message.objects.count() == 3 + 40
+    _rollups_match_messages()
+    _rollups_match_events()
