@@ -17,11 +17,16 @@ from django.db import connection
 
 # One statement: each recipient's first reply, the send it credits, and every send of theirs set to that
 # (a reply date on the credited one, NULL on the others); rows already right are left alone. The ids are
-# a semi-join on unnest(): "= ANY" of a long array (the bench's 50,000) is a linear search per row.
+# joined once, materialised: "= ANY" of a long array (the migration's or the bench's 50,000) is a linear
+# search per row, and an unnest() inside the joins may be re-run for every row.
 _CREDIT = """
-WITH replies AS (
+WITH ids AS MATERIALIZED (
+    SELECT DISTINCT unnest(%(recipients)s::bigint[]) AS id
+),
+replies AS (
     SELECT r.id AS recipient_id, reply.telegram_id AS reply_id, reply.date AS reply_date
-    FROM outreach_recipient r
+    FROM ids
+    JOIN outreach_recipient r ON r.id = ids.id
     JOIN inbox_contact ct ON ct.id = r.contact_id
     JOIN inbox_conversation c ON c.account_id = r.account_id AND c.peer_id = ct.telegram_id
     CROSS JOIN LATERAL (
@@ -29,18 +34,21 @@ WITH replies AS (
         WHERE m.conversation_id = c.id AND m.direction = 'in' AND m.telegram_id > r.first_message_id
         ORDER BY m.telegram_id LIMIT 1
     ) reply
-    WHERE r.id IN (SELECT unnest(%(recipients)s::bigint[])) AND r.first_message_id IS NOT NULL
+    WHERE r.first_message_id IS NOT NULL
 ),
 credited AS (
     SELECT DISTINCT ON (p.recipient_id) s.id, p.reply_date
     FROM replies p JOIN outreach_send s ON s.recipient_id = p.recipient_id
     WHERE s.state = 'sent' AND s.message_id < p.reply_id
     ORDER BY p.recipient_id, s.message_id DESC
+),
+wanted AS MATERIALIZED (
+    SELECT t.id, credited.reply_date
+    FROM ids JOIN outreach_send t ON t.recipient_id = ids.id LEFT JOIN credited ON credited.id = t.id
 )
-UPDATE outreach_send s SET replied_at = credited.reply_date
-FROM outreach_send t LEFT JOIN credited ON credited.id = t.id
-WHERE t.recipient_id IN (SELECT unnest(%(recipients)s::bigint[])) AND s.id = t.id
-  AND s.replied_at IS DISTINCT FROM credited.reply_date
+UPDATE outreach_send s SET replied_at = wanted.reply_date
+FROM wanted
+WHERE s.id = wanted.id AND s.replied_at IS DISTINCT FROM wanted.reply_date
 """
 
 
@@ -76,14 +84,20 @@ def replies_received(*, message_ids: list[int]) -> int:
 
 
 # Sends whose message the recipient's read receipt now covers; {scope} picks the conversations or the
-# recipients to look at (a fixed SQL fragment).
+# recipients to look at (a fixed SQL fragment). The recipients are found first, then their sends by
+# recipient: never a scan of every send of the account.
 _READ = """
+WITH targets AS MATERIALIZED (
+    SELECT r.id AS recipient_id, c.account_id, c.read_outbox_max_id AS read_max
+    FROM inbox_conversation c
+    JOIN inbox_contact ct ON ct.telegram_id = c.peer_id
+    JOIN outreach_recipient r ON r.contact_id = ct.id
+    WHERE {scope}
+)
 UPDATE outreach_send s SET read_at = now()
-FROM outreach_recipient r
-JOIN inbox_contact ct ON ct.id = r.contact_id
-JOIN inbox_conversation c ON c.peer_id = ct.telegram_id
-WHERE s.recipient_id = r.id AND c.account_id = s.account_id AND {scope}
-  AND s.state = 'sent' AND s.message_id <= c.read_outbox_max_id AND s.read_at IS NULL
+FROM targets t
+WHERE s.recipient_id = t.recipient_id AND s.account_id = t.account_id
+  AND s.state = 'sent' AND s.message_id <= t.read_max AND s.read_at IS NULL
 """
 
 
