@@ -20,6 +20,7 @@ class ConversationDay(models.Model):
 
     conversation_id = models.BigIntegerField()  # no foreign key: rows follow the messages, not the chat
     day = models.DateField()
+    account_id = models.BigIntegerField()  # the conversation's (it never changes)
     inbound = models.IntegerField(default=0)
     outbound = models.IntegerField(default=0)
 
@@ -28,7 +29,7 @@ class ConversationDay(models.Model):
             models.UniqueConstraint(fields=["conversation_id", "day"], name="conversation_day_key")
         ]
         indexes = [
-            models.Index(fields=["day"], include=["conversation_id", "inbound", "outbound"],
+            models.Index(fields=["day"], include=["account_id", "conversation_id", "inbound", "outbound"],
                          name="conversation_day_day"),
         ]  # fmt: skip
 
@@ -77,6 +78,9 @@ class ResponseDay(models.Model):
     n = models.IntegerField(default=0)
     seconds = ArrayField(models.FloatField(), default=list)
     business_seconds = ArrayField(models.FloatField(), default=list)
+    # Human values per histogram bucket (reports.selectors.BUCKETS), clock and business hours.
+    seconds_buckets = ArrayField(models.IntegerField(), default=list)
+    business_buckets = ArrayField(models.IntegerField(), default=list)
 
     class Meta:
         constraints = [

@@ -24,6 +24,7 @@ RANGES = {"1d": 1, "7d": 7, "30d": 30, "90d": 90}
 DIMENSIONS = ("account", "operator", "label")
 FUNNEL_DIMENSIONS = ("campaign", "variant", "step", "sender")
 # Histogram buckets (upper bounds in seconds; the last is open).
+# The rollups count human values per bucket with these bounds (reports/migrations/0004): change both.
 BUCKETS = (("< 5 min", 300), ("5-15 min", 900), ("15-60 min", 3600), ("1-4 h", 14400), ("4-24 h", 86400))
 BUCKET_LABELS = (*(label for label, _ in BUCKETS), "> 24 h")
 ENOUGH_SENDS = 100  # below this a reply rate says "not enough data"
@@ -165,7 +166,8 @@ _MESSAGES = """
     SELECT {msg_in}, count(DISTINCT x.conversation_id), sum(x.n_in), sum(x.n_out)
     FROM (
         SELECT d.conversation_id, d.inbound AS n_in, d.outbound AS n_out FROM reports_conversationday d
-        WHERE d.day >= %(day_from)s AND d.day < %(day_to)s AND d.inbound + d.outbound > 0
+        WHERE d.day >= %(day_from)s AND d.day < %(day_to)s AND d.account_id = ANY(%(accounts)s)
+          AND d.inbound + d.outbound > 0
         UNION ALL
         SELECT e.conversation_id, (e.direction = 'in')::int, (e.direction = 'out')::int FROM ({edges}) e
     ) x JOIN inbox_conversation c ON c.id = x.conversation_id {join}
@@ -224,7 +226,15 @@ _TIMINGS = """
     GROUP BY 1, 2 HAVING sum(n) > 0
 """
 _HISTOGRAM = """
-    SELECT kind, width_bucket(v, %(bounds)s::float8[]), count(*) FROM ({values}) x GROUP BY 1, 2
+    SELECT kind, bucket, sum(n) FROM (
+        SELECT d.kind, u.bucket - 1 AS bucket, u.n FROM reports_responseday d,
+               unnest(d.{buckets}) WITH ORDINALITY AS u(n, bucket)
+        WHERE d.dimension = 'account' AND d.day >= %(day_from)s AND d.day < %(day_to)s
+          AND d.account_id = ANY(%(accounts)s) AND NOT d.automated
+        UNION ALL
+        SELECT e.kind, width_bucket(e.v, %(bounds)s::float8[]), 1 FROM ({edges}) e WHERE NOT e.automated
+    ) x
+    GROUP BY 1, 2 HAVING sum(n) > 0
 """
 _EVENT_GROUPS = {"account": "e.account_id", "operator": "e.operator_id", "label": "lbl"}
 
@@ -296,7 +306,10 @@ def response_histogram(
     """Human first responses and reply times per bucket (< 5 min … > 24 h) over the period."""
     accounts = _accounts(user=user, accounts=accounts)
     found = _fetch(
-        _HISTOGRAM.format(values=_values(by="account", business=business)),
+        _HISTOGRAM.format(
+            buckets="business_buckets" if business else "seconds_buckets",
+            edges=_edge_events(by="account", business=business),
+        ),
         {**period_split(period, rollups=rollups), "accounts": accounts, "dimension": "account",
          "bounds": [b for _, b in BUCKETS]},
     )  # fmt: skip

@@ -15,12 +15,13 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("conversation_id", models.BigIntegerField()),
                 ("day", models.DateField()),
+                ("account_id", models.BigIntegerField()),
                 ("inbound", models.IntegerField(default=0)),
                 ("outbound", models.IntegerField(default=0)),
             ],
             options={
                 "indexes": [
-                    models.Index(fields=["day"], include=["conversation_id", "inbound", "outbound"],
+                    models.Index(fields=["day"], include=["account_id", "conversation_id", "inbound", "outbound"],
                                  name="conversation_day_day")
                 ],
                 "constraints": [

@@ -13,11 +13,12 @@ AS $$ SELECT (moment AT TIME ZONE '{zone}')::date $$
 
 # Each rollup from a "delta" set of (conversation_id, date, direction, sent_by_id, sign) rows.
 UPSERT_CONVERSATION_DAY = """
-INSERT INTO reports_conversationday (conversation_id, day, inbound, outbound)
-SELECT conversation_id, reports_day(date),
-       COALESCE(sum(sign) FILTER (WHERE direction = 'in'), 0),
-       COALESCE(sum(sign) FILTER (WHERE direction = 'out'), 0)
-FROM ({delta}) delta GROUP BY 1, 2 ORDER BY 1, 2
+INSERT INTO reports_conversationday (conversation_id, day, account_id, inbound, outbound)
+SELECT delta.conversation_id, reports_day(delta.date), c.account_id,
+       COALESCE(sum(delta.sign) FILTER (WHERE delta.direction = 'in'), 0),
+       COALESCE(sum(delta.sign) FILTER (WHERE delta.direction = 'out'), 0)
+FROM ({delta}) delta JOIN inbox_conversation c ON c.id = delta.conversation_id
+GROUP BY 1, 2, 3 ORDER BY 1, 2
 ON CONFLICT (conversation_id, day) DO UPDATE SET
     inbound = reports_conversationday.inbound + EXCLUDED.inbound,
     outbound = reports_conversationday.outbound + EXCLUDED.outbound

@@ -32,6 +32,14 @@ class Migration(migrations.Migration):
                     "business_seconds",
                     django.contrib.postgres.fields.ArrayField(base_field=models.FloatField(), default=list, size=None),
                 ),
+                (
+                    "seconds_buckets",
+                    django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), default=list, size=None),
+                ),
+                (
+                    "business_buckets",
+                    django.contrib.postgres.fields.ArrayField(base_field=models.IntegerField(), default=list, size=None),
+                ),
             ],
             options={
                 "indexes": [models.Index(fields=["dimension", "day"], name="response_day_dimension_day")],

@@ -30,16 +30,17 @@ def _rollups_match_messages() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT conversation_id, day, inbound, outbound FROM reports_conversationday
+            SELECT conversation_id, day, account_id, inbound, outbound FROM reports_conversationday
             WHERE inbound <> 0 OR outbound <> 0 ORDER BY 1, 2
             """
         )
         rolled = cursor.fetchall()
         cursor.execute(
             """
-            SELECT conversation_id, (date AT TIME ZONE 'UTC')::date, count(*) FILTER (WHERE direction = 'in'),
-                   count(*) FILTER (WHERE direction = 'out')
-            FROM inbox_message WHERE NOT deleted GROUP BY 1, 2 ORDER BY 1, 2
+            SELECT m.conversation_id, (m.date AT TIME ZONE 'UTC')::date, c.account_id,
+                   count(*) FILTER (WHERE m.direction = 'in'), count(*) FILTER (WHERE m.direction = 'out')
+            FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
+            WHERE NOT m.deleted GROUP BY 1, 2, 3 ORDER BY 1, 2
             """
         )
         assert rolled == cursor.fetchall()
