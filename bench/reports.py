@@ -139,7 +139,8 @@ def fill() -> None:
                 sql.format(conversations=CONVERSATIONS, accounts=ACCOUNTS, per=PER, operators=OPERATORS)
             )
         # Replies and read receipts recorded on the sends as ingestion does it (the message rollups were
-        # kept by their triggers on every INSERT above).
+        # kept by their triggers on every INSERT above), with fresh statistics as autovacuum would have.
+        cursor.execute("ANALYZE")
         replies_credit(recipient_ids=list(Recipient.objects.values_list("id", flat=True)))
         reads_record(conversation_ids=list(Conversation.objects.values_list("id", flat=True)))
         cursor.execute("VACUUM ANALYZE")  # what autovacuum does soon after a bulk load: index-only scans
