@@ -72,13 +72,18 @@ class TeamRow:
 
 # --- the team report ---------------------------------------------------------------------------------
 
-# For each dimension: the SQL naming a conversation's group (for its messages and "now"). Operators:
+# For each dimension: the SQL naming the group of a conversation's messages ("msg", with "msg_join" from
+# the per-conversation counts x) and of an open conversation c ("conv", with "join"). Operators:
 # conversations, inbound messages and "now" by assignee; outbound messages (_OPERATOR_OUT) and events by
 # who sent them.
 _GROUPS = {
-    "account": {"msg_in": "c.account_id", "conv": "c.account_id", "join": ""},
-    "operator": {"msg_in": "c.assignee_id", "conv": "c.assignee_id", "join": ""},
-    "label": {"msg_in": "cl.label_id", "conv": "cl.label_id",
+    "account": {"msg": "x.account_id", "msg_join": "",
+                "conv": "c.account_id", "join": ""},
+    "operator": {"msg": "c.assignee_id", "msg_join": "JOIN inbox_conversation c ON c.id = x.conversation_id",
+                 "conv": "c.assignee_id", "join": ""},
+    "label": {"msg": "cl.label_id",
+              "msg_join": "JOIN inbox_conversation_labels cl ON cl.conversation_id = x.conversation_id",
+              "conv": "cl.label_id",
               "join": "JOIN inbox_conversation_labels cl ON cl.conversation_id = c.id"},
 }  # fmt: skip
 
@@ -154,24 +159,30 @@ def period_split(period: Period, *, rollups: bool = True) -> dict[str, Any]:
 
 # The queries behind team_report; the {placeholders} are fixed SQL fragments from _GROUPS.
 # Messages come as per-conversation counts (its whole days from the rollups, its partial days from the
-# messages' date index), grouped by what the conversation is now (account, assignee, labels).
+# messages' date index), grouped by what the conversation is now (account, assignee, labels); the
+# account needs no join (the rollup rows carry it).
 _EDGE_MESSAGES = """
-    SELECT m.conversation_id, m.direction, m.sent_by_id FROM inbox_message m
+    SELECT m.conversation_id, c.account_id, m.direction, m.sent_by_id
+    FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
     WHERE m.date >= %(start)s AND m.date < %(days_start)s AND NOT m.deleted
+      AND c.account_id = ANY(%(accounts)s)
     UNION ALL
-    SELECT m.conversation_id, m.direction, m.sent_by_id FROM inbox_message m
+    SELECT m.conversation_id, c.account_id, m.direction, m.sent_by_id
+    FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
     WHERE m.date >= %(days_end)s AND m.date < %(end)s AND NOT m.deleted
+      AND c.account_id = ANY(%(accounts)s)
 """
 _MESSAGES = """
-    SELECT {msg_in}, count(DISTINCT x.conversation_id), sum(x.n_in), sum(x.n_out)
+    SELECT {msg}, count(DISTINCT x.conversation_id), sum(x.n_in), sum(x.n_out)
     FROM (
-        SELECT d.conversation_id, d.inbound AS n_in, d.outbound AS n_out FROM reports_conversationday d
+        SELECT d.conversation_id, d.account_id, d.inbound AS n_in, d.outbound AS n_out
+        FROM reports_conversationday d
         WHERE d.day >= %(day_from)s AND d.day < %(day_to)s AND d.account_id = ANY(%(accounts)s)
           AND d.inbound + d.outbound > 0
         UNION ALL
-        SELECT e.conversation_id, (e.direction = 'in')::int, (e.direction = 'out')::int FROM ({edges}) e
-    ) x JOIN inbox_conversation c ON c.id = x.conversation_id {join}
-    WHERE c.account_id = ANY(%(accounts)s)
+        SELECT e.conversation_id, e.account_id, (e.direction = 'in')::int, (e.direction = 'out')::int
+        FROM ({edges}) e
+    ) x {msg_join}
     GROUP BY 1
 """
 _OPERATOR_OUT = """
@@ -180,9 +191,7 @@ _OPERATOR_OUT = """
         SELECT o.operator_id, o.outbound AS n FROM reports_operatorday o
         WHERE o.day >= %(day_from)s AND o.day < %(day_to)s AND o.account_id = ANY(%(accounts)s)
         UNION ALL
-        SELECT e.sent_by_id, 1
-        FROM ({edges}) e JOIN inbox_conversation c ON c.id = e.conversation_id
-        WHERE e.direction = 'out' AND c.account_id = ANY(%(accounts)s)
+        SELECT e.sent_by_id, 1 FROM ({edges}) e WHERE e.direction = 'out'
     ) x
     GROUP BY 1 HAVING sum(n) > 0
 """
