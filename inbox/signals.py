@@ -1,4 +1,4 @@
-"""What the inbox tells the apps above it (automation, webhooks) about messages it stores.
+"""What the inbox tells the apps above it (outreach, automation, webhooks) about messages it stores.
 
 ``messages_stored`` is sent inside the transaction that stores them, so a receiver that writes rows
 (a webhook event, say) commits or rolls back with the messages; work outside the database belongs in
@@ -10,6 +10,9 @@
 - ``deleted``: stored messages Telegram deleted.
 
 A message seen twice is stored once, so it is reported once.
+
+``outbox_read`` is sent in the same way when read receipts move forward: ``conversation_ids``, the
+conversations whose peer has now read our messages further (``Conversation.read_outbox_max_id``).
 """
 
 from __future__ import annotations
@@ -17,3 +20,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 messages_stored = Signal()
+outbox_read = Signal()

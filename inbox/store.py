@@ -63,7 +63,8 @@ def ingest(batch: Batch) -> set[int]:
         changed, stored = _upsert_messages(cursor, messages, conversations, contacts)
         sent = stored["sent"]
         deleted_in, stored["deleted"] = _apply_deletions(cursor, batch.deletions)
-        recount = deleted_in | _apply_reads(cursor, batch.reads)
+        read_in, read_out = _apply_reads(cursor, batch.reads)
+        recount = deleted_in | read_in
         reopened = _closed(cursor, {conv for conv, _, inbound in changed if inbound})
         _summarise(cursor, changed, deleted_in)
         _record_responses(sent, reopened)
@@ -71,6 +72,8 @@ def ingest(batch: Batch) -> set[int]:
         _add_unread(cursor, [(c, tid) for c, tid, inbound in changed if inbound and c not in recount])
         if any(stored.values()):
             signals.messages_stored.send(sender=Batch, **stored)
+        if read_out:
+            signals.outbox_read.send(sender=Batch, conversation_ids=sorted(read_out))
     return (
         {m.account_id for m in batch.messages}
         | {d.account_id for d in batch.deletions}
@@ -324,8 +327,11 @@ def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> tuple[set[int], 
     return touched, deleted
 
 
-def _apply_reads(cursor: Any, reads: list[ReadMark]) -> set[int]:
+def _apply_reads(cursor: Any, reads: list[ReadMark]) -> tuple[set[int], set[int]]:
+    """Move read marks forward; returns the conversations whose inbox (we read theirs) and whose outbox
+    (they read ours) mark moved."""
     touched: set[int] = set()
+    read_out: set[int] = set()
     for r in reads:
         column = "read_outbox_max_id" if r.outbox else "read_inbox_max_id"
         cursor.execute(
@@ -335,9 +341,8 @@ def _apply_reads(cursor: Any, reads: list[ReadMark]) -> set[int]:
             """,  # noqa: S608 - column is one of two fixed names
             [r.max_id, r.account_id, r.peer_id, r.max_id],
         )
-        if not r.outbox:
-            touched.update(row[0] for row in cursor.fetchall())
-    return touched
+        (read_out if r.outbox else touched).update(row[0] for row in cursor.fetchall())
+    return touched, read_out
 
 
 def _summarise(cursor: Any, changed: list[tuple[int, int, bool]], deleted_in: set[int]) -> None:
@@ -433,7 +438,7 @@ def dialog_state_apply(
     *, conversation_id: int, unread_count: int, read_inbox_max_id: int, read_outbox_max_id: int
 ) -> None:
     """Telegram's own read state for a dialog (from the backfill's dialog list)."""
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE inbox_conversation SET unread_count = %s,
@@ -443,3 +448,5 @@ def dialog_state_apply(
             """,
             [unread_count, read_inbox_max_id, read_outbox_max_id, conversation_id],
         )
+        if read_outbox_max_id > 0:
+            signals.outbox_read.send(sender=Batch, conversation_ids=[conversation_id])

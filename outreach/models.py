@@ -208,6 +208,10 @@ class Send(models.Model):
     reason = models.CharField(max_length=255, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When the recipient's read receipt reached this message; the date of their reply, on the one send
+    # it is credited to (both recorded as they are ingested: ``outreach.outcomes``).
+    read_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["recipient", "step"], name="send_unique_step")]

@@ -17,6 +17,7 @@ from inbox.models import ContactHash, Message
 from inbox.services import sent_message_record
 from outreach import commands, signals, spintax
 from outreach.models import Audience, Campaign, FollowUp, Recipient, Send
+from outreach.outcomes import reads_record, replies_credit
 from outreach.selectors import audience_contacts
 
 
@@ -222,6 +223,9 @@ def send_done(*, send_id: int, message_id: int) -> None:
         if recipient.state != Recipient.State.REPLIED:
             recipient.state = Recipient.State.DONE if recipient.step >= last else Recipient.State.CONTACTED
         recipient.save()
+        # A reply or a read receipt ingested before this message id was recorded counts now.
+        replies_credit(recipient_ids=[recipient.pk])
+        reads_record(recipient_ids=[recipient.pk])
     contact = Recipient.objects.select_related("contact").get(pk=send.recipient_id).contact
     sent_message_record(
         account_id=send.account_id,
