@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from django.db import migrations
 
+from crm import beat
+
 NAME = "accounts: prune old operations"
-
-
-def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    every, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
-    PeriodicTask.objects.get_or_create(name=NAME, defaults={"task": "accounts.operations_prune", "interval": every})
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0007_operations"),
-        ("django_celery_beat", "0019_alter_periodictasks_options"),
+        beat.BEAT_MIGRATION,
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [beat.every(NAME, "accounts.operations_prune", 1, "hours")]

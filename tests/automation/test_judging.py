@@ -260,8 +260,9 @@ def test_beat_expires_requests_every_minute():
 
     migration = importlib.import_module("automation.migrations.0002_pairing_expire_schedule")
     PeriodicTask.objects.filter(name=migration.NAME).delete()  # whatever an earlier test left
-    migration.schedule(apps, None)
-    migration.schedule(apps, None)  # idempotent
+    [operation] = migration.Migration.operations
+    operation.code(apps, None)
+    operation.code(apps, None)  # idempotent
     scheduled = PeriodicTask.objects.get(name=migration.NAME)
     assert (scheduled.task, scheduled.interval.every, scheduled.interval.period) == (
         pairing_expire.name,

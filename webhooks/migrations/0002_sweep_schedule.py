@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from django.db import migrations
 
+from crm import beat
+
 SWEEP = "webhooks: send due deliveries"
 PRUNE = "webhooks: prune old events"
-
-
-def schedule(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    seconds, _ = IntervalSchedule.objects.get_or_create(every=5, period="seconds")
-    hourly, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
-    PeriodicTask.objects.get_or_create(name=SWEEP, defaults={"task": "webhooks.sweep", "interval": seconds})
-    PeriodicTask.objects.get_or_create(name=PRUNE, defaults={"task": "webhooks.prune", "interval": hourly})
-
-
-def unschedule(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=[SWEEP, PRUNE]).delete()
 
 
 class Migration(migrations.Migration):
     dependencies = [
         ("webhooks", "0001_endpoints_events_deliveries"),
-        ("django_celery_beat", "0019_alter_periodictasks_options"),
+        beat.BEAT_MIGRATION,
     ]
 
-    operations = [migrations.RunPython(schedule, unschedule)]
+    operations = [
+        beat.every(SWEEP, "webhooks.sweep", 5, "seconds"),
+        beat.every(PRUNE, "webhooks.prune", 1, "hours"),
+    ]
