@@ -36,6 +36,7 @@ from accounts import budgets
 from accounts.host.current import current_host
 from accounts.host.orm import db
 from accounts.models import Account, Operation, command_queue
+from crm.prune import delete_in_batches
 
 if TYPE_CHECKING:
     from accounts.host.hosted import Hosted
@@ -358,12 +359,7 @@ def raise_for(found: Outcome) -> dict[str, Any]:
 def operations_prune(*, older_than: timedelta, batch: int = 5000) -> int:
     """Delete operations last touched before ``older_than`` ago, in batches (no long lock)."""
     cutoff = timezone.now() - older_than
-    deleted = 0
-    while True:
-        ids = list(Operation.objects.filter(updated_at__lt=cutoff).values_list("pk", flat=True)[:batch])
-        if not ids:
-            return deleted
-        deleted += Operation.objects.filter(pk__in=ids).delete()[0]
+    return delete_in_batches(Operation.objects.filter(updated_at__lt=cutoff), batch=batch)
 
 
 def declared() -> dict[str, Command[Any, Any]]:

@@ -26,6 +26,7 @@ from agents import hook as hook_http
 from agents import selectors
 from agents.models import AgentHook, HookCall
 from crm import vault
+from crm.prune import delete_in_batches
 from inbox.models import Conversation, Message
 from inbox.services import reply_send
 
@@ -315,12 +316,7 @@ def calls_prune(*, older_than: timedelta, batch: int = 5000) -> int:
     """Forget delivery log rows older than ``older_than`` (far past every rate-limit window), in batches
     so no long lock is held. Returns how many were deleted."""
     cutoff = timezone.now() - older_than
-    deleted = 0
-    while True:
-        ids = list(HookCall.objects.filter(started_at__lt=cutoff).values_list("pk", flat=True)[:batch])
-        if not ids:
-            return deleted
-        deleted += HookCall.objects.filter(pk__in=ids).delete()[0]
+    return delete_in_batches(HookCall.objects.filter(started_at__lt=cutoff), batch=batch)
 
 
 # --- the console's "send test event" ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.utils import timezone
 from automation import pairing, selectors, signals
 from automation.models import AllowedSender, AutomationSettings, Judgement
 from automation.policy import IGNORE, PAIR, Rules, Verdict, decide
+from crm.prune import delete_in_batches
 from inbox.models import Message
 
 log = logging.getLogger(__name__)
@@ -92,12 +93,7 @@ def judgements_prune(*, batch: int = 10_000) -> int:
     """Forget judgements older than a day; returns how many. Their only lasting job is the claim, and a
     message that old is never answered again (MAX_AGE), whatever a late redelivery does."""
     cutoff = timezone.now() - max(MAX_AGE, timedelta(days=1))
-    deleted = 0
-    while True:
-        ids = list(Judgement.objects.filter(at__lt=cutoff).values_list("pk", flat=True)[:batch])
-        if not ids:
-            return deleted
-        deleted += Judgement.objects.filter(pk__in=ids).delete()[0]
+    return delete_in_batches(Judgement.objects.filter(at__lt=cutoff), batch=batch)
 
 
 # --- settings and allowlist (the console) ------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Account
 from crm import netguard, vault
 from crm.parsing import text_problem
+from crm.prune import delete_in_batches
 from webhooks.events import EVENT_TYPES, TEST_EVENT, NewEvent, deliveries_kick, events_record
 from webhooks.models import Delivery, Endpoint, Event
 
@@ -208,8 +209,4 @@ def events_prune(*, older_than: timedelta, batch: int = 5000) -> int:
     those with a delivery still pending, in batches (no long lock)."""
     cutoff = timezone.now() - older_than
     old = Event.objects.filter(created_at__lt=cutoff).exclude(deliveries__state=Delivery.State.PENDING)
-    deleted = 0
-    while ids := list(old.values_list("pk", flat=True)[:batch]):
-        Event.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
-    return deleted
+    return delete_in_batches(old, batch=batch)
