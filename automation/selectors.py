@@ -18,6 +18,12 @@ def settings_for(*, account_id: int) -> AutomationSettings:
     return found
 
 
+def settings_saved(*, account_id: int) -> AutomationSettings | None:
+    """The account's automation settings if an admin has set them (saved policies, an allowlist entry):
+    until then automation leaves the account alone (no judging, no pairing replies)."""
+    return AutomationSettings.objects.filter(account_id=account_id).first()
+
+
 def rules_for(*, settings: AutomationSettings) -> Rules:
     account = settings.account
     allowed = list(AllowedSender.objects.filter(account_id=account.pk).values_list("user_id", "username"))

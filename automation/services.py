@@ -35,14 +35,15 @@ def messages_judge(*, message_ids: list[int]) -> int:
         .select_related("conversation__account", "conversation__contact", "sender")
         .order_by("id")
     )
-    known: dict[int, tuple[AutomationSettings, Rules]] = {}
+    known: dict[int, tuple[AutomationSettings, Rules] | None] = {}
     admitted = 0
     for message in messages:
         account_id = message.conversation.account_id
         if account_id not in known:
-            found = selectors.settings_for(account_id=account_id)
-            known[account_id] = (found, selectors.rules_for(settings=found))
-        admitted += _judge(message, *known[account_id])
+            found = selectors.settings_saved(account_id=account_id)
+            known[account_id] = (found, selectors.rules_for(settings=found)) if found is not None else None
+        if (rules := known[account_id]) is not None:  # automation is off until an admin sets it up
+            admitted += _judge(message, *rules)
     return admitted
 
 

@@ -11,7 +11,7 @@ from django_htmx.middleware import HtmxDetails
 from accounts.models import Account
 from automation import pairing, selectors, services
 from automation.forms import AllowForm, SettingsForm
-from automation.models import PairingRequest
+from automation.models import AutomationSettings, PairingRequest
 from crm.permissions import admin_required
 
 
@@ -23,10 +23,12 @@ DECISIONS = [("approve", "Approve", ""), ("deny", "Deny", "secondary")]
 
 
 def _page(request: HtmxHttpRequest, account: Account, **extra: object) -> HttpResponse:
-    found = selectors.settings_for(account_id=account.pk)
+    saved = selectors.settings_saved(account_id=account.pk)
+    found = saved or AutomationSettings(account=account)  # the defaults, shown but not yet in force
     context = {
         "account": account,
         "settings": found,
+        "automation_off": saved is None,
         "settings_form": SettingsForm(instance=found),
         "allow_form": AllowForm(),
         "allowlist": selectors.allowlist(account_id=account.pk),

@@ -25,6 +25,7 @@ def account(make_account) -> Account:
     made = make_account(status=Account.Status.ACTIVE)
     Account.objects.filter(pk=made.pk).update(telegram_id=777_001, username="Agent_Smith")
     made.refresh_from_db()
+    AutomationSettings.objects.create(account=made)  # automation set up, with the defaults
     return made
 
 
@@ -107,7 +108,7 @@ def test_messages_of_one_sender_judged_at_once_make_one_request_and_one_reply(ac
 
 
 def test_the_cap_holds_when_strangers_race(account):
-    AutomationSettings.objects.create(account=account, pending_cap=2)
+    AutomationSettings.objects.filter(account=account).update(pending_cap=2)
     messages = [dm(account, person(f"p{n}"), "hi") for n in range(5)]
     in_parallel(*[lambda m=m: services.messages_judge(message_ids=[m.pk]) for m in messages])
     assert PairingRequest.objects.filter(account=account, status="pending").count() == 2
@@ -117,7 +118,7 @@ def test_the_cap_holds_when_strangers_race(account):
 
 
 def test_each_message_is_judged_once_however_often_the_task_runs(account, admitted):
-    AutomationSettings.objects.create(account=account, dm_policy="open")
+    AutomationSettings.objects.filter(account=account).update(dm_policy="open")
     message = dm(account, person("olga"), "hi")
     assert services.messages_judge(message_ids=[message.pk]) == 1
     assert services.messages_judge(message_ids=[message.pk, message.pk]) == 0
@@ -174,7 +175,7 @@ def test_outbound_and_unknown_ids_are_skipped_quietly(account):
 class TestAdminChatReplies:
     @pytest.fixture
     def pending(self, account):
-        AutomationSettings.objects.create(account=account, admin_chat="@Boss")
+        AutomationSettings.objects.filter(account=account).update(admin_chat="@Boss")
         sam = person("sam")
         services.messages_judge(message_ids=[dm(account, sam, "let me in").pk])
         request = PairingRequest.objects.get()
@@ -274,7 +275,7 @@ def test_beat_expires_requests_every_minute():
 def test_judgements_older_than_a_day_are_pruned_and_a_late_redelivery_still_answers_nothing(
     account, admitted
 ):
-    AutomationSettings.objects.create(account=account, dm_policy="open")
+    AutomationSettings.objects.filter(account=account).update(dm_policy="open")
     old = dm(account, person("old"), "yesterday", date=timezone.now() - timedelta(days=2))
     fresh = dm(account, person("new"), "now")
     services.messages_judge(message_ids=[old.pk, fresh.pk])
@@ -283,3 +284,13 @@ def test_judgements_older_than_a_day_are_pruned_and_a_late_redelivery_still_answ
     assert list(Judgement.objects.values_list("pk", flat=True)) == [fresh.pk]
     services.messages_judge(message_ids=[old.pk])  # a redelivery of the old task
     assert reason(old) == "too old" and admitted == [fresh.pk]
+
+
+def test_an_account_whose_automation_is_not_set_up_is_never_answered(make_account):
+    # An account worked by hand must not start answering strangers when automation ships: no
+    # judgement, no pairing request, no reply until an admin saves its policies.
+    account = make_account(status=Account.Status.ACTIVE)
+    message = dm(account, person("stranger"), "hello?")
+    assert services.messages_judge(message_ids=[message.pk]) == 0
+    assert not Judgement.objects.exists() and not PairingRequest.objects.exists()
+    assert not Message.objects.filter(direction=Message.Direction.OUT).exists()

@@ -65,7 +65,12 @@ def test_the_account_page_shows_defaults_and_requests_and_is_reachable_from_the_
         reverse("automation:account", args=[account.pk])
         in admin_client.get(reverse("accounts:detail", args=[account.pk])).content.decode()
     )
-    assert AutomationSettings.objects.filter(account=account).exists()  # created on demand
+    # Looking is not setting up: automation stays off (and says so) until the policies are saved.
+    assert not AutomationSettings.objects.filter(account=account).exists()
+    assert 'id="automation-off"' in body
+    admin_client.post(reverse("automation:settings", args=[account.pk]), VALID)
+    assert AutomationSettings.objects.filter(account=account).exists()
+    assert 'id="automation-off"' not in page(admin_client, account).content.decode()
 
 
 def test_operators_and_outsiders_are_refused(operator_client, account, request_row):

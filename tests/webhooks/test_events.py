@@ -16,7 +16,7 @@ from accounts.models import Account, Operation
 from accounts.services import account_flood_wait, account_transition
 from accounts.telegram.records import Deletion, MessageRecord, PeerInfo, UserInfo
 from automation import services as automation_services
-from automation.models import PairingRequest
+from automation.models import AutomationSettings, PairingRequest
 from inbox import store
 from inbox.models import Message
 from inbox.records import Batch
@@ -217,8 +217,9 @@ def test_campaigns_paused_and_completed_and_scrapes_ended_are_events(hook, accou
 
 
 def test_a_pairing_request_is_an_event_written_with_the_request(hook, account):
-    # A stranger writes to an account under the pairing policy (the default): automation makes the
-    # request, and the event carries who asked and what they wrote.
+    # A stranger writes to an account whose automation is set up with the pairing policy (the default):
+    # automation makes the request, and the event carries who asked and what they wrote.
+    AutomationSettings.objects.create(account=account)
     store.ingest(Batch(messages=[replace(private(account, 1, "hello, may I?"), date=timezone.now())]))
     automation_services.messages_judge(message_ids=list(Message.objects.values_list("pk", flat=True)))
     request = PairingRequest.objects.get()
