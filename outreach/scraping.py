@@ -70,9 +70,12 @@ def job_pause(*, job: ScrapeJob) -> None:
 
 
 def job_resume(*, job: ScrapeJob) -> None:
+    """Run a paused job again. The resumed job moves to the next step number, so the page command it
+    queues is the only one that counts: one queued before the pause finds itself stale and stops,
+    instead of fetching the same page beside it."""
     with transaction.atomic():
         if ScrapeJob.objects.filter(pk=job.pk, state=State.PAUSED).update(
-            state=State.RUNNING, updated_at=timezone.now()
+            state=State.RUNNING, step=F("step") + 1, updated_at=timezone.now()
         ):
             job.refresh_from_db()
             _queue(job)

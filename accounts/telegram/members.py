@@ -21,7 +21,9 @@ async def members_page(
     """One page of channels.getParticipants: recent members, or those matching a search query.
 
     Telethon sleeps through short FLOOD_WAITs by itself (longer ones raise); comparing its record of
-    waits before and after is how a slept-through wait is still counted on the job.
+    waits before and after is how a slept-through wait is still counted on the job. (That record is per
+    client: two pages fetched at once through one account can miss a wait between them, which is why a
+    job never has two page commands running; see outreach.scraping.job_resume.)
     """
     wanted = (
         types.ChannelParticipantsSearch(query) if query is not None else types.ChannelParticipantsRecent()
