@@ -231,8 +231,9 @@ INBOX_BACKFILL_DIALOGS = env.integer("INBOX_BACKFILL_DIALOGS", 200)
 INBOX_BACKFILL_MESSAGES = env.integer("INBOX_BACKFILL_MESSAGES", 50)
 # Media files larger than this are not fetched into the inbox (operators open them in Telegram).
 INBOX_MEDIA_MAX_BYTES = env.integer("INBOX_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
-# The Redis hash of per-account change counters that open inboxes poll (tests use their own).
-INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", "inbox:versions")
+# The Redis hash of per-account change counters that open inboxes poll; under the cache prefix, so two
+# stacks sharing one Redis (or a test run beside the demo) never see each other's counters.
+INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", f"{CACHE_KEY_PREFIX}:inbox:versions")
 # Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
 ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 
