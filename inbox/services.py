@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import Account, AccountEvent
@@ -121,6 +122,8 @@ def _reply_store(
         )
         responses.replies_record(message_ids=[message.pk])
         commands.reply.queue(conversation.account, message_id=message.pk)
+        if not automation:
+            conversation_mark_read(conversation=conversation)  # whoever answers has read it
         _bump_after_commit(conversation.account_id)
     return message
 
@@ -181,7 +184,8 @@ def reply_retry(*, message: Message, by: Any) -> Message:
 
 
 def conversation_mark_read(*, conversation: Conversation) -> None:
-    """The operator opened it: everything received so far counts as read in the inbox."""
+    """The operator opened or answered it: everything received so far counts as read in the inbox, and
+    on Telegram too (the account's ``read_on_telegram``), once: only when the read mark moves."""
     if conversation.unread_count == 0:
         return
     top = (
@@ -189,11 +193,17 @@ def conversation_mark_read(*, conversation: Conversation) -> None:
         .order_by("-telegram_id")
         .values_list("telegram_id", flat=True)
         .first()
-    )
+    ) or 0
     with transaction.atomic():
-        Conversation.objects.filter(pk=conversation.pk).update(
-            unread_count=0, read_inbox_max_id=max(conversation.read_inbox_max_id, top or 0)
-        )
+        moved = Conversation.objects.filter(
+            pk=conversation.pk, read_inbox_max_id__lt=top, account__read_on_telegram=True
+        ).update(unread_count=0, read_inbox_max_id=top)
+        if not moved:
+            Conversation.objects.filter(pk=conversation.pk).update(
+                unread_count=0, read_inbox_max_id=Greatest("read_inbox_max_id", top)
+            )
+        else:
+            commands.read.queue(conversation.account_id, conversation_id=conversation.pk, max_id=top)
         _bump_after_commit(conversation.account_id)
     conversation.unread_count = 0
 
