@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account
@@ -19,7 +19,7 @@ from inbox.services import sent_message_record
 from outreach import commands, signals, spintax
 from outreach.models import Audience, Campaign, FollowUp, Recipient, Send
 from outreach.outcomes import reads_record, replies_credit
-from outreach.selectors import audience_contacts
+from outreach.selectors import audience_contacts, campaign_sent_steps
 
 
 class CampaignError(ValueError):
@@ -223,12 +223,7 @@ def _check_settings(
 
 def _check_sent_steps(campaign: Campaign, *, template: str, follow_ups: list[tuple[timedelta, str]]) -> None:
     """A step that has gone to anyone keeps its text (and a follow-up its wait); refuse, naming it."""
-    sent = dict(
-        Send.objects.filter(campaign=campaign, state__in=(Send.State.SENT, Send.State.SENDING))
-        .values("step")
-        .annotate(n=Count("id"))
-        .values_list("step", "n")
-    )
+    sent = campaign_sent_steps(campaign=campaign)
     if sent.get(0) and template != campaign.template:
         raise CampaignError(
             f"The first message has gone to {sent[0]} people: its text can no longer change "
@@ -244,7 +239,8 @@ def _check_sent_steps(campaign: Campaign, *, template: str, follow_ups: list[tup
                 f"Follow-up {position} has gone to {sent[position]} people: it cannot be removed"
             )
         after, text = new[position]
-        if text != step.template or after != step.after:
+        # A wait edited as days comes back through a float: a second either way is the same wait.
+        if text != step.template or abs(after - step.after) >= timedelta(seconds=1):
             raise CampaignError(
                 f"Follow-up {position} has gone to {sent[position]} people: "
                 "its text and wait can no longer change"
@@ -254,7 +250,11 @@ def _check_sent_steps(campaign: Campaign, *, template: str, follow_ups: list[tup
 def _replace_follow_ups(campaign: Campaign, follow_ups: list[tuple[timedelta, str]]) -> None:
     wanted = dict(enumerate(follow_ups, start=1))
     FollowUp.objects.filter(campaign=campaign).exclude(position__in=list(wanted)).delete()
+    kept = {f.position: f for f in FollowUp.objects.filter(campaign=campaign)}
     for position, (after, text) in wanted.items():
+        same = kept.get(position)
+        if same and same.template == text and abs(same.after - after) < timedelta(seconds=1):
+            continue
         FollowUp.objects.update_or_create(
             campaign=campaign, position=position, defaults={"after": after, "template": text}
         )
