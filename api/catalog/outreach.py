@@ -135,7 +135,7 @@ def _audience(audience: Audience, size: int | None = None) -> AudienceRow:
 class CampaignRow(BaseModel):
     id: int
     name: str
-    state: str  # draft, running, paused, finished
+    state: str  # draft, running, paused, finished, archived
     template: str
     audience: int
     senders: list[int]
