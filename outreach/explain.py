@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from accounts.models import Account
@@ -76,19 +76,23 @@ class _Work:
     def of(cls, campaign: Campaign, pool: planner.Pool, now: datetime) -> _Work:
         work = cls()
         recipients = Recipient.objects.filter(campaign=campaign)
-        work.recipients = recipients.count()
-        work.opted_out = recipients.filter(state=Recipient.State.SKIPPED, reason="Opted out").count()
-        waiting = recipients.filter(state=Recipient.State.WAITING)
-        unplanned = waiting.filter(account__isnull=True)
-        people = Contact.objects.filter(id__in=unplanned.values("contact_id"))
+        waiting, unplanned = Q(state=Recipient.State.WAITING), Q(state=Recipient.State.WAITING, account=None)
+        counts = recipients.aggregate(
+            total=Count("id"),
+            opted_out=Count("id", filter=Q(state=Recipient.State.SKIPPED, reason="Opted out")),
+            waiting=Count("id", filter=waiting),
+            unplanned=Count("id", filter=unplanned),
+        )
+        people = Contact.objects.filter(id__in=recipients.filter(unplanned).values("contact_id"))
+        work.recipients, work.opted_out = counts["total"], counts["opted_out"]
         work.unreachable = planner.unreachable(people, list(pool.statuses)).count()
-        work.unplanned = unplanned.count() - work.unreachable
-        work.firsts = waiting.count() - work.unreachable
-        open_sends = Send.objects.filter(campaign=campaign, state__in=OPEN)
-        work.open_sends = open_sends.count()
-        planned = open_sends.exclude(state=Send.State.SENDING).filter(account_id__in=pool.usable)
-        times = planned.aggregate(first=Min("due_at"), last=Max("due_at"))
-        work.planned_first, work.planned_last = times["first"], times["last"]
+        work.unplanned = counts["unplanned"] - work.unreachable
+        work.firsts = counts["waiting"] - work.unreachable
+        usable = Q(account_id__in=pool.usable) & ~Q(state=Send.State.SENDING)
+        sends = Send.objects.filter(campaign=campaign, state__in=OPEN).aggregate(
+            n=Count("id"), first=Min("due_at", filter=usable), last=Max("due_at", filter=usable)
+        )
+        work.open_sends, work.planned_first, work.planned_last = sends["n"], sends["first"], sends["last"]
         work.count_follow_ups(campaign, now)
         return work
 
