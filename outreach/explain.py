@@ -1,7 +1,8 @@
 """Why a campaign sends nothing right now, when it will next send and when it should finish.
 
 Built from the planner's own checks (``planner.sender_pool``, ``window_for``, ``senders_today``,
-``Sender.fits``, ``unreachable``), so what the campaign page says cannot disagree with what the tick does.
+``Sender.fits``, ``unreachable_contacts``), so what the campaign page says cannot disagree with what the
+tick does.
 Everything is computed for a given ``now``: tests freeze time by passing it.
 """
 
@@ -85,7 +86,7 @@ class _Work:
         )
         people = Contact.objects.filter(id__in=recipients.filter(unplanned).values("contact_id"))
         work.recipients, work.opted_out = counts["total"], counts["opted_out"]
-        work.unreachable = planner.unreachable(people, list(pool.statuses)).count()
+        work.unreachable = planner.unreachable_contacts(people, list(pool.statuses)).count()
         work.unplanned = counts["unplanned"] - work.unreachable
         work.firsts = counts["waiting"] - work.unreachable
         usable = Q(account_id__in=pool.usable) & ~Q(state=Send.State.SENDING)
@@ -177,7 +178,7 @@ def _draft(campaign: Campaign, pool: planner.Pool, now: datetime, found: Explana
         )
     _senders(campaign, pool, now, found)
     if people:
-        nobody = planner.unreachable(contacts, list(pool.statuses)).count()
+        nobody = planner.unreachable_contacts(contacts, list(pool.statuses)).count()
         if nobody:
             found.notes.append(Reason("unreachable", _unreachable_text(nobody)))
     return found

@@ -131,11 +131,11 @@ def sender_pool(campaign: Campaign, now: datetime) -> Pool:
 
 def reachable(*, holders: set[int], username: str) -> bool:
     """A person can be written to by a sender holding their access_hash (hashes are per account) or,
-    with a username, by one that resolves it. ``unreachable`` is the same rule in SQL."""
+    with a username, by one that resolves it. ``unreachable_contacts`` is the same rule in SQL."""
     return bool(holders) or bool(username)
 
 
-def unreachable(contacts: QuerySet[Contact], pool: list[int]) -> QuerySet[Contact]:
+def unreachable_contacts(contacts: QuerySet[Contact], pool: list[int]) -> QuerySet[Contact]:
     """The contacts no sender of ``pool`` can address (see ``reachable``)."""
     held = ContactHash.objects.filter(contact_id=OuterRef("pk"), account_id__in=pool)
     return contacts.filter(username="").exclude(Exists(held))
