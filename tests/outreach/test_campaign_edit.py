@@ -325,3 +325,13 @@ def test_the_campaign_page_shows_why_and_the_steps(admin_client, senders):
     assert 'data-code="window"' in page
     assert "Outside the send window (01:00-01:30 UTC): next send" in page
     assert 'id="step-0"' in page and 'id="step-1"' in page
+
+
+def test_operators_cannot_archive_or_delete(client, operator, senders):
+    campaign = running(senders, n=1)
+    client.force_login(operator)
+    for action in ("archive", "delete"):
+        url = reverse("outreach:campaign_action", args=[campaign.pk, action])
+        assert client.post(url, {"confirm": "yes"}).status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.state == "running"

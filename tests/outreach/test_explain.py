@@ -238,3 +238,41 @@ def test_several_reasons_are_all_named(senders):
     campaign = started(build.contacts(3), senders, window_start=time(1), window_end=time(2))
     services.campaign_pause(campaign=campaign)
     assert why(campaign).codes == ["paused", "window"]
+
+
+def test_a_campaign_whose_senders_were_all_removed_says_to_add_one(senders):
+    campaign = started(build.contacts(2), senders)
+    campaign.senders.clear()
+    found = why(campaign)
+    assert found.codes == ["no_senders"] and found.next_send_at is None
+    assert tick(campaign).planned == 0
+
+
+def test_senders_not_signed_in_yet_are_named(senders, make_account):
+    campaign = started(build.contacts(2), senders[:1])
+    campaign.senders.add(make_account(status=Account.Status.NEW))
+    Account.objects.filter(pk=senders[0].pk).update(status=Account.Status.BANNED)
+    assert why(campaign).reasons[0].text == "No sender can send now: 1 banned, 1 not signed in yet."
+
+
+def test_when_everything_left_but_the_tick_has_not_noticed_it_says_it_finishes_next(senders):
+    campaign = started(build.contacts(2), senders)
+    tick(campaign)
+    send_all(campaign)
+    assert why(campaign).codes == ["done"]
+    tick(campaign, now=NOON + timedelta(minutes=1))
+    campaign.refresh_from_db()
+    assert campaign.state == "finished"
+
+
+def test_the_next_opening_follows_the_zone_across_a_daylight_saving_change(senders):
+    # Berlin moves to summer time in the night to Sunday 29 March 2026: 09:00 is 07:00 UTC from then on.
+    campaign = started(
+        build.contacts(2), senders, window_start=time(9), window_end=time(18), timezone="Europe/Berlin"
+    )
+    saturday_evening = datetime(2026, 3, 28, 20, tzinfo=UTC)
+    found = why(campaign, now=saturday_evening)
+    assert found.next_send_at == datetime(2026, 3, 29, 7, tzinfo=UTC)
+    assert "next send tomorrow 09:00 Europe/Berlin" in found.reasons[0].text
+    assert tick(campaign, now=datetime(2026, 3, 29, 6, 59, tzinfo=UTC)).queued == []
+    assert tick(campaign, now=datetime(2026, 3, 29, 7, 0, tzinfo=UTC)).queued != []
