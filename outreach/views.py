@@ -35,8 +35,11 @@ def _page(request: HttpRequest, items, per_page: int) -> Page:
 @admin_required
 def index(request: HttpRequest) -> HttpResponse:
     archived = request.GET.get("archived") == "1"
+    campaigns = _page(request, selectors.campaign_list(archived=archived), 25)
+    steps = selectors.campaigns_steps(campaign_ids=[c.pk for c in campaigns])
     context = {
-        "campaigns": _page(request, selectors.campaign_list(archived=archived), 25),
+        "campaigns": campaigns,
+        "rows": [(c, steps[c.pk]) for c in campaigns],
         "archived": archived,
     }
     return render(request, "outreach/index.html", context)

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Account
-from outreach import planner, services
+from outreach import planner, selectors, services
 from outreach.models import Campaign, FollowUp, Recipient, Send
 from tests.support import outreach as build
 
@@ -335,3 +335,36 @@ def test_operators_cannot_archive_or_delete(client, operator, senders):
         assert client.post(url, {"confirm": "yes"}).status_code == 403
     campaign.refresh_from_db()
     assert campaign.state == "running"
+
+
+def test_each_step_has_its_own_planned_sent_read_and_replied_counts(admin_client, senders):
+    campaign = running(senders, n=4, cap=10, follow_ups=[build.follow_up(86400, "Any news?")])
+    tick(campaign)
+    send_all(campaign)
+    tick(campaign, now=NOON + timedelta(days=2))  # the follow-ups are due: four queued at once
+    firsts = Send.objects.filter(campaign=campaign, step=0).order_by("id")
+    Send.objects.filter(pk__in=[s.pk for s in firsts[:3]]).update(read_at=NOON)
+    Send.objects.filter(pk=firsts[0].pk).update(replied_at=NOON)
+    follow_ups = Send.objects.filter(campaign=campaign, step=1, state="queued").order_by("id")
+    Send.objects.filter(pk__in=[s.pk for s in follow_ups[:2]]).update(state="failed")
+    steps = {s.step: s for s in selectors.campaign_steps(campaign=campaign)}
+    assert (steps[0].planned, steps[0].sent, steps[0].read, steps[0].replied, steps[0].not_sent) == (
+        0,
+        4,
+        3,
+        1,
+        0,
+    )
+    assert (steps[1].planned, steps[1].sent, steps[1].read, steps[1].replied, steps[1].not_sent) == (
+        2,
+        0,
+        0,
+        0,
+        2,
+    )
+    assert steps[1].after == timedelta(days=1) and steps[1].label == "Follow-up 1"
+    page = admin_client.get(reverse("outreach:index")).content.decode()
+    assert f'id="campaign-{campaign.pk}-step-0"' in page
+    assert "1st 4/1" in page and "F1 0/0 (+2)" in page
+    detail = admin_client.get(reverse("outreach:campaign", args=[campaign.pk])).content.decode()
+    assert 'id="step-1"' in detail and "Follow-up 1" in detail
