@@ -227,7 +227,7 @@ def _senders(campaign: Campaign, pool: planner.Pool, now: datetime, found: Expla
         n = sum(1 for s in pool.statuses.values() if s == status)
         if n:
             groups.append(f"{n} {label}")
-    held = [a for a in pool.paused if pool.statuses[a] != Account.Status.SPAM_LIMITED]
+    held = [a for a in pool.paused - pool.gone if pool.statuses[a] != Account.Status.SPAM_LIMITED]
     if held:
         until = max(accounts[a].outreach_paused_until or now for a in held)
         groups.append(f"{_n(len(held), 'sender')} with outreach paused until {_at(until, found.zone, now)}")

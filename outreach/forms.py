@@ -12,13 +12,13 @@ from accounts.models import Account
 from crm.parsing import MaxUploadSize, PlainFloatField, PlainIntegerField
 from outreach import imports, spintax
 from outreach.models import Audience, Campaign
+from outreach.services import MAX_DAILY_CAP, MAX_GAP
 
 SENDABLE = (Account.Status.ACTIVE, Account.Status.COOLDOWN, Account.Status.SPAM_LIMITED)
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
 # Upper bounds keep numbers in range of their columns and of timedelta (days=1e308 overflows).
 MAX_FOLLOW_UP_DAYS = 365
 MAX_DAILY = 10_000
-MAX_GAP = 86_400  # seconds between two sends of one account: a day at most
 
 
 def _spintax(value: str) -> str:
@@ -85,7 +85,7 @@ class CampaignForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "media" in self.fields:
             self.fields["media"].validators.append(MaxUploadSize(MAX_MEDIA_BYTES))
-        for name, most in (("daily_cap", MAX_DAILY), ("gap_min", MAX_GAP), ("gap_max", MAX_GAP)):
+        for name, most in (("daily_cap", MAX_DAILY_CAP), ("gap_min", MAX_GAP), ("gap_max", MAX_GAP)):
             field = self.fields[name]
             assert isinstance(field, forms.IntegerField)
             field.max_value = most

@@ -26,6 +26,8 @@ class CampaignError(ValueError):
     pass
 
 
+MAX_DAILY_CAP = 10_000  # messages per sender per day
+MAX_GAP = 86_400  # seconds between two sends of one account: a day at most
 PLANNING_LOCK = 0x5EED_0001  # pg_advisory_xact_lock key shared by every planner (and every edit)
 
 
@@ -177,10 +179,11 @@ def campaign_update(
     """Change a draft, running or paused campaign. Steps already sent keep their text and wait, the
     audience is fixed once started; what is planned and not yet queued is planned again by the next
     tick under the new settings (caps, window, senders, texts)."""
-    _check_settings(template=template, follow_ups=follow_ups, senders=senders, settings=settings)
     with transaction.atomic():
         planning_lock()  # no tick plans from half an edit
         current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        merged = {name: settings.get(name, getattr(current, name)) for name in SETTINGS}
+        _check_settings(template=template, follow_ups=follow_ups, senders=senders, settings=merged)
         if current.state in (Campaign.State.FINISHED, Campaign.State.ARCHIVED):
             raise CampaignError(f"A {current.get_state_display().lower()} campaign cannot be changed")
         if audience is not None and audience.pk != current.audience_id:
@@ -214,11 +217,19 @@ def _check_settings(
     if not senders:
         raise CampaignError("Choose at least one sending account")
     try:
-        ZoneInfo(settings.get("timezone", "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CampaignError(f"Unknown time zone {settings.get('timezone')!r}") from None
-    if settings.get("gap_max", 300) < settings.get("gap_min", 60):
+        ZoneInfo(settings["timezone"])
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise CampaignError(f"Unknown time zone {settings['timezone']!r}") from None
+    for name, most in (("daily_cap", MAX_DAILY_CAP), ("gap_min", MAX_GAP), ("gap_max", MAX_GAP)):
+        if not isinstance(settings[name], int) or not 0 <= settings[name] <= most:
+            raise CampaignError(
+                f"{name.replace('_', ' ').capitalize()} must be a whole number from 0 to {most:,}"
+            )
+    if settings["gap_max"] < settings["gap_min"]:
         raise CampaignError("The longest gap must not be shorter than the shortest")
+    problem = text_problem(str(settings["name"]), max_length=120)
+    if problem or not str(settings["name"]).strip():
+        raise CampaignError(f"Name: {problem or 'give the campaign a name'}")
 
 
 def _check_sent_steps(campaign: Campaign, *, template: str, follow_ups: list[tuple[timedelta, str]]) -> None:

@@ -147,6 +147,12 @@ def test_a_removed_sender_gives_its_people_back_to_the_pool(senders):
         ({"timezone": "../../etc/passwd"}, "Unknown time zone"),
         ({"gap_min": 90, "gap_max": 10}, "longest gap"),
         ({"senders": []}, "at least one sending account"),
+        ({"gap_min": 500}, "longest gap"),  # the stored longest gap (0) is shorter
+        ({"daily_cap": -1}, "Daily cap must be a whole number from 0 to 10,000"),
+        ({"daily_cap": int("9" * 4000)}, "Daily cap must be a whole number"),
+        ({"gap_max": 86_401}, "Gap max must be a whole number from 0 to 86,400"),
+        ({"name": "Spring\x00"}, "Name: The text contains a NUL character"),
+        ({"name": "   "}, "Name: give the campaign a name"),
     ],
 )
 def test_the_service_refuses_bad_changes_and_changes_nothing(senders, changes, message):
