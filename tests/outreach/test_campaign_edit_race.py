@@ -25,7 +25,8 @@ NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 def waiting_for_the_planning_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             [services.PLANNING_LOCK & 0xFFFFFFFF],
         )
         return cursor.fetchone()[0] > 0
