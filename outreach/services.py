@@ -395,7 +395,10 @@ def send_done(*, send_id: int, message_id: int) -> None:
         recipient.first_sent_at = recipient.first_sent_at or now
         if recipient.first_message_id is None:
             recipient.first_message_id = message_id
-        recipient.account_id = send.account_id
+        # A sender removed from the campaign while this message was on its way sends no follow-ups: the
+        # person goes back to the pool for them, as a gone sender's people do.
+        still_sender = send.campaign.senders.filter(pk=send.account_id).exists()
+        recipient.account_id = send.account_id if still_sender else None
         if recipient.state != Recipient.State.REPLIED:
             recipient.state = Recipient.State.DONE if recipient.step >= last else Recipient.State.CONTACTED
         recipient.save()

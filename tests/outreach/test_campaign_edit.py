@@ -137,6 +137,25 @@ def test_a_removed_sender_gives_its_people_back_to_the_pool(senders):
     assert set(Send.objects.filter(campaign=campaign).values_list("account_id", flat=True)) == {senders[1].pk}
 
 
+def test_a_message_that_leaves_after_its_sender_was_removed_leaves_the_follow_ups_to_another(senders):
+    """The removed sender's send was already on its host when the edit came: it still leaves, and its
+    person's follow-ups must not wait for a sender the campaign no longer has."""
+    campaign = running(senders, n=2, cap=5, gap_min=0, gap_max=0)
+    FollowUp.objects.create(campaign=campaign, position=1, after=timedelta(hours=1), template="Any news?")
+    tick(campaign)
+    in_flight = Send.objects.filter(campaign=campaign, account=senders[0], step=0).first()
+    assert in_flight is not None
+    Send.objects.filter(pk=in_flight.pk).update(state=Send.State.SENDING)  # claimed by its host
+    update(campaign, senders=senders[1:])
+    services.send_done(send_id=in_flight.pk, message_id=4242)
+    recipient = Recipient.objects.get(pk=in_flight.recipient_id)
+    assert recipient.state == Recipient.State.CONTACTED and recipient.account_id is None
+    Recipient.objects.filter(pk=recipient.pk).update(last_sent_at=NOON - timedelta(hours=2))
+    tick(campaign, now=NOON + timedelta(seconds=1))
+    follow_up = Send.objects.get(recipient=recipient, step=1)
+    assert follow_up.account_id == senders[1].pk
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
