@@ -23,7 +23,8 @@
     markActive(id);
     row.scrollIntoView({ block: "nearest" });
     htmx.ajax("GET", row.getAttribute("hx-get"), { target: "#pane", swap: "innerHTML" }).then(function () {
-      history.pushState({ htmx: true }, "", row.getAttribute("href"));
+      // window.history: this script's own history() (the message pane) shadows the global.
+      window.history.pushState({ htmx: true }, "", row.getAttribute("href"));
     });
   }
 
