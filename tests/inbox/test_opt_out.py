@@ -279,3 +279,35 @@ def test_the_opt_out_words_filter_lists_flagged_conversations(bob_conversation, 
     optout.conversation_opt_out_dismiss(conversation=bob_conversation)
     page = admin_client.get(reverse("inbox:index") + "?opt_out=1", HTTP_HX_REQUEST="true").content.decode()
     assert f'id="conv-{bob_conversation.pk}"' not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_operators_clicking_at_once_record_one_opt_out(account, operator, admin_user):
+    import threading
+
+    from django.db import connection
+
+    store.ingest(Batch(messages=[_received(account, 1, "stop")]))
+    contact = Contact.objects.get(telegram_id=BOB.telegram_id)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def click(user):
+        try:
+            barrier.wait()
+            results.append(
+                optout.contact_opt_out(contact=Contact.objects.get(pk=contact.pk), reason="", by=user)
+            )
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in (operator, admin_user)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert OptOut.objects.filter(contact=contact).count() == 1
+    assert {r.pk for r in results} == {OptOut.objects.get().pk}
