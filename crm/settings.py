@@ -259,7 +259,10 @@ LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "crm.redact.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "crm.redact.RedactSecretsFilter"},
+        "forbidden_one_line": {"()": "crm.logs.ForbiddenOneLine"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
@@ -269,6 +272,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "telethon": {"level": "WARNING"},
+        # Django's own handlers (a second console under DEBUG, mail to ADMINS) go: every line reaches
+        # the root handler once, redacted.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["forbidden_one_line"]},
     },
 }
 

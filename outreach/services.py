@@ -413,6 +413,8 @@ def send_done(*, send_id: int, message_id: int) -> None:
         date=now,
         text=send.text,
         media_kind=Message.MediaKind.PHOTO if send.step == 0 and send.campaign.media else "",
+        campaign_id=send.campaign_id,
+        campaign_name=send.campaign.name,
     )
 
 
