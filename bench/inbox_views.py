@@ -75,7 +75,10 @@ def fill(conversations: int, per: int, accounts: int) -> None:
             """
             INSERT INTO inbox_contact (telegram_id, username, first_name, last_name, phone, is_bot,
                                        is_deleted, opted_out, created_at, updated_at)
-            SELECT 5000000 + g, 'user' || g, 'Person', 'No' || g, '', false, false, false, now(), now()
+            SELECT 5000000 + g, 'user' || g,
+                   (ARRAY['Grace','Alan','Ada','Linus','Margaret','Olena','Jonas','Amara','Mateo','Yuki'])[1 + g %% 10],
+                   'No' || g, CASE WHEN g %% 2 = 0 THEN '+49 151 ' || lpad(g::text, 8, '0') ELSE '' END,
+                   false, false, false, now(), now()
             FROM generate_series(1, %s) g
             """,
             [conversations],
@@ -106,6 +109,13 @@ def fill(conversations: int, per: int, accounts: int) -> None:
             FROM inbox_conversation v CROSS JOIN generate_series(1, %s) n
             """,  # noqa: S608 - the word list is a constant
             [per, per],
+        )
+        cursor.execute(
+            """
+            INSERT INTO inbox_note (conversation_id, text, created_at)
+            SELECT v.id, 'Call back about the ' || {words}[1 + v.id % {size}] || ' on ' || v.id, now()
+            FROM inbox_conversation v WHERE v.id % 10 = 0
+            """.format(words=words, size=size)  # noqa: S608 - the word list is a constant
         )
         cursor.execute("ANALYZE")
 
@@ -157,6 +167,11 @@ def main() -> None:
             "list, search (no match)": "/inbox/?q=zebra",
             "list, search (word in 1.7% of messages)": "/inbox/?q=refund+invoice",
             "list, search (word in 10% of messages)": "/inbox/?q=balcony",
+            "search, a name's beginning (10% of people)": "/inbox/?q=gra",
+            "search, first and last name": "/inbox/?q=grace+no1230",
+            "search, @username": "/inbox/?q=user4242",
+            "search, phone digits": "/inbox/?q=151+0000+4242",
+            "search, a note's word": "/inbox/?q=call+back",
             "conversation": f"/inbox/c/{conversation.pk}/",
             "conversation (oldest)": f"/inbox/c/{deep.pk}/",
             "live poll": "/inbox/poll/?v=-1",

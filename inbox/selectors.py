@@ -6,15 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Account
 from crm.parsing import parse_id, parse_page
 from inbox.models import CannedReply, Conversation, Label, MediaFile, Message
+from inbox.search import Search
 
 PAGE_SIZE = 50
 HISTORY_PAGE = 40
@@ -122,24 +121,14 @@ def conversations_filter(
         rows = rows.filter(outreach_pending=True)
     elif filters.state != "all":
         rows = rows.filter(state=filters.state)
+    order = ["-last_message_at", "-id"]
     if filters.q:
-        rows = rows.filter(id__in=RawSQL(SEARCH_CONVERSATIONS, [filters.q]))  # noqa: S611 - a parameter
-    return (
-        rows.select_related("account", "assignee")
-        .prefetch_related("labels")
-        .order_by("-last_message_at", "-id")
-    )
-
-
-# The same expression as the GIN index "message_text_search", so the index serves it. OFFSET 0 keeps
-# PostgreSQL from folding the search into the newest-first walk over conversations, a plan that reads
-# every conversation's messages when few match.
-SEARCH_CONVERSATIONS = """
-    SELECT conversation_id FROM inbox_message
-    WHERE to_tsvector('simple'::regconfig, COALESCE(text, ''))
-          @@ websearch_to_tsquery('simple'::regconfig, %s)
-    OFFSET 0
-"""
+        search = Search.parse(filters.q)
+        if search is None:
+            return rows.none()
+        rows = rows.filter(search.matches()).annotate(search_rank=search.rank())
+        order.insert(0, "-search_rank")
+    return rows.select_related("account", "assignee").prefetch_related("labels").order_by(*order)
 
 
 def campaigns_answered(*, user: Any) -> list[tuple[int, str]]:
@@ -157,13 +146,6 @@ def campaigns_answered(*, user: Any) -> list[tuple[int, str]]:
         if campaign_id is not None:
             names.setdefault(campaign_id, name)  # the name one send recorded; renames show either
     return sorted(names.items(), key=lambda item: (item[1].casefold(), item[0]))
-
-
-def message_search(*, query: str) -> QuerySet[Message]:
-    """Messages matching the words (PostgreSQL full-text search, served by the GIN index)."""
-    return Message.objects.annotate(search=SearchVector("text", config="simple")).filter(
-        search=SearchQuery(query, config="simple", search_type="websearch")
-    )
 
 
 def history(

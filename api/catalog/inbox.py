@@ -29,7 +29,12 @@ class ConversationsParams(Params):
     assignee: Id | None = Field(default=None, description="Only those assigned to this user")
     unassigned: bool = False
     label: Id | None = None
-    search: str = Field(default="", max_length=200, pattern=r"^[^\x00]*$", description="Words in messages")
+    search: str = Field(
+        default="",
+        max_length=200,
+        pattern=r"^[^\x00]*$",
+        description="Word beginnings in the person's name, @username, phone, notes or messages (ranked so)",
+    )
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=100_000)
 
@@ -69,7 +74,7 @@ class Conversations(BaseModel):
 @tool("inbox_conversations", "GET", "/inbox/conversations", scope="fleet:read", read_only=True)
 def inbox_conversations(call: Call, params: ConversationsParams) -> Conversations:
     """The key's accounts' conversations, newest activity first, with the inbox's filters: state, kind,
-    account, unread, assignee, label and a full-text search of their messages."""
+    account, unread, assignee, label and a search (names, @usernames, phone digits, notes, message text)."""
     filters = selectors.Filters(
         q=params.search.strip(),
         account=params.account,
