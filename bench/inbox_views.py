@@ -76,7 +76,8 @@ def fill(conversations: int, per: int, accounts: int) -> None:
             INSERT INTO inbox_contact (telegram_id, username, first_name, last_name, phone, is_bot,
                                        is_deleted, opted_out, created_at, updated_at)
             SELECT 5000000 + g, 'user' || g,
-                   (ARRAY['Grace','Alan','Ada','Linus','Margaret','Olena','Jonas','Amara','Mateo','Yuki'])[1 + g %% 10],
+                   (ARRAY['Grace','Alan','Ada','Linus','Margaret','Olena','Jonas','Amara','Mateo','Yuki'])
+                     [1 + g %% 10],
                    'No' || g, CASE WHEN g %% 2 = 0 THEN '+49 151 ' || lpad(g::text, 8, '0') ELSE '' END,
                    false, false, false, now(), now()
             FROM generate_series(1, %s) g
@@ -111,11 +112,11 @@ def fill(conversations: int, per: int, accounts: int) -> None:
             [per, per],
         )
         cursor.execute(
-            """
+            f"""
             INSERT INTO inbox_note (conversation_id, text, created_at)
             SELECT v.id, 'Call back about the ' || {words}[1 + v.id % {size}] || ' on ' || v.id, now()
             FROM inbox_conversation v WHERE v.id % 10 = 0
-            """.format(words=words, size=size)  # noqa: S608 - the word list is a constant
+            """  # noqa: S608 - the word list is a constant
         )
         cursor.execute("ANALYZE")
 
