@@ -233,6 +233,11 @@ INBOX_BACKFILL_MESSAGES = env.integer("INBOX_BACKFILL_MESSAGES", 50)
 INBOX_MEDIA_MAX_BYTES = env.integer("INBOX_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
 # The Redis hash of per-account change counters that open inboxes poll (tests use their own).
 INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", "inbox:versions")
+# Live updates pushed to open pages (crm.live): a stream ends after this many seconds and the browser
+# reconnects, so rights changed where no event says so (a role set in the admin site) apply by then.
+LIVE_STREAM_MAX_AGE = env.number("LIVE_STREAM_MAX_AGE", 300.0)
+# Seconds between the comments that keep an idle stream open through proxies.
+LIVE_HEARTBEAT = env.number("LIVE_HEARTBEAT", 15.0)
 # Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
 ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 
