@@ -30,9 +30,10 @@ from collections.abc import AsyncIterator, Iterable
 
 import redis
 import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.db import transaction
+from django.db import connections, transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,10 @@ def stream_response(
 
 
 async def _events(*, channels: list[str], patterns: list[str], closing: list[str]) -> AsyncIterator[bytes]:
+    # A stream lives for minutes, and the database connection its request opened (the session, the
+    # user, the visible accounts) would stay open as long: one per open page, until PostgreSQL runs
+    # out. Close it (in the request's own thread, where it lives) before waiting; nothing below uses it.
+    await sync_to_async(connections.close_all)()
     client = aioredis.Redis.from_url(settings.REDIS_URL)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     loop = asyncio.get_running_loop()

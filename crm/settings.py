@@ -227,6 +227,8 @@ SPAM_LIMIT_PAUSE = env.integer("SPAM_LIMIT_PAUSE", 24 * 3600)
 # Inbox: how often session hosts store what they received (seconds), and what the backfill after
 # onboarding fetches (dialogs, and messages per dialog).
 INBOX_FLUSH_INTERVAL = env.number("INBOX_FLUSH_INTERVAL", 0.5)
+# …and how long the first item into a quiet buffer waits for others before it is stored (and pushed).
+INBOX_FLUSH_DELAY = env.number("INBOX_FLUSH_DELAY", 0.02)
 INBOX_BACKFILL_DIALOGS = env.integer("INBOX_BACKFILL_DIALOGS", 200)
 INBOX_BACKFILL_MESSAGES = env.integer("INBOX_BACKFILL_MESSAGES", 50)
 # Media files larger than this are not fetched into the inbox (operators open them in Telegram).

@@ -1,6 +1,7 @@
 // Pushed updates (crm.live): htmx's sse extension holds the page's stream (the element with
 // sse-connect), and each event it receives becomes an event on <body> that the page's fragments listen
-// for: "inbox" → inbox:changed (the list and the open conversation re-fetch), "fleet" → live:fleet.
+// for: "inbox" → the open conversation re-fetches its new messages (inbox:pane) and then the list
+// (inbox:list): the pane first, as an operator reading it waits for that; "fleet" → live:fleet.
 //
 // While the stream is down the page falls back to polling: the inbox's #poll asks every 500 ms as it
 // always did (its requests are cancelled while the stream is up), and live:poll fires every 10 s for
@@ -26,11 +27,19 @@
   document.addEventListener("htmx:sseError", down);
   document.addEventListener("htmx:sseClose", down);
 
+  var listAfterPane = false;
   document.addEventListener("htmx:sseMessage", function (event) {
     var type = event.detail && event.detail.type;
     live.events++;
-    if (type === "inbox") fire("inbox:changed");
-    else if (type === "fleet") fire("live:fleet");
+    if (type === "inbox") {
+      if (document.getElementById("recent")) { listAfterPane = true; fire("inbox:pane"); }
+      else fire("inbox:list");
+    } else if (type === "fleet") fire("live:fleet");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!listAfterPane || event.detail.elt.id !== "recent") return;
+    listAfterPane = false;
+    fire("inbox:list");
   });
 
   // The poll stands down while pushed events arrive, except once right after the stream (re)opens.

@@ -122,11 +122,3 @@ def subscribers(channel: str) -> int:
         return int(dict(client.pubsub_numsub(channel))[channel.encode()])
     finally:
         client.close()
-
-
-def pattern_subscribers() -> int:
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        return int(client.pubsub_numpat())
-    finally:
-        client.close()
