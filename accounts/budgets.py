@@ -43,6 +43,7 @@ DEFAULT_BUDGETS: dict[str, Budget] = {
     "join": Budget(limit=5, period=DAY),
     "resolve_username": Budget(limit=30, period=DAY),
     "scrape_page": Budget(limit=15, period=MINUTE),
+    "read": Budget(limit=30, period=MINUTE),  # marking chats read as operators open or answer them
 }
 
 # Rescheduled work waits a random 5-25 % longer than strictly needed, so a batch refused together

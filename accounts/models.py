@@ -80,6 +80,9 @@ class Account(models.Model):
     login_attempts_date = models.DateField(null=True, blank=True)
 
     last_activity_at = models.DateTimeField(null=True, blank=True)
+    # Opening or answering a conversation in Switchboard marks it read on Telegram too (the sender sees
+    # it read); off for teams that keep chats unread on Telegram for their own apps.
+    read_on_telegram = models.BooleanField(default=True, db_default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     # Operators who may work this account's conversations in the inbox (admins see every account).

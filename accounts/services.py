@@ -169,6 +169,11 @@ def account_transition(
     return account
 
 
+def account_read_on_telegram_set(*, account_id: int, on: bool) -> None:
+    """Whether opening or answering a conversation marks it read on Telegram too."""
+    Account.objects.filter(pk=account_id).update(read_on_telegram=on)
+
+
 def account_flood_wait(*, account_id: int, seconds: int, until: datetime, reason: str) -> Account:
     """Telegram's long FLOOD_WAIT: the account cools down until ``until``; recorded (and told to the
     apps above through ``flood_waited``) in one transaction."""

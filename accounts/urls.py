@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/proxy/", views.proxy, name="proxy"),
     path("<int:pk>/operators/", views.operators, name="operators"),
+    path("<int:pk>/read-on-telegram/", views.read_on_telegram, name="read_on_telegram"),
     path("<int:pk>/logout/", views.log_out, name="logout"),
     path("<int:pk>/logout/poll/", views.log_out_poll, name="logout_poll"),
     path("<int:pk>/delete/", views.delete, name="delete"),

@@ -216,6 +216,17 @@ def operators(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @admin_required
 @require_POST
+def read_on_telegram(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=pk)
+    on = request.POST.get("on")
+    if on not in ("0", "1"):
+        return _account_page(request, account, action_error="Choose to mark conversations read or not")
+    services.account_read_on_telegram_set(account_id=pk, on=on == "1")
+    return _after(request, account, saved="read_on_telegram")
+
+
+@admin_required
+@require_POST
 def log_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Terminate the Telegram session (auth.logOut on the account's host), then poll for the result."""
     account = get_object_or_404(Account, pk=pk)

@@ -233,8 +233,9 @@ INBOX_BACKFILL_DIALOGS = env.integer("INBOX_BACKFILL_DIALOGS", 200)
 INBOX_BACKFILL_MESSAGES = env.integer("INBOX_BACKFILL_MESSAGES", 50)
 # Media files larger than this are not fetched into the inbox (operators open them in Telegram).
 INBOX_MEDIA_MAX_BYTES = env.integer("INBOX_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
-# The Redis hash of per-account change counters that open inboxes poll (tests use their own).
-INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", "inbox:versions")
+# The Redis hash of per-account change counters that open inboxes poll; under the cache prefix, so two
+# stacks sharing one Redis (or a test run beside the demo) never see each other's counters.
+INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", f"{CACHE_KEY_PREFIX}:inbox:versions")
 # Live updates pushed to open pages (crm.live): a stream ends after this many seconds and the browser
 # reconnects, so rights changed where no event says so (a role set in the admin site) apply by then.
 LIVE_STREAM_MAX_AGE = env.number("LIVE_STREAM_MAX_AGE", 300.0)
@@ -265,7 +266,10 @@ LOG_LEVEL = env.string("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "crm.redact.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "crm.redact.RedactSecretsFilter"},
+        "forbidden_one_line": {"()": "crm.logs.ForbiddenOneLine"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
@@ -275,6 +279,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "telethon": {"level": "WARNING"},
+        # Django's own handlers (a second console under DEBUG, mail to ADMINS) go: every line reaches
+        # the root handler once, redacted.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["forbidden_one_line"]},
     },
 }
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from pydantic import Field
 
 from accounts import telegram as tg
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.registry import CommandError, InputError, NoParams, Params, Result, command
 from inbox import services
-from inbox.models import Message
+from inbox.models import Conversation, Message
 
 
 class MessageParams(Params):
@@ -39,19 +42,44 @@ async def reply(hosted: Hosted, params: MessageParams) -> Reply:
     message = await db(_pending)(params.message_id)
     if message is None:
         return Reply(skipped="not pending")
-    conversation = message.conversation
-    try:
-        # The peer comes from this account's own entity cache: access hashes are per viewing account.
-        peer = await tg.peers.resolve(hosted.client, conversation.peer_id)
-    except tg.peers.PeerNotFound:
-        if not conversation.username:
-            raise InputError("This account has not seen that chat yet, so it cannot address it") from None
-        peer = await tg.peers.resolve(hosted.client, conversation.username)
+    peer = await _peer(hosted, message.conversation)
     sent = await tg.messages.send_message(
         hosted.client, peer=peer, text=message.text, random_id=message.random_id, reply_to=message.reply_to_id
     )
     await db(services.reply_sent)(message_id=params.message_id, telegram_id=sent.message_id, date=sent.date)
     return Reply(message_id=sent.message_id)
+
+
+async def _peer(hosted: Hosted, conversation: Conversation) -> Any:
+    try:
+        # The peer comes from this account's own entity cache: access hashes are per viewing account.
+        return await tg.peers.resolve(hosted.client, conversation.peer_id)
+    except tg.peers.PeerNotFound:
+        if not conversation.username:
+            raise InputError("This account has not seen that chat yet, so it cannot address it") from None
+        return await tg.peers.resolve(hosted.client, conversation.username)
+
+
+class ReadParams(Params):
+    conversation_id: int
+    max_id: int = Field(ge=1, le=2**31 - 1)  # Telegram's id of the newest message read
+
+
+class Read(Result):
+    max_id: int = 0
+    skipped: str = ""
+
+
+@command("inbox.read", budget="read")
+async def read(hosted: Hosted, params: ReadParams) -> Read:
+    """Mark a conversation read on Telegram up to ``max_id``, as an operator opened or answered it here:
+    the sender sees it read, and the account's other apps stop showing it unread."""
+    found = Conversation.objects.filter(pk=params.conversation_id, account_id=hosted.account_id).first
+    conversation = await db(found)()
+    if conversation is None:
+        return Read(skipped="the conversation no longer exists")
+    peer = await _peer(hosted, conversation)
+    return Read(max_id=await tg.messages.mark_read(hosted.client, peer=peer, max_id=params.max_id))
 
 
 class Media(Result):

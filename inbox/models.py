@@ -54,6 +54,37 @@ class ContactHash(models.Model):
         return f"{self.contact_id} as seen by account {self.account_id}"
 
 
+class OptOut(models.Model):
+    """A person asked not to be contacted: who recorded it, when and why. Removing it (admins only) keeps
+    the row with who removed it and when, so the history stays; ``Contact.opted_out`` is the current
+    answer every campaign reads."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opt_outs")
+    conversation = models.ForeignKey(
+        "Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One current opt-out per person: two operators clicking at once record it once.
+            models.UniqueConstraint(
+                fields=["contact"], condition=models.Q(removed_at__isnull=True), name="optout_one_current"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"opt-out of contact {self.contact_id}"
+
+
 class Label(models.Model):
     name = models.CharField(max_length=40, unique=True)
     color = models.CharField(max_length=7, default="#6b7785")
@@ -109,6 +140,15 @@ class Conversation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     automation_paused_at = models.DateTimeField(null=True, blank=True)
+    # The opt-out word of the person's latest message that had one, until the person is opted out or
+    # an operator dismisses it ("Not an opt-out").
+    opt_out_flag = models.CharField(max_length=40, blank=True, default="", db_default="")
+    # The campaign whose first message started the conversation (outreach's id and name then: the inbox
+    # sits below outreach and does not link to its tables). ``outreach_pending`` keeps such a conversation
+    # out of the Open queue until the person answers.
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    campaign_name = models.CharField(max_length=200, blank=True, default="", db_default="")
+    outreach_pending = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -118,6 +158,11 @@ class Conversation(models.Model):
         indexes = [
             models.Index(fields=["-last_message_at", "-id"], name="conversation_recent_desc"),
             models.Index(fields=["account", "-last_message_at"], name="conversation_account_recent"),
+            models.Index(
+                fields=["campaign_id"],
+                condition=models.Q(campaign_id__isnull=False),
+                name="conversation_campaign",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -176,6 +221,11 @@ class Message(models.Model):
     # Which automation wrote an outbound message ("agent", "pairing"); blank for a person or another
     # device. The inbox marks automated replies by it.
     automation = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # The opt-out word found in a received message on ingestion (inbox.optout), shown as a flag.
+    opt_out_word = models.CharField(max_length=40, blank=True, default="", db_default="")
+    # The campaign that sent an outbound message (outreach's id and name when sent).
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    campaign_name = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

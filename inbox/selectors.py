@@ -31,9 +31,11 @@ class Filters:
     who: str = ""  # "", "mine", "unassigned"
     label: int | None = None
     kind: str = ""  # "", "private", "group", "channel"
-    state: str = "open"  # "open", "closed", "snoozed", "all"
+    state: str = "open"  # "open", "closed", "snoozed", "outreach" (a campaign wrote, no answer yet), "all"
     page: int = 1
     assignee: int | None = None  # a user's id (the API's filter; the page has "mine")
+    campaign: int | None = None  # people who answered this campaign (in conversations it started)
+    opt_out: bool = False  # conversations flagged for opt-out words
 
     @classmethod
     def from_query(cls, query: Any) -> Filters:
@@ -45,9 +47,11 @@ class Filters:
             label=parse_id(query.get("label")),
             kind=query.get("kind", "") if query.get("kind") in Conversation.Kind.values else "",
             state=query.get("state", "open")
-            if query.get("state") in (*Conversation.State.values, "all")
+            if query.get("state") in (*Conversation.State.values, "outreach", "all")
             else "open",
             page=parse_page(query.get("page")),
+            campaign=parse_id(query.get("campaign")),
+            opt_out=query.get("opt_out") in ("1", "on", "true"),
         )
 
 
@@ -105,9 +109,17 @@ def conversations_filter(
         rows = rows.filter(labels__id=filters.label)
     if filters.kind:
         rows = rows.filter(kind=filters.kind)
+    if filters.campaign:
+        rows = rows.filter(campaign_id=filters.campaign, outreach_pending=False)
+    if filters.opt_out:
+        rows = rows.exclude(opt_out_flag="")
     if filters.state == "open":
-        # A snooze that ran out counts as open again.
+        # A snooze that ran out counts as open again. A campaign's message alone is not work for the
+        # team: the conversation joins the queue with the person's answer.
         rows = rows.filter(Q(state="open") | Q(state="snoozed", snoozed_until__lte=timezone.now()))
+        rows = rows.filter(outreach_pending=False)
+    elif filters.state == "outreach":
+        rows = rows.filter(outreach_pending=True)
     elif filters.state != "all":
         rows = rows.filter(state=filters.state)
     if filters.q:
@@ -128,6 +140,23 @@ SEARCH_CONVERSATIONS = """
           @@ websearch_to_tsquery('simple'::regconfig, %s)
     OFFSET 0
 """
+
+
+def campaigns_answered(*, user: Any) -> list[tuple[int, str]]:
+    """(id, name) of the campaigns that started conversations the user sees and someone answered: the
+    choices of the "Replied to campaign" filter."""
+    rows = (
+        conversations_visible(user=user)
+        .filter(campaign_id__isnull=False, outreach_pending=False)
+        .values_list("campaign_id", "campaign_name")
+        .distinct()
+        .order_by("campaign_name", "campaign_id")
+    )
+    names: dict[int, str] = {}
+    for campaign_id, name in rows:
+        if campaign_id is not None:
+            names.setdefault(campaign_id, name)  # the name one send recorded; renames show either
+    return sorted(names.items(), key=lambda item: (item[1].casefold(), item[0]))
 
 
 def message_search(*, query: str) -> QuerySet[Message]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import Account, AccountEvent
@@ -117,6 +118,8 @@ def _reply_store(
         )
         responses.replies_record(message_ids=[message.pk])
         commands.reply.queue(conversation.account, message_id=message.pk)
+        if not automation:
+            conversation_mark_read(conversation=conversation)  # whoever answers has read it
         live.bump([conversation.account_id])
     return message
 
@@ -177,7 +180,8 @@ def reply_retry(*, message: Message, by: Any) -> Message:
 
 
 def conversation_mark_read(*, conversation: Conversation) -> None:
-    """The operator opened it: everything received so far counts as read in the inbox."""
+    """The operator opened or answered it: everything received so far counts as read in the inbox, and
+    on Telegram too (the account's ``read_on_telegram``), once: only when the read mark moves."""
     if conversation.unread_count == 0:
         return
     top = (
@@ -185,11 +189,17 @@ def conversation_mark_read(*, conversation: Conversation) -> None:
         .order_by("-telegram_id")
         .values_list("telegram_id", flat=True)
         .first()
-    )
+    ) or 0
     with transaction.atomic():
-        Conversation.objects.filter(pk=conversation.pk).update(
-            unread_count=0, read_inbox_max_id=max(conversation.read_inbox_max_id, top or 0)
-        )
+        moved = Conversation.objects.filter(
+            pk=conversation.pk, read_inbox_max_id__lt=top, account__read_on_telegram=True
+        ).update(unread_count=0, read_inbox_max_id=top)
+        if not moved:
+            Conversation.objects.filter(pk=conversation.pk).update(
+                unread_count=0, read_inbox_max_id=Greatest("read_inbox_max_id", top)
+            )
+        else:
+            commands.read.queue(conversation.account_id, conversation_id=conversation.pk, max_id=top)
         live.bump([conversation.account_id])
     conversation.unread_count = 0
 
@@ -393,11 +403,22 @@ def contact_hash_store(*, contact_id: int, account_id: int, access_hash: int) ->
 
 
 def sent_message_record(
-    *, account_id: int, contact: Contact, telegram_id: int, date: datetime, text: str, media_kind: str = ""
+    *,
+    account_id: int,
+    contact: Contact,
+    telegram_id: int,
+    date: datetime,
+    text: str,
+    media_kind: str = "",
+    campaign_id: int | None = None,
+    campaign_name: str = "",
 ) -> None:
     """A message an account sent outside the inbox (a campaign's) in the operators' inbox, as if ingested
     (idempotent on the message id): Telegram answers our own sendMessage without an update, so
-    ingestion never sees it otherwise."""
+    ingestion never sees it otherwise.
+
+    A campaign's message carries the campaign; a conversation it starts (nothing else in it yet) shows
+    the campaign and stays out of the Open queue until the person answers."""
     user = UserInfo(
         telegram_id=contact.telegram_id, access_hash=None, username=contact.username,
         first_name=contact.first_name, last_name=contact.last_name,
@@ -408,4 +429,36 @@ def sent_message_record(
         account_id=account_id, peer=peer, telegram_id=telegram_id, out=True, date=date, text=text,
         media_kind=media_kind,
     )  # fmt: skip
-    store.ingest(Batch(messages=[record]))
+    with transaction.atomic():  # one commit: the new conversation never shows in the Open queue
+        store.ingest(Batch(messages=[record]))
+        if campaign_id is not None:
+            _campaign_mark(
+                account_id=account_id, peer_id=contact.telegram_id, telegram_id=telegram_id,
+                date=date, campaign_id=campaign_id, campaign_name=campaign_name[:200],
+            )  # fmt: skip
+
+
+def _campaign_mark(
+    *, account_id: int, peer_id: int, telegram_id: int, date: datetime, campaign_id: int, campaign_name: str
+) -> None:
+    convo = (
+        Conversation.objects.select_for_update()
+        .filter(account_id=account_id, peer_id=peer_id)
+        .only("id", "campaign_id")
+        .first()
+    )
+    if convo is None:
+        return
+    convo.messages.filter(telegram_id=telegram_id, direction=Message.Direction.OUT).update(
+        campaign_id=campaign_id, campaign_name=campaign_name
+    )
+    if convo.campaign_id is not None:
+        return
+    # The campaign started the conversation when nothing else was said before its message. An answer
+    # ingested before this record (a fast reply) is already there: the campaign shows, the queue has it.
+    others = convo.messages.exclude(campaign_id=campaign_id)
+    if others.filter(direction=Message.Direction.OUT).exists() or others.filter(date__lt=date).exists():
+        return
+    Conversation.objects.filter(pk=convo.pk).update(
+        campaign_id=campaign_id, campaign_name=campaign_name, outreach_pending=not others.exists()
+    )

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.services import service_notification_record
 from accounts.telegram.records import SERVICE_USER_ID, Deletion, MessageRecord, PeerInfo, ReadMark, UserInfo
 from crm.text import without_nul
-from inbox import responses, signals
+from inbox import optout, responses, signals
 from inbox.models import Conversation
 from inbox.records import Batch
 
@@ -66,6 +66,7 @@ def ingest(batch: Batch) -> set[int]:
         read_in, read_out = _apply_reads(cursor, batch.reads)
         recount = deleted_in | read_in
         reopened = _closed(cursor, {conv for conv, _, inbound in changed if inbound})
+        _answered(cursor, {conv for conv, _, inbound in changed if inbound})
         _summarise(cursor, changed, deleted_in)
         _record_responses(sent, reopened)
         _recount_unread(cursor, recount)
@@ -262,22 +263,22 @@ def _upsert_messages(
         """
         INSERT INTO inbox_message (conversation_id, telegram_id, direction, sender_id, sender_name, text,
             entities, media_kind, media, reply_to_id, date, edited_at, deleted, delivery, failure_reason,
-            created_at)
+            opt_out_word, created_at)
         SELECT m.conversation_id, m.telegram_id, m.direction, m.sender_id, m.sender_name, m.text,
                m.entities::jsonb, m.media_kind, m.media::jsonb, m.reply_to_id, m.date, m.edited_at,
-               false, 'sent', '', now()
+               false, 'sent', '', m.opt_out_word, now()
         FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
-                    %s::text[], %s::text[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
+                    %s::text[], %s::text[], %s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::text[])
              AS m(conversation_id, telegram_id, direction, sender_id, sender_name, text, entities, media_kind,
-                  media, reply_to_id, date, edited_at)
+                  media, reply_to_id, date, edited_at, opt_out_word)
         ON CONFLICT (conversation_id, telegram_id) DO UPDATE SET
             text = EXCLUDED.text, entities = EXCLUDED.entities, media_kind = EXCLUDED.media_kind,
-            media = EXCLUDED.media, edited_at = EXCLUDED.edited_at
+            media = EXCLUDED.media, edited_at = EXCLUDED.edited_at, opt_out_word = EXCLUDED.opt_out_word
         -- Only a newer edit changes a stored message; a replayed update changes nothing.
         WHERE EXCLUDED.edited_at IS NOT NULL
           AND (inbox_message.edited_at IS NULL OR EXCLUDED.edited_at > inbox_message.edited_at)
         RETURNING conversation_id, telegram_id, (xmax = 0) AND direction = 'in', id,
-                  (xmax = 0) AND direction = 'out', xmax <> 0
+                  (xmax = 0) AND direction = 'out', xmax <> 0, opt_out_word
         """,
         [
             [c for c, _ in keys],
@@ -292,15 +293,49 @@ def _upsert_messages(
             [r.reply_to_id for r in rows],
             [r.date for r in rows],
             [r.edited_at for r in rows],
+            [_opt_out_word(r) for r in rows],
         ],
     )
     rows = cursor.fetchall()
-    changed = [(conv, tid, bool(inbound)) for conv, tid, inbound, _, _, _ in rows]
+    changed = [(conv, tid, bool(inbound)) for conv, tid, inbound, *_ in rows]
+    _flag_opt_outs(cursor, {conv: word for conv, *_, word in rows if word})
     return changed, {
-        "received": [pk for _, _, inbound, pk, _, _ in rows if inbound],
-        "sent": [pk for _, _, _, pk, new_out, _ in rows if new_out],
-        "edited": [pk for *_, pk, _, edited in rows if edited],
+        "received": [pk for _, _, inbound, pk, *_ in rows if inbound],
+        "sent": [pk for _, _, _, pk, new_out, *_ in rows if new_out],
+        "edited": [pk for *_, pk, _, edited, _ in rows if edited],
     }
+
+
+def _opt_out_word(record: MessageRecord) -> str:
+    """Opt-out words are looked for in what people write to us in private chats (whom campaigns reach)."""
+    if record.out or record.peer.kind != Conversation.Kind.PRIVATE:
+        return ""
+    return optout.opt_out_word(record.text)
+
+
+def _flag_opt_outs(cursor: Any, words: dict[int, str]) -> None:
+    """Flag the conversations of new (or newly edited) messages with opt-out words for an operator, unless
+    the person already opted out."""
+    if not words:
+        return
+    cursor.execute(
+        """
+        UPDATE inbox_conversation c SET opt_out_flag = f.word
+        FROM unnest(%s::bigint[], %s::text[]) AS f(id, word)
+        WHERE c.id = f.id AND NOT EXISTS (
+            SELECT 1 FROM inbox_contact p WHERE p.id = c.contact_id AND p.opted_out)
+        """,
+        [list(words), list(words.values())],
+    )
+
+
+def _answered(cursor: Any, conversation_ids: set[int]) -> None:
+    """A conversation a campaign started joins the Open queue with the person's first answer."""
+    if conversation_ids:
+        cursor.execute(
+            "UPDATE inbox_conversation SET outreach_pending = false WHERE id = ANY(%s) AND outreach_pending",
+            [sorted(conversation_ids)],
+        )
 
 
 def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> tuple[set[int], list[int]]:

@@ -21,4 +21,5 @@ urlpatterns = [
     path("c/<int:pk>/labels/", views.labels, name="labels"),
     path("c/<int:pk>/automation/", views.automation, name="automation"),
     path("c/<int:pk>/notes/", views.note, name="note"),
+    path("c/<int:pk>/opt-out/", views.opt_out, name="opt_out"),
 ]

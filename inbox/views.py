@@ -19,7 +19,7 @@ from django_htmx.middleware import HtmxDetails
 
 from crm import live as push
 from crm.parsing import parse_id, parse_ids
-from inbox import live, selectors, services
+from inbox import live, optout, selectors, services
 from inbox.models import Conversation, Label, MediaFile, Message
 
 
@@ -48,6 +48,7 @@ def _list_context(request: HttpRequest, current: Conversation | None = None) -> 
         "page_query": urlencode(query),
         "accounts": selectors.accounts_visible(user=request.user).order_by("first_name", "phone"),
         "labels": selectors.labels_all(),
+        "campaigns": selectors.campaigns_answered(user=request.user),
         "now": timezone.now(),
     }
 
@@ -70,6 +71,7 @@ def _pane_context(request: HttpRequest, conversation: Conversation) -> dict[str,
         "chosen_labels": set(conversation.labels.values_list("id", flat=True)),
         "notes": conversation.notes.select_related("author").order_by("created_at"),
         "canned": selectors.canned_all(),
+        "opt_out": optout.opt_outs_of(contact=conversation.contact).first() if conversation.contact else None,
         "now": timezone.now(),
     }
 
@@ -195,6 +197,38 @@ def labels(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         conversation=convo, labels=list(Label.objects.filter(pk__in=ids)), by=request.user
     )
     return _header(request, convo)
+
+
+@require_POST
+def opt_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Do not contact: opt the person out (with a reason), remove the opt-out (admins), or dismiss the
+    conversation's opt-out-words flag."""
+    convo = selectors.conversation_get(user=request.user, conversation_id=pk)
+    action = request.POST.get("action", "")
+    error = ""
+    if action == "dismiss":
+        optout.conversation_opt_out_dismiss(conversation=convo)
+    elif convo.contact is None:
+        error = "Only a person can opt out: this chat is a group or a channel"
+    elif action == "opt_out":
+        try:
+            optout.contact_opt_out(
+                contact=convo.contact,
+                reason=request.POST.get("reason", ""),
+                by=request.user,
+                conversation=convo,
+            )
+        except ValueError as problem:
+            error = str(problem)
+    elif action == "remove":
+        optout.contact_opt_out_remove(contact=convo.contact, by=request.user)  # 403 unless an admin
+    if not request.htmx:
+        if error:
+            flash.error(request, error)
+        return redirect("inbox:conversation", pk=convo.pk)
+    convo.refresh_from_db()
+    context = {**_pane_context(request, convo), "opt_out_error": error}
+    return render(request, "inbox/_conversation.html#header", context)
 
 
 def _header(request: HtmxHttpRequest, convo: Conversation) -> HttpResponse:

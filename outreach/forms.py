@@ -5,11 +5,14 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django import forms
+from django.core.validators import MaxValueValidator
+from django.db.models import Q
 
 from accounts.models import Account
 from crm.parsing import MaxUploadSize, PlainFloatField, PlainIntegerField
 from outreach import imports, spintax
 from outreach.models import Audience, Campaign
+from outreach.services import MAX_DAILY_CAP, MAX_GAP
 
 SENDABLE = (Account.Status.ACTIVE, Account.Status.COOLDOWN, Account.Status.SPAM_LIMITED)
 MAX_MEDIA_BYTES = 20 * 1024 * 1024
@@ -80,7 +83,14 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["media"].validators.append(MaxUploadSize(MAX_MEDIA_BYTES))
+        if "media" in self.fields:
+            self.fields["media"].validators.append(MaxUploadSize(MAX_MEDIA_BYTES))
+        for name, most in (("daily_cap", MAX_DAILY_CAP), ("gap_min", MAX_GAP), ("gap_max", MAX_GAP)):
+            field = self.fields[name]
+            assert isinstance(field, forms.IntegerField)
+            field.max_value = most
+            field.validators.append(MaxValueValidator(most))
+            field.widget.attrs["max"] = most
 
     def clean_template(self) -> str:
         return _spintax(self.cleaned_data["template"])
@@ -104,6 +114,35 @@ class CampaignForm(forms.ModelForm):
             if text and days is not None:
                 steps.append((timedelta(days=days), text))
         return steps
+
+
+class CampaignEditForm(CampaignForm):
+    """The campaign's settings as they may change now (``outreach.services.campaign_update`` decides): the
+    audience only on a draft; a step that has gone to anyone is shown, not editable."""
+
+    class Meta(CampaignForm.Meta):
+        fields = [name for name in CampaignForm.Meta.fields if name != "media"]
+
+    def __init__(self, *args: Any, sent_steps: dict[int, int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        campaign = self.instance
+        senders = self.fields["senders"]
+        assert isinstance(senders, forms.ModelMultipleChoiceField)
+        senders.queryset = Account.objects.filter(
+            Q(status__in=SENDABLE) | Q(pk__in=campaign.senders.values("pk"))
+        )
+        for follow_up in campaign.follow_ups.all():
+            if follow_up.position in (1, 2):
+                self.initial[f"follow_up_{follow_up.position}"] = follow_up.template
+                self.initial[f"follow_up_{follow_up.position}_days"] = follow_up.after / timedelta(days=1)
+        if campaign.state != Campaign.State.DRAFT:
+            self.fields["audience"].disabled = True
+        if sent_steps.get(0):
+            self.fields["template"].disabled = True
+        for n in (1, 2):
+            if sent_steps.get(n):
+                self.fields[f"follow_up_{n}"].disabled = True
+                self.fields[f"follow_up_{n}_days"].disabled = True
 
 
 class AudienceForm(forms.ModelForm):

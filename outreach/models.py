@@ -102,6 +102,8 @@ class Campaign(models.Model):
         RUNNING = "running", "Running"
         PAUSED = "paused", "Paused"
         FINISHED = "finished", "Finished"
+        # Put away with its history kept (what was sent, to whom, the replies); nothing more is sent.
+        ARCHIVED = "archived", "Archived"
 
     name = models.CharField(max_length=120)
     template = models.TextField(help_text="Spintax: {Hi|Hello} {{first_name|there}}")
@@ -122,6 +124,7 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(default=django_timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,11 +11,11 @@ import heapq
 import random
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Account
@@ -23,12 +23,12 @@ from inbox.models import Contact, ContactHash, Message
 from outreach import signals, spintax
 from outreach.limits import daily_limits
 from outreach.models import Campaign, Recipient, Send
-from outreach.services import send_queue
+from outreach.services import PLANNING_LOCK, send_queue
 
-PLANNING_LOCK = 0x5EED_0001  # pg_advisory_xact_lock key shared by every planner
 AVAILABLE = (Account.Status.ACTIVE, Account.Status.COOLDOWN)
 GONE = (Account.Status.BANNED, Account.Status.REAUTH_REQUIRED, Account.Status.DISABLED)
 BATCH = 5000
+UNREACHABLE = "No sender can address this person (no username, no shared chat)"  # a recipient's skip reason
 
 
 @dataclass
@@ -40,6 +40,10 @@ class Sender:
     new_dms: int  # first messages it may still send today (all campaigns)
     resolves: int  # usernames it may still resolve today
     next_slot: datetime
+
+    def fits(self, *, first: bool) -> bool:
+        """Room under the campaign's cap today, and for a first message the account's new-DM budget."""
+        return self.room > 0 and (self.new_dms > 0 or not first)
 
     def take_slot(self, campaign: Campaign, window: Window, rng: random.Random) -> datetime | None:
         slot = window.fit(self.next_slot)
@@ -90,6 +94,53 @@ def window_for(campaign: Campaign, now: datetime) -> Window:
     return Window(day=day, opens=spans[0][0], closes=spans[-1][1], spans=spans)
 
 
+def next_opening(campaign: Campaign, now: datetime) -> datetime:
+    """The first moment at or after ``now`` inside the send window (now itself when it is open)."""
+    moment = window_for(campaign, now).fit(now)
+    return moment if moment is not None else next_day_opening(campaign, now)
+
+
+def next_day_opening(campaign: Campaign, now: datetime) -> datetime:
+    """When the window opens on the next local day: where a cap reached today (caps count per local
+    day) lets sending resume."""
+    zone = ZoneInfo(campaign.timezone)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return window_for(campaign, datetime.combine(tomorrow, time(12), tzinfo=zone)).opens
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A campaign's senders as the planner sorts them at one moment."""
+
+    statuses: dict[int, str]  # every sender: its account status
+    paused: set[int]  # spam-limited or outreach paused: no first messages; its follow-ups wait for it
+    gone: set[int]  # banned, logged out, disabled: its unsent work goes back to the pool
+    usable: list[int]  # may be planned for (a cooling-down account's sends wait in its queue)
+
+
+def sender_pool(campaign: Campaign, now: datetime) -> Pool:
+    """Sort the campaign's senders by what the planner may give them (the tick and its explanation)."""
+    accounts = dict(campaign.senders.values_list("id", "status"))
+    paused = set(campaign.senders.filter(outreach_paused_until__gt=now).values_list("id", flat=True)) | {
+        a for a, status in accounts.items() if status == Account.Status.SPAM_LIMITED
+    }
+    gone = {a for a, status in accounts.items() if status in GONE}
+    usable = [a for a, status in accounts.items() if status in AVAILABLE and a not in paused]
+    return Pool(statuses=accounts, paused=paused, gone=gone, usable=usable)
+
+
+def reachable(*, holders: set[int], username: str) -> bool:
+    """A person can be written to by a sender holding their access_hash (hashes are per account) or,
+    with a username, by one that resolves it. ``unreachable_contacts`` is the same rule in SQL."""
+    return bool(holders) or bool(username)
+
+
+def unreachable_contacts(contacts: QuerySet[Contact], pool: list[int]) -> QuerySet[Contact]:
+    """The contacts no sender of ``pool`` can address (see ``reachable``)."""
+    held = ContactHash.objects.filter(contact_id=OuterRef("pk"), account_id__in=pool)
+    return contacts.filter(username="").exclude(Exists(held))
+
+
 @dataclass
 class TickReport:
     replied: int = 0
@@ -115,12 +166,8 @@ def campaign_tick(
         if campaign is None:
             return report
         report.replied = note_replies(campaign)
-        accounts = dict(campaign.senders.values_list("id", "status"))
-        paused = set(campaign.senders.filter(outreach_paused_until__gt=now).values_list("id", flat=True)) | {
-            a for a, status in accounts.items() if status == Account.Status.SPAM_LIMITED
-        }
-        gone = {a for a, status in accounts.items() if status in GONE}
-        usable = [a for a, status in accounts.items() if status in AVAILABLE and a not in paused]
+        pool = sender_pool(campaign, now)
+        accounts, paused, gone, usable = pool.statuses, pool.paused, pool.gone, pool.usable
         window = window_for(campaign, now)
         report.released = release(campaign, gone=gone, paused=paused, window=window)
         senders = senders_today(campaign, usable, window, now)
@@ -254,7 +301,7 @@ def _holders(contact_ids: list[int], account_ids) -> dict[int, set[int]]:
 
 
 def _fits(sender: Sender, *, first: bool) -> bool:
-    return sender.room > 0 and (sender.new_dms > 0 or not first)
+    return sender.fits(first=first)
 
 
 class _Resolvers:
@@ -329,7 +376,7 @@ def plan_first_messages(
             known = holders.get(contact.id, set())
             sender, resolves = _choose(senders, known, contact.username, resolvers, first=True)
             if sender is None:
-                if not known and not contact.username:
+                if not reachable(holders=known, username=contact.username):
                     unreachable.append(recipient.id)
                 continue
             slot = sender.take_slot(campaign, window, rng)
@@ -348,7 +395,7 @@ def plan_first_messages(
             recipient.account_id = sender.account_id
         Send.objects.bulk_create(sends, batch_size=2000)
         _assign([(send.recipient_id, send.account_id) for send in sends])
-        skipped += _skip(unreachable, "No sender can address this person (no username, no shared chat)")
+        skipped += _skip(unreachable, UNREACHABLE)
         skipped += _skip(recontacts, "Already contacted by another campaign")
         skipped += _skip(opted_out, "Opted out")
         planned += len(sends)

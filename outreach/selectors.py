@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
 from inbox.models import Contact
 from outreach.limits import plan_day
-from outreach.models import Audience, Campaign, Recipient, ScrapeJob, Send, WarmupPlan
+from outreach.models import Audience, Campaign, FollowUp, Recipient, ScrapeJob, Send, WarmupPlan
 
 
 def audience_contacts(*, audience: Audience) -> QuerySet[Contact]:
@@ -117,11 +119,87 @@ def _add(figures: Figures, state: str, n: int, replied: int) -> None:
         figures.planned += n
 
 
-def campaign_list() -> QuerySet[Campaign]:
-    return (
-        Campaign.objects.select_related("audience")
-        .annotate(recipient_count=Count("recipients", distinct=True))
-        .order_by("-created_at", "-id")
+def campaign_list(*, archived: bool | None = None) -> QuerySet[Campaign]:
+    """Campaigns with their recipients, people reached (first message sent) and people who replied;
+    ``archived`` picks the archived ones (True), the others (False) or all (None)."""
+    sent = Recipient.objects.filter(campaign=OuterRef("pk"), first_sent_at__isnull=False)
+    replied = sent.filter(replied_at__isnull=False)
+    campaigns = Campaign.objects.select_related("audience").annotate(
+        recipient_count=Count("recipients", distinct=True),
+        sent_count=_count(sent),
+        replied_count=_count(replied),
+    )
+    if archived is not None:
+        campaigns = (campaigns.filter if archived else campaigns.exclude)(state=Campaign.State.ARCHIVED)
+    return campaigns.order_by("-created_at", "-id")
+
+
+def _count(rows: QuerySet) -> Coalesce:
+    return Coalesce(Subquery(rows.values("campaign").annotate(n=Count("id")).values("n")[:1]), 0)
+
+
+@dataclass
+class StepFigures:
+    """One message step (0 is the first message, then each follow-up) and what became of it."""
+
+    step: int
+    after: timedelta | None  # a follow-up's wait after the previous step
+    planned: int = 0  # planned, queued or being sent
+    sent: int = 0
+    read: int = 0
+    replied: int = 0  # replies credited to this step (the last message before the reply)
+    not_sent: int = 0  # failed or skipped
+
+    @property
+    def label(self) -> str:
+        return "First message" if self.step == 0 else f"Follow-up {self.step}"
+
+    @property
+    def reply_rate(self) -> float:
+        return self.replied / self.sent if self.sent else 0.0
+
+
+def campaign_steps(*, campaign: Campaign) -> list[StepFigures]:
+    """Each step's planned / sent / read / replied counts (``Send.read_at``, ``Send.replied_at``)."""
+    return campaigns_steps(campaign_ids=[campaign.pk])[campaign.pk]
+
+
+def campaigns_steps(*, campaign_ids: list[int]) -> dict[int, list[StepFigures]]:
+    """``campaign_steps`` for many campaigns (a page of the list) in two queries."""
+    found: dict[int, dict[int, StepFigures]] = {
+        pk: {0: StepFigures(step=0, after=None)} for pk in campaign_ids
+    }
+    for follow_up in FollowUp.objects.filter(campaign_id__in=campaign_ids):
+        found[follow_up.campaign_id][follow_up.position] = StepFigures(
+            step=follow_up.position, after=follow_up.after
+        )
+    open_states = (Send.State.PLANNED, Send.State.QUEUED, Send.State.SENDING)
+    rows = (
+        Send.objects.filter(campaign_id__in=campaign_ids)
+        .values("campaign_id", "step")
+        .annotate(
+            planned=Count("id", filter=Q(state__in=open_states)),
+            sent=Count("id", filter=Q(state=Send.State.SENT)),
+            read=Count("id", filter=Q(state=Send.State.SENT, read_at__isnull=False)),
+            replied=Count("id", filter=Q(replied_at__isnull=False)),
+            not_sent=Count("id", filter=Q(state__in=(Send.State.FAILED, Send.State.SKIPPED))),
+        )
+    )
+    for row in rows:
+        steps = found[row["campaign_id"]]
+        figures = steps.setdefault(row["step"], StepFigures(step=row["step"], after=None))
+        for name in ("planned", "sent", "read", "replied", "not_sent"):
+            setattr(figures, name, row[name])
+    return {pk: [steps[step] for step in sorted(steps)] for pk, steps in found.items()}
+
+
+def campaign_sent_steps(*, campaign: Campaign) -> dict[int, int]:
+    """Steps that have gone to anyone (sent, or leaving now), with how many people: they cannot change."""
+    return dict(
+        Send.objects.filter(campaign=campaign, state__in=(Send.State.SENT, Send.State.SENDING))
+        .values("step")
+        .annotate(n=Count("id"))
+        .values_list("step", "n")
     )
 
 

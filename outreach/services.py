@@ -13,16 +13,28 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Account
+from crm.parsing import text_problem
 from inbox.models import ContactHash, Message
 from inbox.services import sent_message_record
 from outreach import commands, signals, spintax
 from outreach.models import Audience, Campaign, FollowUp, Recipient, Send
 from outreach.outcomes import reads_record, replies_credit
-from outreach.selectors import audience_contacts
+from outreach.selectors import audience_contacts, campaign_sent_steps
 
 
 class CampaignError(ValueError):
     pass
+
+
+MAX_DAILY_CAP = 10_000  # messages per sender per day
+MAX_GAP = 86_400  # seconds between two sends of one account: a day at most
+PLANNING_LOCK = 0x5EED_0001  # pg_advisory_xact_lock key shared by every planner (and every edit)
+
+
+def planning_lock() -> None:
+    """Wait for (then hold, to the end of the transaction) the lock every campaign tick plans under."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PLANNING_LOCK])
 
 
 class AudienceError(ValueError):
@@ -139,6 +151,170 @@ def campaign_resume(*, campaign: Campaign, by: Any = None) -> None:
         transaction.on_commit(lambda: _tick_soon(campaign.pk))
 
 
+# What an edit may change. The audience is taken at start, so it changes only on a draft; a message step
+# that has gone to anyone keeps its text and wait (the people who got it and the reports refer to it).
+SETTINGS = (
+    "name",
+    "daily_cap",
+    "gap_min",
+    "gap_max",
+    "window_start",
+    "window_end",
+    "timezone",
+    "stop_on_reply",
+    "allow_recontact",
+)
+
+
+def campaign_update(
+    *,
+    campaign: Campaign,
+    template: str,
+    follow_ups: list[tuple[timedelta, str]],
+    senders: list[Account],
+    audience: Audience | None = None,
+    by: Any = None,
+    **settings: Any,
+) -> Campaign:
+    """Change a draft, running or paused campaign. Steps already sent keep their text and wait, the
+    audience is fixed once started; what is planned and not yet queued is planned again by the next
+    tick under the new settings (caps, window, senders, texts)."""
+    with transaction.atomic():
+        planning_lock()  # no tick plans from half an edit
+        current = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        merged = {name: settings.get(name, getattr(current, name)) for name in SETTINGS}
+        _check_settings(template=template, follow_ups=follow_ups, senders=senders, settings=merged)
+        if current.state in (Campaign.State.FINISHED, Campaign.State.ARCHIVED):
+            raise CampaignError(f"A {current.get_state_display().lower()} campaign cannot be changed")
+        if audience is not None and audience.pk != current.audience_id:
+            if current.state != Campaign.State.DRAFT:
+                raise CampaignError(
+                    "The audience was taken when the campaign started and cannot change now "
+                    "(start a new campaign for other people)"
+                )
+            current.audience = audience
+        _check_sent_steps(current, template=template, follow_ups=follow_ups)
+        for name in SETTINGS:
+            if name in settings:
+                setattr(current, name, settings[name])
+        current.template = template
+        current.save()
+        _replace_follow_ups(current, follow_ups)
+        removed = set(current.senders.values_list("id", flat=True)) - {a.pk for a in senders}
+        current.senders.set(senders)
+        if current.state != Campaign.State.DRAFT:
+            _replan(current, removed=removed)
+    return current
+
+
+def _check_settings(
+    *, template: str, follow_ups: list[tuple[timedelta, str]], senders: list[Account], settings: dict
+) -> None:
+    for text in [template, *(t for _, t in follow_ups)]:
+        problem = text_problem(text) or (f"Template error: {e}" if (e := spintax.validate(text)) else None)
+        if problem:
+            raise CampaignError(problem)
+    if not senders:
+        raise CampaignError("Choose at least one sending account")
+    try:
+        ZoneInfo(settings["timezone"])
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise CampaignError(f"Unknown time zone {settings['timezone']!r}") from None
+    for name, most in (("daily_cap", MAX_DAILY_CAP), ("gap_min", MAX_GAP), ("gap_max", MAX_GAP)):
+        if not isinstance(settings[name], int) or not 0 <= settings[name] <= most:
+            raise CampaignError(
+                f"{name.replace('_', ' ').capitalize()} must be a whole number from 0 to {most:,}"
+            )
+    if settings["gap_max"] < settings["gap_min"]:
+        raise CampaignError("The longest gap must not be shorter than the shortest")
+    problem = text_problem(str(settings["name"]), max_length=120)
+    if problem or not str(settings["name"]).strip():
+        raise CampaignError(f"Name: {problem or 'give the campaign a name'}")
+
+
+def _check_sent_steps(campaign: Campaign, *, template: str, follow_ups: list[tuple[timedelta, str]]) -> None:
+    """A step that has gone to anyone keeps its text (and a follow-up its wait); refuse, naming it."""
+    sent = campaign_sent_steps(campaign=campaign)
+    if sent.get(0) and template != campaign.template:
+        raise CampaignError(
+            f"The first message has gone to {sent[0]} people: its text can no longer change "
+            "(make a new campaign for a new text)"
+        )
+    old = {f.position: f for f in campaign.follow_ups.all()}
+    new = dict(enumerate(follow_ups, start=1))
+    for position, step in old.items():
+        if not sent.get(position):
+            continue
+        if position not in new:
+            raise CampaignError(
+                f"Follow-up {position} has gone to {sent[position]} people: it cannot be removed"
+            )
+        after, text = new[position]
+        # A wait edited as days comes back through a float: a second either way is the same wait.
+        if text != step.template or abs(after - step.after) >= timedelta(seconds=1):
+            raise CampaignError(
+                f"Follow-up {position} has gone to {sent[position]} people: "
+                "its text and wait can no longer change"
+            )
+
+
+def _replace_follow_ups(campaign: Campaign, follow_ups: list[tuple[timedelta, str]]) -> None:
+    wanted = dict(enumerate(follow_ups, start=1))
+    FollowUp.objects.filter(campaign=campaign).exclude(position__in=list(wanted)).delete()
+    kept = {f.position: f for f in FollowUp.objects.filter(campaign=campaign)}
+    for position, (after, text) in wanted.items():
+        same = kept.get(position)
+        if same and same.template == text and abs(same.after - after) < timedelta(seconds=1):
+            continue
+        FollowUp.objects.update_or_create(
+            campaign=campaign, position=position, defaults={"after": after, "template": text}
+        )
+
+
+def _replan(campaign: Campaign, *, removed: set[int]) -> None:
+    """Planned sends go (the next tick plans them again under the new settings); people given to a removed
+    sender go back to the pool, its queued sends too."""
+    released = Send.objects.filter(campaign=campaign, state=Send.State.PLANNED) | Send.objects.filter(
+        campaign=campaign, state=Send.State.QUEUED, account_id__in=removed
+    )
+    firsts = list(released.filter(step=0).values_list("recipient_id", flat=True))
+    released.delete()
+    Recipient.objects.filter(id__in=firsts, step=-1).update(account=None)
+    Recipient.objects.filter(campaign=campaign, account_id__in=removed).update(account=None)
+    if campaign.state == Campaign.State.RUNNING:
+        transaction.on_commit(lambda: _tick_soon(campaign.pk))
+
+
+def campaign_archive(*, campaign: Campaign, by: Any = None) -> None:
+    """Put a campaign away with its history (who got what, the replies); what was not sent yet is dropped
+    and nothing more goes out (a queued send finds the campaign no longer running)."""
+    with transaction.atomic():
+        planning_lock()
+        archived = (
+            Campaign.objects.filter(pk=campaign.pk)
+            .exclude(state=Campaign.State.ARCHIVED)
+            .update(state=Campaign.State.ARCHIVED, archived_at=timezone.now())
+        )
+        if archived:
+            Send.objects.filter(campaign=campaign, state__in=(Send.State.PLANNED, Send.State.QUEUED)).delete()
+            Recipient.objects.filter(campaign=campaign, state=Recipient.State.WAITING).update(account=None)
+    campaign.refresh_from_db()
+
+
+def campaign_delete(*, campaign: Campaign, confirm: bool = False, by: Any = None) -> None:
+    """Delete a campaign. One that has sent messages keeps them as history unless ``confirm``: deleting
+    it forgets who it reached, so another campaign could write to them again."""
+    with transaction.atomic():
+        planning_lock()
+        sent = Send.objects.filter(campaign=campaign, state__in=(Send.State.SENT, Send.State.SENDING)).count()
+        if sent and not confirm:
+            raise CampaignError(
+                f"This campaign has sent {sent} messages. Archive it to keep its history, or confirm "
+                "deleting it with its history (the people it reached could then be written to again)"
+            )
+        Campaign.objects.filter(pk=campaign.pk).delete()
+
+
 def _tick_soon(campaign_id: int) -> None:
     from outreach.tasks import campaign_tick  # at call time: outreach.tasks imports this module
 
@@ -219,7 +395,10 @@ def send_done(*, send_id: int, message_id: int) -> None:
         recipient.first_sent_at = recipient.first_sent_at or now
         if recipient.first_message_id is None:
             recipient.first_message_id = message_id
-        recipient.account_id = send.account_id
+        # A sender removed from the campaign while this message was on its way sends no follow-ups: the
+        # person goes back to the pool for them, as a gone sender's people do.
+        still_sender = send.campaign.senders.filter(pk=send.account_id).exists()
+        recipient.account_id = send.account_id if still_sender else None
         if recipient.state != Recipient.State.REPLIED:
             recipient.state = Recipient.State.DONE if recipient.step >= last else Recipient.State.CONTACTED
         recipient.save()
@@ -234,6 +413,8 @@ def send_done(*, send_id: int, message_id: int) -> None:
         date=now,
         text=send.text,
         media_kind=Message.MediaKind.PHOTO if send.step == 0 and send.campaign.media else "",
+        campaign_id=send.campaign_id,
+        campaign_name=send.campaign.name,
     )
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("campaigns/new/", views.campaign_new, name="campaign_new"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign_edit"),
     path("campaigns/<int:pk>/<str:action>/", views.campaign_action, name="campaign_action"),
     path("spintax/preview/", views.spintax_preview, name="spintax_preview"),
     path("audiences/", views.audiences, name="audiences"),

@@ -12,8 +12,15 @@ from django_htmx.middleware import HtmxDetails
 
 from crm.parsing import parse_page
 from crm.permissions import admin_required
-from outreach import imports, scraping, selectors, services, spintax, warmup
-from outreach.forms import AudienceForm, CampaignForm, CsvImportForm, ScrapeForm, WarmupForm
+from outreach import explain, imports, scraping, selectors, services, spintax, warmup
+from outreach.forms import (
+    AudienceForm,
+    CampaignEditForm,
+    CampaignForm,
+    CsvImportForm,
+    ScrapeForm,
+    WarmupForm,
+)
 from outreach.models import Audience, Campaign, ScrapeJob, WarmupPlan
 
 
@@ -27,9 +34,15 @@ def _page(request: HttpRequest, items, per_page: int) -> Page:
 
 @admin_required
 def index(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "outreach/index.html", {"campaigns": _page(request, selectors.campaign_list(), 25)}
-    )
+    archived = request.GET.get("archived") == "1"
+    campaigns = _page(request, selectors.campaign_list(archived=archived), 25)
+    steps = selectors.campaigns_steps(campaign_ids=[c.pk for c in campaigns])
+    context = {
+        "campaigns": campaigns,
+        "rows": [(c, steps[c.pk]) for c in campaigns],
+        "archived": archived,
+    }
+    return render(request, "outreach/index.html", context)
 
 
 @admin_required
@@ -82,10 +95,46 @@ def campaign_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         "campaign": campaign,
         "stats": selectors.campaign_stats(campaign=campaign),
+        "steps": selectors.campaign_steps(campaign=campaign),
+        "why": explain.campaign_explain(campaign=campaign),
+        "sent_steps": selectors.campaign_sent_steps(campaign=campaign),
         "follow_ups": campaign.follow_ups.all(),
         "senders": campaign.senders.all(),
     }
     return render(request, template_name, context)
+
+
+@admin_required
+def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign.objects.select_related("audience"), pk=pk)
+    if campaign.state in (Campaign.State.FINISHED, Campaign.State.ARCHIVED):
+        messages.error(request, f"A {campaign.get_state_display().lower()} campaign cannot be changed.")
+        return redirect("outreach:campaign", pk=pk)
+    sent_steps = selectors.campaign_sent_steps(campaign=campaign)
+    # The form works on its own copy: validation writes into its instance, which must not be the shown one.
+    form = CampaignEditForm(request.POST or None, instance=Campaign.objects.get(pk=pk), sent_steps=sent_steps)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if not k.startswith("follow_up")}
+        template, audience, senders = (data.pop(k) for k in ("template", "audience", "senders"))
+        # The form shows two follow-ups; steps after them (made through the API) stay as they are.
+        extra = [(f.after, f.template) for f in campaign.follow_ups.filter(position__gt=2)]
+        try:
+            services.campaign_update(
+                campaign=campaign,
+                template=template,
+                audience=audience,
+                senders=list(senders),
+                follow_ups=form.follow_ups() + extra,
+                by=request.user,
+                **data,
+            )
+        except services.CampaignError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect("outreach:campaign", pk=pk)
+    context = {"campaign": campaign, "form": form, "sent_steps": sent_steps}
+    return render(request, "outreach/campaign_edit.html", context)
 
 
 @admin_required
@@ -100,6 +149,14 @@ def campaign_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             services.campaign_pause(campaign=campaign, by=request.user)
         elif action == "resume":
             services.campaign_resume(campaign=campaign, by=request.user)
+        elif action == "archive":
+            services.campaign_archive(campaign=campaign, by=request.user)
+            messages.success(request, f"“{campaign.name}” is archived; its history is kept.")
+        elif action == "delete":
+            confirm = request.POST.get("confirm") == "yes"
+            services.campaign_delete(campaign=campaign, confirm=confirm, by=request.user)
+            messages.success(request, f"“{campaign.name}” is deleted.")
+            return redirect("outreach:index")
         else:
             return HttpResponse(status=404)
     except services.CampaignError as error:

@@ -66,13 +66,16 @@ async def serve(args: argparse.Namespace) -> None:
     print(f"control API: http://127.0.0.1:{control.port}/healthz, POST /world/<method>, /faults/<method>")
     if args.keys_out:
         print(f"RSA public key written to {args.keys_out}")
-    print(f"log in with a test phone 99966{x}YYYY (any four digits YYYY); the code is {str(x) * 5}")
+    print(f"test phones 99966{x}YYYY log in with the code {str(x) * 5} if the world has an account for them")
     if summary:
         print("demo world:", json.dumps(summary, default=str)[:2000])
     sys.stdout.flush()
 
-    from tgsim.demo import DEMO_PHONES
+    from tgsim.demo import DEMO_PHONES, ensure_spares
     from tgsim.demo import chatter as demo_chatter
+
+    if args.world not in ("demo", "empty") and world.user_by_phone(DEMO_PHONES[0]):
+        ensure_spares(world)  # a demo world saved before the spare numbers existed
 
     # A demo world (fresh or reloaded) keeps its inbox alive with people writing in now and then.
     chatter = (

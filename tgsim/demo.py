@@ -152,6 +152,18 @@ POSTS = [
 ]
 DEMO_PASSWORD = "demo-2fa"  # noqa: S105 - the documented 2FA password of a demo account
 DEMO_PHONES = [f"999662{n:04d}" for n in range(1, 6)]  # code 22222; the last one has 2FA
+# Registered numbers Switchboard's demo does not onboard, for trying the login wizard (code 22222, no
+# 2FA): the fourth demo account and four spares. Any other test number has no account here.
+SPARE_PHONES = [DEMO_PHONES[3], *(f"999662{n:04d}" for n in range(6, 10))]
+
+
+def ensure_spares(world) -> list[str]:
+    """Create the spare numbers' users that are missing (a world saved before they existed gets them on
+    its next start); returns the spare numbers."""
+    for phone in SPARE_PHONES:
+        if world.user_by_phone(phone) is None:
+            world.create_user(phone, f"Spare{phone[-1]}", "Tester")
+    return SPARE_PHONES
 
 
 def bulk_users(world, count: int, prefix: str, phone_prefix: str, usernames: bool) -> list[int]:
@@ -251,6 +263,7 @@ def build_demo(world, *, personas: int = 300, seed_posts: int = 40) -> dict:
                           writes_first=accounts)  # fmt: skip
 
     return {
+        "spare_phones": ensure_spares(world),
         "demo_accounts": [
             {
                 "phone": p,

@@ -147,7 +147,11 @@ _INPUT: tuple[tuple[type[BaseException], str], ...] = (
     (errors.PhoneCodeEmptyError, "Enter the login code"),
     (errors.PasswordHashInvalidError, "The 2FA password is wrong"),
     (errors.ApiIdInvalidError, "Telegram rejected the API id / hash pair"),
-    (errors.PhoneNumberUnoccupiedError, "This number has no Telegram account; sign it up in an app first"),
+    (
+        errors.PhoneNumberUnoccupiedError,
+        "This number has no Telegram account (Telegram says it is not registered); sign it up in a "
+        "Telegram app first",
+    ),
     (errors.PhoneNumberFloodError, "Too many login attempts for this number; Telegram blocks it for a while"),
     (errors.PhonePasswordFloodError, "Too many wrong 2FA passwords; Telegram blocks new tries for a while"),
     (errors.ChannelsTooMuchError, "This account is in too many channels already"),

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.tools import Call, Params, TelegramText, fail, tool
 from crm.parsing import MAX_ID
-from outreach import imports, scraping, selectors, services, spintax
+from outreach import explain, imports, scraping, selectors, services, spintax
 from outreach.models import Audience, Campaign, ScrapeJob
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -135,7 +135,7 @@ def _audience(audience: Audience, size: int | None = None) -> AudienceRow:
 class CampaignRow(BaseModel):
     id: int
     name: str
-    state: str  # draft, running, paused, finished
+    state: str  # draft, running, paused, finished, archived
     template: str
     audience: int
     senders: list[int]
@@ -227,26 +227,41 @@ class Figures(BaseModel):
     example: TelegramText  # for a variant: one text it produced
 
 
+class Why(BaseModel):
+    code: str  # draft, paused, window, cap, budget, senders, no_senders, unreachable, audience_empty, …
+    text: str
+
+
 class Progress(BaseModel):
     campaign: CampaignRow
     total: Figures
     by_account: dict[TelegramText, Figures]  # "name (#account id)"
     by_variant: dict[TelegramText, Figures]
     skip_reasons: dict[TelegramText, int]
+    why: list[Why]  # why nothing is sent now (empty while it sends); docs/outreach.md lists the codes
+    notes: list[Why]  # what holds back part of it
+    next_send_at: datetime | None
+    finish_at: datetime | None  # an estimate
 
 
 @tool("campaign_progress", "GET", "/outreach/campaigns/{campaign}", scope="outreach:manage", read_only=True)
 def campaign_progress(call: Call, params: CampaignId) -> Progress:
     """The campaign with its figures: sent, replied, failed, skipped and planned, in total, per sending
-    account and per first-message variant, and why people were skipped."""
+    account and per first-message variant, why people were skipped, why nothing is sent right now (if
+    so), the next send and the estimated finish."""
     campaign = _key_campaign(call, params.campaign)
     stats = selectors.campaign_stats(campaign=campaign)
+    found = explain.campaign_explain(campaign=campaign)
     return Progress(
         campaign=_campaign(campaign),
         total=_figures(stats.total),
         by_account={name: _figures(f) for name, f in stats.by_account.items()},
         by_variant={name: _figures(f) for name, f in stats.by_variant.items()},
         skip_reasons=stats.skip_reasons,
+        why=[Why(code=r.code, text=r.text) for r in found.reasons],
+        notes=[Why(code=r.code, text=r.text) for r in found.notes],
+        next_send_at=found.next_send_at,
+        finish_at=found.finish_at,
     )
 
 

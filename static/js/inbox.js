@@ -13,18 +13,21 @@
     var at = list.findIndex(function (r) { return r.classList.contains("active"); });
     var next = list[Math.min(list.length - 1, Math.max(0, at + step))];
     if (at === -1) next = list[0];
+    else if (next === list[at]) return;  // already at the end of the list
     open(next);
   }
 
   // Load a conversation into the pane by URL, not by clicking its row: a live refresh of the list may
-  // replace the rows at any moment, and a detached row cannot reach #pane.
+  // replace the rows at any moment, and a detached row cannot reach #pane. The address bar follows
+  // when that conversation has settled in the pane (see htmx:afterSettle), not when the request ends:
+  // with quick presses htmx queues requests and an earlier one may finish after a later one.
+  var keyed = null;
   function open(row) {
     var id = row.dataset.conversation;
     markActive(id);
     row.scrollIntoView({ block: "nearest" });
-    htmx.ajax("GET", row.getAttribute("hx-get"), { target: "#pane", swap: "innerHTML" }).then(function () {
-      history.pushState({ htmx: true }, "", row.getAttribute("href"));
-    });
+    keyed = { id: id, href: row.getAttribute("href") };
+    htmx.ajax("GET", row.getAttribute("hx-get"), { target: "#pane", swap: "innerHTML" });
   }
 
   function markActive(id) {
@@ -71,7 +74,7 @@
     var form = document.getElementById("reply-form");
     var target = event.target.closest("[data-reply-to], [data-cancel-reply], .canned, .conv-row");
     if (!target) return;
-    if (target.classList.contains("conv-row")) { markActive(target.dataset.conversation); return; }
+    if (target.classList.contains("conv-row")) { keyed = null; markActive(target.dataset.conversation); return; }
     if (!form) return;
     if (target.hasAttribute("data-cancel-reply")) { inbox.clearReplyTo(); return; }
     if (target.hasAttribute("data-reply-to")) {
@@ -124,6 +127,11 @@
     if (id === "pane" || ((id === "recent" || id === "conversation") && stick)) toBottom();
     var convo = document.getElementById("conversation");
     if (convo) markActive(convo.dataset.conversation);
+    if (id === "pane" && convo && keyed && keyed.id === convo.dataset.conversation) {
+      // window.history: this script's own history() (the message pane) shadows the global.
+      window.history.pushState({ htmx: true }, "", keyed.href);
+      keyed = null;
+    }
   });
   document.addEventListener("DOMContentLoaded", toBottom);
 })();

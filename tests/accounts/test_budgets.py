@@ -49,6 +49,7 @@ def test_the_default_budgets_are_the_documented_ones():
         "join": Budget(limit=5, period=86400.0),
         "resolve_username": Budget(limit=30, period=86400.0),
         "scrape_page": Budget(limit=15, period=60.0),
+        "read": Budget(limit=30, period=60.0),
     }
     assert documented == budgets.DEFAULT_BUDGETS
 

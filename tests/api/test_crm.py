@@ -314,6 +314,10 @@ def test_campaign_progress_per_account_and_variant(client, fleet):
     assert progress["total"]["sent"] == 1 and progress["total"]["failed"] == 1
     assert progress["by_account"] == {f"Ann (#{mine.pk})": progress["total"]}
     assert progress["by_variant"]["Hi"]["example"].startswith("Hi Lead")
+    assert progress["why"] == [] and progress["next_send_at"] is not None  # all day, a sender: it sends
+    Campaign.objects.filter(pk=campaign.pk).update(state="paused")
+    progress = get(client, token, f"/outreach/campaigns/{campaign.pk}").json()
+    assert progress["why"] == [{"code": "paused", "text": "Paused: nothing is sent until you resume it."}]
 
 
 def test_scrape_jobs_start_for_the_key_s_account_report_progress_and_cancel(client, fleet, make_account):

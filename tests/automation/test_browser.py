@@ -48,8 +48,11 @@ def test_an_admin_configures_automation_and_approves_a_request(admin_page, make_
 
     page.select_option("select[name=group_policy]", "both")
     page.fill("input[name=admin_chat]", "t.me/Team_Lead")
+    assert page.locator("#automation-off").is_visible()  # nothing is answered until the first save
     page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_selector("text=Saved.")
+    # Exactly "Saved.": a loose text match would also find "until these policies are saved." at once.
+    page.wait_for_selector('span.notice:text-is("Saved.")')
+    assert page.locator("#automation-off").count() == 0
     saved = AutomationSettings.objects.get(account=account)
     assert (saved.group_policy, saved.admin_chat) == ("both", "@Team_Lead")
     page.screenshot(path=str(ARTIFACTS / "account-automation.png"), full_page=True)

@@ -189,6 +189,7 @@ def test_rewrap_refuses_a_blob_with_damaged_ciphertext(keys):
         (f"a:{base64.b64encode(os.urandom(16)).decode()}", "entry 1 \\('a'\\): key must be 32 bytes, not 16"),
         (f"a:{OLD},b:{base64.b64encode(os.urandom(33)).decode()}", "entry 2 \\('b'\\): key must be 32 bytes"),
     ],
+    ids=["no-id", "empty-entry", "space-in-id", "empty-id", "id-twice", "not-base64", "16-bytes", "33-bytes"],
 )
 def test_a_malformed_keyring_names_the_variable_and_entry(settings, value, message):
     settings.SWITCHBOARD_MASTER_KEYS = value

@@ -72,3 +72,22 @@ async def test_demo_accounts_log_in_after_reload(tmp_path):
             assert (await client.get_entity("switchboard_news")).broadcast
         finally:
             await client.disconnect()
+
+
+def test_the_demo_world_has_spare_numbers_and_a_reloaded_old_world_gets_them(tmp_path):
+    from tgsim.demo import SPARE_PHONES, ensure_spares
+
+    world = World(seed=4)
+    summary = build_demo(world, personas=20, seed_posts=2)
+    assert summary["spare_phones"] == SPARE_PHONES
+    onboarded = {"9996620001", "9996620002", "9996620003", "9996620005"}  # manage.py demo_accounts
+    assert not onboarded & set(SPARE_PHONES)
+    for phone in SPARE_PHONES:
+        user = world.user_by_phone(phone)
+        assert user is not None and world.users[user["id"]].password is None
+    # A world saved before the spares existed gets them on load, once.
+    old = World(seed=5)
+    old.create_user("9996620001", "Demo1", "Operator")
+    assert ensure_spares(old) == SPARE_PHONES and ensure_spares(old) == SPARE_PHONES
+    assert sum(1 for p in SPARE_PHONES if old.user_by_phone(p)) == len(SPARE_PHONES)
+    assert old.user_by_phone("9996621234") is None  # any other number stays unregistered

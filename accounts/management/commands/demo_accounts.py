@@ -44,13 +44,15 @@ class Command(BaseCommand):
         )
         operator = User.objects.filter(username="operator").first()
         for phone in phones.split(","):
-            account = Account.objects.filter(phone=phone).first() or services.account_create(
-                phone=phone, api_app=app
-            )
+            account = Account.objects.filter(phone=phone).first()
+            if account is None:
+                account = services.account_create(phone=phone, api_app=app)
+                # Granted once, when the demo creates the account: an admin who revokes the operator's
+                # access later keeps it revoked across restarts.
+                if operator:
+                    account.operators.add(operator)
             if account.status != Account.Status.ACTIVE:
                 self._log_in(account, password=password)
-            if operator:
-                account.operators.add(operator)
         if stay:
             signal.pause()
 
