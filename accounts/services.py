@@ -17,7 +17,7 @@ from accounts.devices import choose_device
 from accounts.models import OUTREACH_PAUSED_INDEFINITELY, Account, AccountEvent, ApiApp
 from accounts.proxies import parse_proxy
 from accounts.sessions import session_erase
-from crm import vault
+from crm import live, vault
 from crm.celery import app
 
 log = logging.getLogger(__name__)
@@ -163,6 +163,7 @@ def account_transition(
                 reason=account.status_reason,
                 cooldown_until=account.cooldown_until if to == S.COOLDOWN else None,
             )
+            live.publish_on_commit([(live.fleet_channel(), live.message("fleet", account.pk))])
         if to in ALERTING and current != to:
             transaction.on_commit(lambda: alert_send(account_id=account.pk, status=to, reason=reason))
     return account

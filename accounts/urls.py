@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("bulk/", views.bulk, name="bulk"),
     path("alerts/", views.alerts, name="alerts"),
+    path("stream/", views.fleet_stream, name="stream"),
     path("import/", views.import_session, name="import"),
     path("new/", wizard.start, name="new"),
     path("<int:pk>/", views.detail, name="detail"),

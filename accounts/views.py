@@ -8,11 +8,12 @@ from __future__ import annotations
 import tempfile
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
@@ -20,6 +21,7 @@ from accounts import commands, imports, selectors, services
 from accounts.forms import BulkForm, FleetFilterForm, ImportForm, OperatorsForm, ProxyForm
 from accounts.models import Account
 from accounts.pending import pending_pop, pending_result, pending_set, pending_task
+from crm import live
 from crm.parsing import parse_page
 from crm.permissions import admin_required
 
@@ -64,7 +66,9 @@ def _fleet(request: HtmxHttpRequest, *, bulk: BulkForm | None = None) -> HttpRes
         "bulk": bulk or BulkForm(),
         "operators": selectors.operator_choices(),
     }
-    return render(request, _fragment(request, "accounts/fleet.html", "fleet"), context)
+    # A live refresh (crm.live) re-fetches only the table, leaving the bulk form as the admin left it.
+    partial = "rows" if request.htmx.target == "fleet-rows" else "fleet"
+    return render(request, _fragment(request, "accounts/fleet.html", partial), context)
 
 
 @admin_required
@@ -113,6 +117,17 @@ def _bulk_one(request: HtmxHttpRequest, *, action: str, account: Account, proxy:
     except services.InvalidTransition:
         return False
     return True
+
+
+@require_GET
+async def fleet_stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Pushed updates for the fleet page: a ``fleet`` event (data: the account id) whenever an account's
+    status or cooldown changes. Admins only, like the page."""
+    user = await request.auser()
+    if not getattr(user, "is_admin", False) or user.pk is None:
+        raise PermissionDenied
+    closing = [live.user_channel(user.pk)]
+    return live.stream_response(request, channels=[live.fleet_channel()], patterns=[], closing=closing)
 
 
 @admin_required

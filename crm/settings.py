@@ -227,6 +227,8 @@ SPAM_LIMIT_PAUSE = env.integer("SPAM_LIMIT_PAUSE", 24 * 3600)
 # Inbox: how often session hosts store what they received (seconds), and what the backfill after
 # onboarding fetches (dialogs, and messages per dialog).
 INBOX_FLUSH_INTERVAL = env.number("INBOX_FLUSH_INTERVAL", 0.5)
+# …and how long the first item into a quiet buffer waits for others before it is stored (and pushed).
+INBOX_FLUSH_DELAY = env.number("INBOX_FLUSH_DELAY", 0.02)
 INBOX_BACKFILL_DIALOGS = env.integer("INBOX_BACKFILL_DIALOGS", 200)
 INBOX_BACKFILL_MESSAGES = env.integer("INBOX_BACKFILL_MESSAGES", 50)
 # Media files larger than this are not fetched into the inbox (operators open them in Telegram).
@@ -234,6 +236,11 @@ INBOX_MEDIA_MAX_BYTES = env.integer("INBOX_MEDIA_MAX_BYTES", 20 * 1024 * 1024)
 # The Redis hash of per-account change counters that open inboxes poll; under the cache prefix, so two
 # stacks sharing one Redis (or a test run beside the demo) never see each other's counters.
 INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", f"{CACHE_KEY_PREFIX}:inbox:versions")
+# Live updates pushed to open pages (crm.live): a stream ends after this many seconds and the browser
+# reconnects, so rights changed where no event says so (a role set in the admin site) apply by then.
+LIVE_STREAM_MAX_AGE = env.number("LIVE_STREAM_MAX_AGE", 300.0)
+# Seconds between the comments that keep an idle stream open through proxies.
+LIVE_HEARTBEAT = env.number("LIVE_HEARTBEAT", 15.0)
 # Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
 ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 

@@ -2,7 +2,9 @@
 in batches.
 
 Handlers only convert and append (no awaits, no network), so they keep up with any update rate. The
-buffer is flushed every INBOX_FLUSH_INTERVAL seconds and before every checkpoint: the session host
+buffer is flushed INBOX_FLUSH_DELAY seconds after something arrives in a quiet buffer (an open inbox
+shows a message within a fraction of a second: pushed once stored), at most once every
+INBOX_FLUSH_INTERVAL seconds under load (batches stay large), and before every checkpoint: the session host
 saves an account's update state (pts/qts/date/seq) only after what that state covers is stored, so a
 host killed at any moment resumes from a state whose messages are already in PostgreSQL, and the
 catch-up (getDifference) on the next connection brings the rest. Storage is idempotent, so a message
@@ -12,6 +14,7 @@ seen twice (catch-up overlapping live updates, or the backfill) is stored once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -42,6 +45,12 @@ class Ingestor:
         self._flusher: asyncio.Task[None] | None = None
         self.stored = 0
         self.failures = 0
+        self._arrived = asyncio.Event()
+
+    def add(self, kind: str, item: Any) -> None:
+        """Buffer one received item (``kind`` names the Batch list) and wake the flusher."""
+        getattr(self.pending, kind).append(item)
+        self._arrived.set()
 
     def start(self) -> None:
         """Start the periodic flush on the running (host) loop, once."""
@@ -50,10 +59,22 @@ class Ingestor:
             self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
 
     async def _flush_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = -settings.INBOX_FLUSH_INTERVAL  # when the last flush that stored something began
         while True:
-            await asyncio.sleep(settings.INBOX_FLUSH_INTERVAL)
+            # Woken by an arrival; the timeout retries a batch a failed flush kept.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), timeout=settings.INBOX_FLUSH_INTERVAL)
+            # A burst's other items join for INBOX_FLUSH_DELAY; under load, flushes that store keep
+            # INBOX_FLUSH_INTERVAL apart, so batches stay large.
+            await asyncio.sleep(
+                max(settings.INBOX_FLUSH_DELAY, last + settings.INBOX_FLUSH_INTERVAL - loop.time())
+            )
+            self._arrived.clear()
+            began = loop.time()
             try:
-                await self.flush()
+                if await self.flush():
+                    last = began
             except Exception:
                 log.exception("inbox flush failed; keeping the batch for the next try")
 
@@ -96,9 +117,9 @@ def attach(hosted: Any) -> None:
     telegram.updates.subscribe(
         hosted.client,
         account_id=hosted.account_id,
-        on_message=lambda record: ingestor.pending.messages.append(record),
-        on_deletion=lambda deletion: ingestor.pending.deletions.append(deletion),
-        on_read=lambda mark: ingestor.pending.reads.append(mark),
+        on_message=lambda record: ingestor.add("messages", record),
+        on_deletion=lambda deletion: ingestor.add("deletions", deletion),
+        on_read=lambda mark: ingestor.add("reads", mark),
     )
     ingestor.start()
     task = asyncio.get_running_loop().create_task(_backfill_once_logged_in(hosted))

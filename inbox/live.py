@@ -1,9 +1,11 @@
-"""Live updates: a change counter per account in Redis, polled cheaply by open inboxes.
+"""Live updates of the inbox: pushed on each account's channel (crm.live), and a change counter per
+account in Redis for the pages whose stream is down and that poll instead.
 
 Whatever changes an account's conversations (ingestion on a session host, a reply, an assignment)
-bumps the account's counter. An open inbox polls the sum of the counters of the accounts its user may
-see; when the sum moved, the page re-fetches its list and open conversation. Counters only grow, so
-the sum changes exactly when something the user can see changed.
+bumps the account: once the transaction commits, its counter grows and an ``inbox`` event goes out on
+its channel. An open inbox hears the event on its stream and re-fetches its list and open conversation.
+Without a stream it polls the sum of the counters of the accounts its user may see; counters only
+grow, so the sum changes exactly when something the user can see changed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.db import transaction
+
+from crm import live as push
 
 
 @functools.cache
@@ -22,13 +27,18 @@ def _redis() -> redis.Redis:
 
 
 def bump(account_ids: Iterable[int]) -> None:
-    """Tell open inboxes that these accounts' conversations changed."""
+    """Tell open inboxes that these accounts' conversations changed, once the current transaction
+    commits (at once outside one; never when it rolls back)."""
     ids = sorted(set(account_ids))
-    if not ids:
-        return
+    if ids:
+        transaction.on_commit(lambda: _send(ids))
+
+
+def _send(ids: list[int]) -> None:
     pipe = _redis().pipeline(transaction=False)
     for account_id in ids:
         pipe.hincrby(settings.INBOX_LIVE_KEY, str(account_id), 1)
+    push.publish(((push.account_channel(a), push.message("inbox", a)) for a in ids), pipe=pipe)
     pipe.execute()
 
 

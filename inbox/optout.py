@@ -112,7 +112,7 @@ def contact_opt_out(
         flagged.update(opt_out_flag="")
         if conversation is not None:
             accounts.add(conversation.account_id)
-        _bump_after_commit(accounts)
+        live.bump(accounts)
     contact.opted_out = True
     return current
 
@@ -129,7 +129,7 @@ def contact_opt_out_remove(*, contact: Contact, by: Any) -> OptOut | None:
             current.removed_by, current.removed_at = _user(by), timezone.now()
             current.save(update_fields=["removed_by", "removed_at"])
         Contact.objects.filter(pk=locked.pk).update(opted_out=False, updated_at=timezone.now())
-        _bump_after_commit(set(locked.conversations.values_list("account_id", flat=True)))
+        live.bump(set(locked.conversations.values_list("account_id", flat=True)))
     contact.opted_out = False
     return current
 
@@ -139,7 +139,7 @@ def conversation_opt_out_dismiss(*, conversation: Conversation) -> None:
     message keeps its mark."""
     with transaction.atomic():
         Conversation.objects.filter(pk=conversation.pk).update(opt_out_flag="")
-        _bump_after_commit({conversation.account_id})
+        live.bump({conversation.account_id})
     conversation.opt_out_flag = ""
 
 
@@ -150,8 +150,3 @@ def opt_outs_of(*, contact: Contact) -> QuerySet[OptOut]:
 
 def _user(by: Any) -> Any:
     return by if getattr(by, "pk", None) else None
-
-
-def _bump_after_commit(account_ids: set[int]) -> None:
-    if account_ids:
-        transaction.on_commit(lambda: live.bump(sorted(account_ids)))

@@ -27,10 +27,6 @@ MAX_NOTE = 10_000  # an internal note is a few lines; the cap keeps a paste acci
 SHORTCUT = re.compile(r"^/([-a-zA-Z0-9_]+)$")
 
 
-def _bump_after_commit(account_id: int) -> None:
-    transaction.on_commit(lambda: live.bump([account_id]))
-
-
 # --- replies -----------------------------------------------------------------------------------------
 
 
@@ -124,7 +120,7 @@ def _reply_store(
         commands.reply.queue(conversation.account, message_id=message.pk)
         if not automation:
             conversation_mark_read(conversation=conversation)  # whoever answers has read it
-        _bump_after_commit(conversation.account_id)
+        live.bump([conversation.account_id])
     return message
 
 
@@ -150,7 +146,7 @@ def reply_sent(*, message_id: int, telegram_id: int, date: datetime | None = Non
         except IntegrityError:
             # Another reply row already holds this id (a retry raced its original): this one is it.
             Message.objects.filter(pk=message_id).update(delivery=Message.Delivery.SENT, failure_reason="")
-        _bump_after_commit(message.conversation.account_id)
+        live.bump([message.conversation.account_id])
 
 
 def reply_failed(*, message_id: int, reason: str) -> None:
@@ -161,7 +157,7 @@ def reply_failed(*, message_id: int, reason: str) -> None:
         Message.objects.filter(pk=message_id).exclude(delivery=Message.Delivery.SENT).update(
             delivery=Message.Delivery.FAILED, failure_reason=reason[:255]
         )
-        _bump_after_commit(message.conversation.account_id)
+        live.bump([message.conversation.account_id])
 
 
 def reply_retry(*, message: Message, by: Any) -> Message:
@@ -175,7 +171,7 @@ def reply_retry(*, message: Message, by: Any) -> Message:
         if claimed:
             account = message.conversation.account
             commands.reply.queue(account, message_id=message.pk)
-            _bump_after_commit(account.pk)
+            live.bump([account.pk])
     message.refresh_from_db()
     return message
 
@@ -204,14 +200,14 @@ def conversation_mark_read(*, conversation: Conversation) -> None:
             )
         else:
             commands.read.queue(conversation.account_id, conversation_id=conversation.pk, max_id=top)
-        _bump_after_commit(conversation.account_id)
+        live.bump([conversation.account_id])
     conversation.unread_count = 0
 
 
 def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any) -> None:
     with transaction.atomic():
         Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
-        _bump_after_commit(conversation.account_id)
+        live.bump([conversation.account_id])
     conversation.assignee = assignee
 
 
@@ -230,7 +226,7 @@ def conversation_set_state(
         responses.state_changed(
             conversation=conversation, old=old, new=state, at=timezone.now(), by_id=getattr(by, "pk", None)
         )
-        _bump_after_commit(conversation.account_id)
+        live.bump([conversation.account_id])
     conversation.state, conversation.snoozed_until = state, snoozed_until
 
 
@@ -243,14 +239,14 @@ def conversation_set_automation(*, conversation: Conversation, paused: bool, by:
             automation_paused_by=by if paused and getattr(by, "pk", None) else None,
             automation_paused_at=timezone.now() if paused else None,
         )
-        _bump_after_commit(conversation.account_id)
+        live.bump([conversation.account_id])
     conversation.refresh_from_db(fields=["automation_paused", "automation_paused_by", "automation_paused_at"])
 
 
 def conversation_set_labels(*, conversation: Conversation, labels: list[Label], by: Any) -> None:
     with transaction.atomic():
         conversation.labels.set(labels)
-        _bump_after_commit(conversation.account_id)
+        live.bump([conversation.account_id])
 
 
 def note_add(*, conversation: Conversation, text: str, by: Any) -> Note:

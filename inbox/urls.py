@@ -9,6 +9,7 @@ app_name = "inbox"
 urlpatterns = [
     path("", views.index, name="index"),
     path("poll/", views.poll, name="poll"),
+    path("stream/", views.stream, name="stream"),
     path("c/<int:pk>/", views.conversation, name="conversation"),
     path("c/<int:pk>/messages/", views.history, name="history"),
     path("c/<int:pk>/reply/", views.reply, name="reply"),

@@ -1,4 +1,5 @@
-"""The operator inbox: one page (list + conversation), fragments for htmx, and a cheap live poll."""
+"""The operator inbox: one page (list + conversation), fragments for htmx, the live stream (pushed
+updates, crm.live) and the cheap poll the page falls back to without it."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages as flash
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from crm import live as push
 from crm.parsing import parse_id, parse_ids
 from inbox import live, optout, selectors, services
 from inbox.models import Conversation, Label, MediaFile, Message
@@ -292,3 +295,23 @@ def poll(request: HttpRequest) -> HttpResponse:
     response = render(request, "inbox/index.html#poll", {"version": current})
     response["HX-Trigger"] = "inbox:changed"
     return response
+
+
+@require_GET
+async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Pushed updates: an ``inbox`` event (data: the account id) whenever something changes in the
+    conversations of an account the user may see; the page then re-fetches its list and open
+    conversation. Ends when the user's rights change, so the browser reconnects with the new ones."""
+    user = await request.auser()
+    if not user.is_authenticated:  # LoginRequiredMiddleware redirects first; never stream to nobody
+        raise PermissionDenied
+    channels: list[str] = []
+    patterns: list[str] = []
+    if getattr(user, "is_admin", False):
+        patterns.append(push.account_channel("*"))
+    else:
+        visible = selectors.accounts_visible(user=user).values_list("id", flat=True)
+        channels = [push.account_channel(a) async for a in visible]
+    return push.stream_response(
+        request, channels=channels, patterns=patterns, closing=[push.user_channel(user.pk)]
+    )

@@ -166,4 +166,4 @@ def test_the_alert_banner_refreshes_itself(admin_client, make_account):
     assert 'id="alert-banner"' not in admin_client.get(reverse("accounts:alerts")).content.decode()
     make_account(status=S.BANNED)
     html = admin_client.get(reverse("accounts:alerts"), HTTP_HX_REQUEST="true").content.decode()
-    assert "1 banned" in html and 'hx-trigger="every 10s"' in html
+    assert "1 banned" in html and 'hx-trigger="every 10s, live:fleet from:body"' in html
