@@ -51,10 +51,13 @@ def _test_keyring(settings):
 
 @pytest.fixture(autouse=True)
 def _own_cache(settings):
-    """Cache keys of this run only, cleared before each test: the Redis database may be shared with a
-    running demo or another test run."""
+    """Cache keys and live channels of this run only, cache keys cleared before each test: the Redis
+    database may be shared with a running demo or another test run."""
     prefix = os.environ["CACHE_KEY_PREFIX"]
     settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": prefix}}
+    # The live channels (crm.live) too, as the web processes and hosts tests start name them: the
+    # settings were read before this module chose the run's prefix.
+    settings.CACHE_KEY_PREFIX = prefix
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:

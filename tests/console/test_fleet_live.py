@@ -3,7 +3,6 @@ over its stream (crm.live), without a reload; what the admin ticked stays ticked
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -16,12 +15,6 @@ from tests.support.browser import logged_in_page
 from tests.support.processes import web_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _own_live_channels(settings):
-    # Publish where the web process this test starts listens (this run's prefix, see tests/conftest.py).
-    settings.CACHE_KEY_PREFIX = os.environ["CACHE_KEY_PREFIX"]
 
 
 def test_a_cooldown_appears_on_the_open_fleet_page_without_a_reload(

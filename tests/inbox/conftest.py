@@ -26,13 +26,6 @@ def _own_live_counters(settings):
     _redis().delete(LIVE_KEY)
 
 
-@pytest.fixture(autouse=True)
-def _own_live_channels(settings):
-    """Live channels (crm.live) of this run, as the web processes tests start name them: the settings
-    were read before the root conftest chose this run's CACHE_KEY_PREFIX."""
-    settings.CACHE_KEY_PREFIX = os.environ["CACHE_KEY_PREFIX"]
-
-
 @pytest.fixture
 def operator_page(chromium, live_server, operator):
     context, page = logged_in_page(chromium, live_server, operator.username, "pw-operator-1")
