@@ -20,6 +20,7 @@ urlpatterns = [
     path("automation/", include("automation.urls")),
     path("settings/api/", include("api.urls")),
     path("settings/webhooks/", include("webhooks.urls")),
+    path("settings/users/", include("crm.users_urls")),
     path("settings/", include("inbox.vocabulary_urls")),
     path("agent-hooks/", include("agents.urls")),
     path("api/v1/", rest.urls()),
