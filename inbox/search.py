@@ -39,6 +39,15 @@ NOTES = """
     SELECT conversation_id FROM inbox_note
     WHERE to_tsvector('simple'::regconfig, text) @@ to_tsquery('simple'::regconfig, %s)
 """
+# The same expressions over contacts alone, for the contacts page (served by the same two indexes).
+CONTACT_NAMES = """
+    SELECT id FROM inbox_contact
+    WHERE to_tsvector('simple'::regconfig, first_name || ' ' || last_name || ' ' || username)
+          @@ to_tsquery('simple'::regconfig, %s)
+"""
+CONTACT_PHONES = """
+    SELECT id FROM inbox_contact WHERE regexp_replace(phone, '[^0-9]', '', 'g') LIKE %s
+"""
 # OFFSET 0 keeps PostgreSQL from folding the search into the newest-first walk over conversations, a plan
 # that reads every conversation's messages when few match.
 MESSAGES = """
@@ -87,6 +96,13 @@ class Search:
         """Conversations whose person, notes or messages match."""
         messages = Q(id__in=RawSQL(MESSAGES, [self.message_words]))  # noqa: S611 - a parameter
         return self._names() | self._notes() | messages
+
+    def contact_matches(self) -> Q:
+        """Contacts whose names, @username or phone digits match (for ``Contact`` querysets)."""
+        found = Q(id__in=RawSQL(CONTACT_NAMES, [self.words]))  # noqa: S611 - a parameter
+        if self.digits:
+            found |= Q(id__in=RawSQL(CONTACT_PHONES, [f"%{self.digits}%"]))  # noqa: S611 - a parameter
+        return found
 
     def rank(self) -> Case:
         """2 for a match on the person, 1 on a note, 0 on message text only."""

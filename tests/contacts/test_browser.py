@@ -1,0 +1,53 @@
+"""The contact panel in Chromium, beside a conversation with a person who wrote to two of our accounts."""
+
+from __future__ import annotations
+
+import pytest
+
+from contacts import services
+from contacts.models import FieldValue
+from tests.support.browser import logged_in_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_panel_lists_both_conversations_and_edits_a_field_in_place(
+    world, chromium, live_server, operator
+):
+    budget = services.custom_field_create(name="Budget", kind="number")
+    tier = services.custom_field_create(name="Tier", kind="choice", choices="Gold,Silver")
+    context, page = logged_in_page(chromium, live_server, operator.username, "pw-operator-1")
+    try:
+        page.goto(f"/inbox/c/{world.at_sales.pk}/")
+        panel = page.locator("#contact-panel[data-contact]")
+        panel.wait_for()
+        links = panel.locator(".contact-conversations a")
+        assert sorted(links.all_inner_texts()) == ["Sales Desk", "Support Desk"]
+        assert "Hidden Desk" not in panel.inner_text()
+        assert "@ghopper" in panel.inner_text()
+
+        field = panel.locator(f"#field-{budget.pk}")
+        field.locator("input[name=value]").fill("12,50")
+        field.locator("button").click()
+        page.wait_for_selector(f"#field-{budget.pk} input[value='12.5']")
+        assert FieldValue.objects.get(field=budget).value == "12.5"
+
+        field.locator("input[name=value]").fill("2026-02-30")
+        field.locator("button").click()
+        page.wait_for_selector(f"#field-{budget.pk} [role=alert]")
+        assert "at most 15 digits" in page.locator(f"#field-{budget.pk} [role=alert]").inner_text()
+        assert FieldValue.objects.get(field=budget).value == "12.5"
+
+        page.locator(f"#field-{tier.pk} select").select_option("Silver")
+        # The select posts on change; wait for the stored value (the swap keeps the same markup).
+        for _ in range(50):
+            if FieldValue.objects.filter(field=tier, value="Silver").exists():
+                break
+            page.wait_for_timeout(100)
+        assert FieldValue.objects.get(field=tier).value == "Silver"
+
+        links.filter(has_text="Support Desk").click()
+        page.wait_for_url(f"**/inbox/c/{world.at_support.pk}/")
+        page.wait_for_selector("text=My order is late")
+    finally:
+        context.close()
