@@ -33,22 +33,23 @@ Source = Callable[[Any, Contact, int], list[Entry]]
 
 
 def _messages(user: Any, contact: Contact, limit: int) -> list[Entry]:
-    rows = (
-        Message.objects.filter(conversation__in=contact_conversations(user=user, contact=contact))
-        .filter(deleted=False)
-        .select_related("conversation__account")
-        .order_by("-date", "-id")[:limit]
-    )
-    return [
-        Entry(
-            at=m.date,
-            kind=f"message_{m.direction}",
-            text=m.text or (m.get_media_kind_display() if m.media_kind else ""),
-            conversation=m.conversation,
-            who=m.campaign_name or m.conversation.account.display_name,
-        )
-        for m in rows
-    ]
+    # Each conversation's newest messages from its history index, merged here: a person has a handful
+    # of conversations, and one query over all of them ordered by date can walk the whole table's date
+    # index when the person's last words are old.
+    entries: list[Entry] = []
+    for conversation in contact_conversations(user=user, contact=contact).select_related("account"):
+        rows = Message.objects.filter(conversation=conversation, deleted=False).order_by("-date", "-id")
+        entries += [
+            Entry(
+                at=m.date,
+                kind=f"message_{m.direction}",
+                text=m.text or (m.get_media_kind_display() if m.media_kind else ""),
+                conversation=conversation,
+                who=m.campaign_name or conversation.account.display_name,
+            )
+            for m in rows[:limit]
+        ]
+    return entries
 
 
 def _notes(user: Any, contact: Contact, limit: int) -> list[Entry]:

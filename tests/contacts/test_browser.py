@@ -6,7 +6,7 @@ import pytest
 
 from contacts import services
 from contacts.models import FieldValue
-from tests.support.browser import logged_in_page
+from tests.support.browser import artifacts_dir, logged_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -46,6 +46,7 @@ def test_the_panel_lists_both_conversations_and_edits_a_field_in_place(
             page.wait_for_timeout(100)
         assert FieldValue.objects.get(field=tier).value == "Silver"
 
+        panel.screenshot(path=str(artifacts_dir("contacts") / "contact-panel.png"))
         links.filter(has_text="Support Desk").click()
         page.wait_for_url(f"**/inbox/c/{world.at_support.pk}/")
         page.wait_for_selector("text=My order is late")
