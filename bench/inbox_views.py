@@ -1,5 +1,5 @@
-"""Benchmark: server time of the inbox list and conversation views with 1,000,000 messages in 50,000
-conversations (50 accounts).
+"""Benchmark: server time of the inbox list and conversation views, and of the contacts page, its search
+and the contact panel, with 1,000,000 messages in 50,000 conversations (50 accounts).
 
 Run:  .venv/bin/python bench/inbox_views.py [--conversations 50000] [--per 20] [--runs 30]
 Uses its own database (switchboard_bench_inbox_views, recreated), filled with set-based SQL, and times
@@ -118,7 +118,70 @@ def fill(conversations: int, per: int, accounts: int) -> None:
             FROM inbox_conversation v WHERE v.id % 10 = 0
             """  # noqa: S608 - the word list is a constant
         )
+        _fill_people(cursor)
         cursor.execute("ANALYZE")
+
+
+# What the contacts page filters by: two custom fields (a choice on a fifth of the people, a number on a
+# tenth), two campaigns that reached half of them (a third of those replied), labels on a tenth of the
+# conversations, a few opt-outs.
+PEOPLE = [
+    """
+    INSERT INTO contacts_customfield (name, kind, choices, position, created_at)
+    VALUES ('Tier', 'choice', ARRAY['Gold','Silver','Bronze'], 0, now()), ('Budget', 'number', '{}', 1, now())
+    """,
+    """
+    INSERT INTO contacts_fieldvalue (contact_id, field_id, value, updated_at)
+    SELECT c.id, f.id, (ARRAY['Gold','Silver','Bronze'])[1 + c.id % 3], now()
+    FROM inbox_contact c, contacts_customfield f WHERE f.name = 'Tier' AND c.id % 5 = 0
+    UNION ALL
+    SELECT c.id, f.id, (c.id * 10)::text, now()
+    FROM inbox_contact c, contacts_customfield f WHERE f.name = 'Budget' AND c.id % 10 = 0
+    """,
+    """
+    INSERT INTO outreach_audience (name, require_username, exclude_contacted, exclude_opted_out, created_at)
+    VALUES ('bench', false, false, true, now())
+    """,
+    """
+    INSERT INTO outreach_campaign (name, template, media, audience_id, daily_cap, gap_min, gap_max,
+        window_start, window_end, timezone, stop_on_reply, allow_recontact, state, created_at)
+    SELECT 'Campaign ' || g, 'Hi there', '', (SELECT min(id) FROM outreach_audience), 20, 60, 300,
+           '09:00', '18:00', 'UTC', true, false, 'running', now()
+    FROM generate_series(1, 2) g
+    """,
+    """
+    INSERT INTO outreach_recipient (campaign_id, contact_id, account_id, state, step, first_sent_at,
+        first_message_id, last_sent_at, replied_at, reason)
+    SELECT (SELECT min(id) FROM outreach_campaign) + (c.id % 2), c.contact_id, c.account_id,
+           CASE WHEN c.id % 3 = 0 THEN 'replied' ELSE 'contacted' END, 0, now() - interval '2 days', 1,
+           now() - interval '2 days', CASE WHEN c.id % 3 = 0 THEN now() - interval '1 day' END, ''
+    FROM inbox_conversation c WHERE c.id % 2 = 0
+    """,
+    "INSERT INTO inbox_label (name, color) VALUES ('VIP', '#aa0000'), ('Lead', '#00aa00')",
+    """
+    INSERT INTO inbox_conversation_labels (conversation_id, label_id)
+    SELECT c.id, (SELECT min(id) FROM inbox_label) + (c.id % 2) FROM inbox_conversation c WHERE c.id % 10 = 0
+    """,
+    "UPDATE inbox_contact SET opted_out = true WHERE id % 50 = 0",
+]
+
+
+def _fill_people(cursor) -> None:
+    for statement in PEOPLE:
+        cursor.execute(statement)
+
+
+def _person_of_three_accounts() -> int:
+    """The busiest conversation's person also wrote to two other accounts (their conversations move to
+    them), as a person the panel must gather from several accounts."""
+    from inbox.models import Conversation
+
+    busiest = Conversation.objects.order_by("-last_message_at").first()
+    assert busiest is not None
+    others = Conversation.objects.exclude(account=busiest.account).order_by("-last_message_at")[:2]
+    Conversation.objects.filter(pk__in=[c.pk for c in others]).update(contact=busiest.contact_id)
+    assert busiest.contact_id is not None
+    return busiest.contact_id
 
 
 def _status(client, url: str, statuses: list[int]) -> None:
@@ -132,14 +195,16 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=50)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="keep the database of the previous run")
+    parser.add_argument("--database", default="switchboard_bench_inbox_views")
+    parser.add_argument("--only", default="", help="time only the views whose name contains this")
     args = parser.parse_args()
 
-    views_setup(database="switchboard_bench_inbox_views", fresh=not args.reuse)
+    views_setup(database=args.database, fresh=not args.reuse)
     from django.test import Client
 
     from accounts.models import Account
     from crm.models import User
-    from inbox.models import Conversation, Message
+    from inbox.models import Conversation, Label, Message
 
     started = time.monotonic()
     if not args.reuse:
@@ -157,6 +222,12 @@ def main() -> None:
     busiest = Conversation.objects.order_by("-last_message_at").first()
     deep = Conversation.objects.order_by("last_message_at").first()
     granted = Conversation.objects.filter(account__operators=operator).order_by("-last_message_at").first()
+    person = _person_of_three_accounts()
+    assert granted is not None and granted.contact_id is not None
+    from contacts.models import CustomField
+
+    tier = CustomField.objects.get(name="Tier")
+    label = Label.objects.order_by("id").first().pk  # type: ignore[union-attr]
 
     for who, user, conversation in (("admin", admin, busiest), ("operator", operator, granted)):
         client = Client()
@@ -176,16 +247,31 @@ def main() -> None:
             "conversation": f"/inbox/c/{conversation.pk}/",
             "conversation (oldest)": f"/inbox/c/{deep.pk}/",
             "live poll": "/inbox/poll/?v=-1",
+            "contacts page": "/contacts/",
+            "contacts, page 50": "/contacts/?page=50",
+            "contacts, search a name (10%)": "/contacts/?q=gra",
+            "contacts, search name + last name": "/contacts/?q=grace+no1230",
+            "contacts, search phone digits": "/contacts/?q=151+0000+4242",
+            "contacts, search (no match)": "/contacts/?q=zebra",
+            "contacts, replied to a campaign": "/contacts/?replied=1",
+            "contacts, label + account": f"/contacts/?label={label}&account={granted.account_id}",
+            "contacts, field Tier = Gold": f"/contacts/?field={tier.pk}&value=Gold",
+            "contacts, opted out": "/contacts/?opted_out=yes",
+            "contact panel": f"/contacts/{person if who == 'admin' else granted.contact_id}/panel/",
+            "contact page": f"/contacts/{person if who == 'admin' else granted.contact_id}/",
         }
         if who == "operator":
             views.pop("conversation (oldest)")
+        if name_filter := args.only:
+            views = {k: v for k, v in views.items() if name_filter in k}
         for name, url in views.items():
             statuses: list[int] = []
             get = partial(_status, client, url, statuses)
             timed(get, 3)  # warm caches and connections
             median, p95 = timed(get, args.runs)
             status = statuses[-1]
-            print(f"{who:8s} {name:32s} median {median:6.1f} ms   p95 {p95:6.1f} ms   (HTTP {status})")
+            assert status == 200, (name, url, status)
+            print(f"{who:8s} {name:36s} median {median:6.1f} ms   p95 {p95:6.1f} ms   (HTTP {status})")
 
 
 if __name__ == "__main__":
