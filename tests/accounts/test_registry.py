@@ -19,7 +19,18 @@ from tests.support.accounts import new_phone, ready_account
 from tests.support.processes import session_host, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "inbox", "outreach", "crm", "reports", "automation", "agents", "webhooks", "api")
+APPS = (
+    "accounts",
+    "inbox",
+    "outreach",
+    "contacts",
+    "crm",
+    "reports",
+    "automation",
+    "agents",
+    "webhooks",
+    "api",
+)
 
 
 def _all_tasks() -> dict:

@@ -222,3 +222,10 @@ def test_admins_add_and_delete_custom_fields(admin_client):
     assert 'value="Size"' in bad.content.decode()  # what was typed stays
     admin_client.post(reverse("fields:delete", args=[f.pk]))
     assert not CustomField.objects.exists()
+
+
+@pytest.mark.parametrize("pk", ["9223372036854775807", "9223372036854775808", "9" * 40])
+def test_ids_past_bigint_are_not_found(admin_client, world, pk):
+    assert admin_client.get(f"/contacts/{pk}/").status_code == 404
+    assert admin_client.get(f"/contacts/{pk}/panel/").status_code == 404
+    assert admin_client.post(f"/contacts/{world.person.pk}/fields/{pk}/", {"value": "x"}).status_code == 404

@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 from accounts import forms as account_forms
 from api import forms as api_forms
 from api.keys import key_create
-from inbox.models import Label
+from contacts.services import custom_field_create
+from inbox.models import Contact, Conversation, Label
 from outreach import forms as outreach_forms
 from outreach.models import ScrapeJob, WarmupPlan
 from tests.support import outreach as build
@@ -157,6 +158,9 @@ def world(admin_user, operator, make_account):
     account.operators.add(operator)
     conversation = conversation_make(account, title="Grace", peer_id=4242, texts=("hi", "there"))
     Label.objects.create(name="vip")
+    person = Contact.objects.create(telegram_id=4242, first_name="Grace", phone="+49 151 4242")
+    Conversation.objects.filter(pk=conversation.pk).update(contact=person)
+    field = custom_field_create(name="Tier", kind="choice", choices="Gold,Silver")
     audience = build.audience(build.contacts(2))
     campaign = build.campaign(audience, [account])
     job = ScrapeJob.objects.create(account=account, target="@group", audience=audience)
@@ -171,15 +175,29 @@ def world(admin_user, operator, make_account):
         "outreach/scraping/": job.pk,
         "outreach/warm-up/": plan.pk,
         "settings/api/": key.pk,
+        "contacts/": person.pk,
+        "settings/fields/": field.pk,
     }
     message = conversation.messages.order_by("id").first()
-    return {"admin": admin_user, "operator": operator, "rows": rows, "message": message.pk}
+    return {
+        "admin": admin_user,
+        "operator": operator,
+        "rows": rows,
+        "message": message.pk,
+        "field": field.pk,
+    }
 
 
 def _real_args(route: str, world) -> dict[str, str]:
     """Path arguments naming rows that exist (and real actions), for the systematic sweep."""
     pk = next((pk for start, pk in world["rows"].items() if route.startswith(start)), 1)
-    real = {"pk": pk, "message_id": world["message"], "action": "pause", "source": "csv"}
+    real = {
+        "pk": pk,
+        "message_id": world["message"],
+        "field_id": world["field"],
+        "action": "pause",
+        "source": "csv",
+    }
     return {name: str(real.get(name, "x")) for _, name in _converters(route)}
 
 
