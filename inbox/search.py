@@ -40,13 +40,16 @@ NOTES = """
     WHERE to_tsvector('simple'::regconfig, text) @@ to_tsquery('simple'::regconfig, %s)
 """
 # The same expressions over contacts alone, for the contacts page (served by the same two indexes).
+# OFFSET 0 keeps PostgreSQL from merging the search into the newest-first walk over contacts, a plan that
+# computes every contact's tsvector when few match (200 ms at 50,000 people instead of 4 ms).
 CONTACT_NAMES = """
     SELECT id FROM inbox_contact
     WHERE to_tsvector('simple'::regconfig, first_name || ' ' || last_name || ' ' || username)
           @@ to_tsquery('simple'::regconfig, %s)
+    OFFSET 0
 """
 CONTACT_PHONES = """
-    SELECT id FROM inbox_contact WHERE regexp_replace(phone, '[^0-9]', '', 'g') LIKE %s
+    SELECT id FROM inbox_contact WHERE regexp_replace(phone, '[^0-9]', '', 'g') LIKE %s OFFSET 0
 """
 # OFFSET 0 keeps PostgreSQL from folding the search into the newest-first walk over conversations, a plan
 # that reads every conversation's messages when few match.
