@@ -38,12 +38,13 @@ class ConversationDay(models.Model):
 
 
 class OperatorDay(models.Model):
-    """Outbound messages per day, account and operator (``sent_by``; NULL for automated ones)."""
+    """Messages per day, account and operator (``sent_by``; NULL for automated and inbound ones)."""
 
     day = models.DateField()
     account_id = models.BigIntegerField()
     operator_id = models.BigIntegerField(null=True)
     outbound = models.IntegerField(default=0)
+    inbound = models.IntegerField(default=0)  # under no operator (since migration 0008)
 
     class Meta:
         constraints = [
@@ -54,6 +55,28 @@ class OperatorDay(models.Model):
 
     def __str__(self) -> str:
         return f"operator {self.operator_id} of account {self.account_id} on {self.day}: {self.outbound}"
+
+
+class ActiveDay(models.Model):
+    """How many conversations of an account had messages on a day, by the day they last had messages
+    before it (``previous``; NULL: never before). The conversations of any whole-day range [a, b) are
+    then a sum, exactly: each counts once, on its first day in the range, the one whose ``previous`` is
+    NULL or before a. Kept with the conversation-day rows by the message triggers (migration 0008)."""
+
+    account_id = models.BigIntegerField()
+    day = models.DateField()
+    previous = models.DateField(null=True)
+    conversations = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_id", "day", "previous"], name="active_day_key", nulls_distinct=False
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversations} conversations of account {self.account_id} on {self.day}"
 
 
 class ResponseDay(models.Model):

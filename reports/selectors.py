@@ -115,9 +115,12 @@ def team_report(
     def row(key: int | None) -> TeamRow:
         return rows.setdefault(key, TeamRow(key=key, name=""))
 
-    for key, conversations, inbound, outbound in _fetch(
-        _MESSAGES.format(**group, edges=_EDGE_MESSAGES), split
-    ):
+    messages = (
+        _ACCOUNT_MESSAGES.format(edges=_EDGE_MESSAGES)
+        if by == "account"
+        else _MESSAGES.format(**group, edges=_EDGE_MESSAGES)
+    )
+    for key, conversations, inbound, outbound in _fetch(messages, split):
         row(key).conversations, row(key).inbound = conversations, int(inbound)
         if by != "operator":  # an operator's outbound messages are those they sent, counted below
             row(key).outbound = int(outbound)
@@ -212,6 +215,33 @@ _MESSAGES = """
         FROM ({edges}) e
     ) x {msg_join}
     GROUP BY 1
+"""
+# Per account, no row per conversation is read: the whole days' messages are summed per account and day
+# (reports_operatorday), their conversations counted on their first day in the range (reports_activeday:
+# those whose previous active day is before it); a conversation with messages only in the partial days
+# at the edges is added when it has none in the whole days.
+_ACCOUNT_MESSAGES = """
+    WITH edges AS MATERIALIZED ({edges})
+    SELECT account_id, sum(conversations), sum(n_in), sum(n_out)
+    FROM (
+        SELECT a.account_id, a.conversations, 0 AS n_in, 0 AS n_out FROM reports_activeday a
+        WHERE a.day >= %(day_from)s AND a.day < %(day_to)s AND a.account_id = ANY(%(accounts)s)
+          AND (a.previous IS NULL OR a.previous < %(day_from)s)
+        UNION ALL
+        SELECT o.account_id, 0, o.inbound, o.outbound FROM reports_operatorday o
+        WHERE o.day >= %(day_from)s AND o.day < %(day_to)s AND o.account_id = ANY(%(accounts)s)
+        UNION ALL
+        SELECT e.account_id, 0, (e.direction = 'in')::int, (e.direction = 'out')::int FROM edges e
+        UNION ALL
+        SELECT e.account_id, count(DISTINCT e.conversation_id), 0, 0 FROM edges e
+        WHERE NOT EXISTS (
+            SELECT 1 FROM reports_conversationday r
+            WHERE r.conversation_id = e.conversation_id AND r.day >= %(day_from)s AND r.day < %(day_to)s
+              AND r.inbound + r.outbound > 0
+        )
+        GROUP BY 1
+    ) x
+    GROUP BY 1 HAVING sum(conversations) > 0
 """
 _OPERATOR_OUT = """
     SELECT operator_id, sum(n)

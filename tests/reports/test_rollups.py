@@ -3,6 +3,9 @@ message and event answers, whatever the timeline, the range and what happened to
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -45,18 +48,38 @@ def _rollups_match_messages() -> None:
         )
         assert rolled == cursor.fetchall()
         cursor.execute(
-            "SELECT day, account_id, operator_id, outbound FROM reports_operatorday WHERE outbound <> 0 "
+            "SELECT day, account_id, operator_id, outbound, inbound FROM reports_operatorday "
+            "WHERE outbound <> 0 OR inbound <> 0 ORDER BY 1, 2, 3 NULLS FIRST"
+        )
+        rolled = cursor.fetchall()
+        cursor.execute(
+            """
+            SELECT (m.date AT TIME ZONE 'UTC')::date, c.account_id, m.sent_by_id,
+                   count(*) FILTER (WHERE m.direction = 'out'), count(*) FILTER (WHERE m.direction = 'in')
+            FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
+            WHERE NOT m.deleted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 NULLS FIRST
+            """
+        )
+        assert rolled == cursor.fetchall()
+        # Conversations active per account and day, by the day they were last active before it.
+        cursor.execute(
+            "SELECT account_id, day, previous, conversations FROM reports_activeday WHERE conversations <> 0 "
             "ORDER BY 1, 2, 3 NULLS FIRST"
         )
         rolled = cursor.fetchall()
         cursor.execute(
             """
-            SELECT (m.date AT TIME ZONE 'UTC')::date, c.account_id, m.sent_by_id, count(*)
-            FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
-            WHERE NOT m.deleted AND m.direction = 'out' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 NULLS FIRST
+            SELECT account_id, day, lag(day) OVER (PARTITION BY conversation_id ORDER BY day) AS previous
+            FROM (
+                SELECT DISTINCT m.conversation_id, c.account_id, (m.date AT TIME ZONE 'UTC')::date AS day
+                FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id WHERE NOT m.deleted
+            ) d
             """
         )
-        assert rolled == cursor.fetchall()
+        expected = Counter(cursor.fetchall())
+        assert rolled == sorted(
+            ((*key, n) for key, n in expected.items()), key=lambda r: (r[0], r[1], r[2] is not None, r[2])
+        )
 
 
 def _rollups_match_events() -> None:
@@ -218,9 +241,11 @@ def _accounts(make_account) -> list[Account]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin_user):
+@pytest.mark.parametrize("days_apart", [0, 1])
+def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin_user, days_apart):
     """Ingestion runs in several processes: batches committing at once into the same conversation-days
-    (and the same response days) must add up, never overwrite each other."""
+    (and the same response days) must add up, never overwrite each other; batches bringing new days to
+    the same conversations at once (days_apart) must leave each day's previous active day right."""
     account = make_account(status="active")
     chats = [Chat(account, telegram_id=850 + n) for n in range(3)]
     for chat in chats:
@@ -230,7 +255,9 @@ def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin
         try:
             for n in range(10):
                 chat = chats[(worker + n) % len(chats)]
-                at = T0 + timedelta(hours=1, minutes=worker, seconds=n)
+                at = T0 + timedelta(
+                    days=days_apart * (1 + (worker * 7 + n) % 9), hours=1, minutes=worker, seconds=n
+                )
                 (chat.inbound if n % 2 else chat.automated)(at, telegram_id=100_000 + worker * 100 + n)
         finally:
             connection.close()
@@ -241,3 +268,45 @@ def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin
     assert Message.objects.count() == 3 + 40
     _rollups_match_messages()
     _rollups_match_events()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_bringing_new_days_to_one_conversation_at_once_leave_each_days_previous_right(
+    make_account, admin_user
+):
+    """A transaction stores a message on day 5 of a conversation active on day 1 and stays open; another
+    stores one on day 3 meanwhile (written without touching the conversation row, as an operator's reply
+    is). The second must wait for the first and see its day: day 3 follows day 1, and day 5 follows day
+    3, not day 1 (otherwise a range from day 2 counts the conversation twice)."""
+    account = make_account(status="active")
+    chat = Chat(account, telegram_id=870)
+    chat.inbound(T0 + timedelta(days=1))
+    first_stored, second_started = threading.Event(), threading.Event()
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                chat.human(T0 + timedelta(days=5), by=admin_user)
+                first_stored.set()
+                second_started.wait(10)
+                time.sleep(0.5)  # the second one's insert runs meanwhile, unless it waits for this commit
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_stored.wait(10)
+            second_started.set()
+            with transaction.atomic():
+                chat.human(T0 + timedelta(days=3), by=admin_user)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(first), pool.submit(second)]:
+            done.result()
+
+    _rollups_match_messages()
+    period = Period(key="7d", start=T0 + timedelta(days=2), end=T0 + timedelta(days=7))
+    [row] = team_report(user=admin_user, period=period, by="account")
+    assert row.conversations == 1
