@@ -233,11 +233,12 @@ _ACCOUNT_MESSAGES = """
         UNION ALL
         SELECT e.account_id, 0, (e.direction = 'in')::int, (e.direction = 'out')::int FROM edges e
         UNION ALL
-        SELECT e.account_id, count(DISTINCT e.conversation_id), 0, 0 FROM edges e
+        SELECT e.account_id, count(*), 0, 0 FROM (SELECT DISTINCT account_id, conversation_id FROM edges) e
         WHERE NOT EXISTS (
             SELECT 1 FROM reports_conversationday r
             WHERE r.conversation_id = e.conversation_id AND r.day >= %(day_from)s AND r.day < %(day_to)s
               AND r.inbound + r.outbound > 0
+            OFFSET 0  -- a lookup per conversation, not a scan of every conversation-day to anti-join
         )
         GROUP BY 1
     ) x

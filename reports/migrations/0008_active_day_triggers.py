@@ -6,9 +6,8 @@ A conversation's entry in ``ActiveDay`` is (day, its previous active day) for ea
 on. When a statement changes the days D of a conversation, only the entries of the days in D and of the
 first active day after each of them that is not in D can change (any other day keeps its previous active
 day): the trigger takes those entries out before the conversation-day rows change and puts them back
-after. It holds a transaction lock per conversation first, so two transactions changing days of one
-conversation at once read each other's committed days instead of each computing from a state without
-the other's.
+after. It locks the conversations' rows first, so two transactions changing days of one conversation at
+once read each other's committed days instead of each computing from a state without the other's.
 """
 
 import importlib
@@ -18,25 +17,29 @@ from django.db import migrations
 messages_0002 = importlib.import_module("reports.migrations.0002_message_rollup_triggers")
 DELTAS = messages_0002.DELTAS
 
-# pg_advisory_xact_lock(REPORTS_LOCK, conversation) (the two-key form: apart from outreach's planner lock).
-REPORTS_LOCK = 0x7265
-LOCK = f"""
-PERFORM pg_advisory_xact_lock({REPORTS_LOCK}, (x.conversation_id % 2147483647)::int)
-FROM (SELECT DISTINCT conversation_id FROM ({{delta}}) delta ORDER BY 1) x
+# The conversations' rows are locked (not advisory locks: a statement may touch tens of thousands of
+# conversations, more than PostgreSQL's lock table holds). Ingestion updates these rows in the same
+# transaction anyway; other writers of a conversation wait for the message write to commit.
+LOCK = """
+PERFORM 1 FROM inbox_conversation c
+WHERE c.id IN (SELECT delta.conversation_id FROM ({delta}) delta)
+ORDER BY c.id FOR NO KEY UPDATE
 """
 ACTIVE = "(r.inbound + r.outbound > 0)"
 # The entries (account, day, previous active day) of the days a delta touches and of the first active day
 # after each that it does not touch, counted with ``sign`` (-1 before the rows change, +1 after).
 ACTIVE_DAYS = f"""
-WITH touched AS (SELECT DISTINCT delta.conversation_id, reports_day(delta.date) AS day FROM ({{delta}}) delta),
+WITH touched AS (
+    SELECT delta.conversation_id, array_agg(DISTINCT reports_day(delta.date)) AS days FROM ({{delta}}) delta
+    GROUP BY 1
+),
 affected AS (
-    SELECT conversation_id, day FROM touched
+    SELECT t.conversation_id, d.day FROM touched t, unnest(t.days) d(day)
     UNION
     SELECT t.conversation_id, (
         SELECT min(r.day) FROM reports_conversationday r
-        WHERE r.conversation_id = t.conversation_id AND r.day > t.day AND {ACTIVE}
-          AND NOT EXISTS (SELECT 1 FROM touched u WHERE u.conversation_id = r.conversation_id AND u.day = r.day)
-    ) FROM touched t
+        WHERE r.conversation_id = t.conversation_id AND r.day > d.day AND {ACTIVE} AND r.day <> ALL(t.days)
+    ) FROM touched t, unnest(t.days) d(day)
 )
 INSERT INTO reports_activeday (account_id, day, previous, conversations)
 SELECT r.account_id, r.day, (
