@@ -38,13 +38,12 @@ class ConversationDay(models.Model):
 
 
 class OperatorDay(models.Model):
-    """Messages per day, account and operator (``sent_by``; NULL for automated and inbound ones)."""
+    """Outbound messages per day, account and operator (``sent_by``; NULL for automated ones)."""
 
     day = models.DateField()
     account_id = models.BigIntegerField()
     operator_id = models.BigIntegerField(null=True)
     outbound = models.IntegerField(default=0)
-    inbound = models.IntegerField(default=0)  # under no operator (since migration 0008)
 
     class Meta:
         constraints = [
@@ -58,20 +57,26 @@ class OperatorDay(models.Model):
 
 
 class ActiveDay(models.Model):
-    """How many conversations of an account had messages on a day, by the day they last had messages
-    before it (``previous``; NULL: never before). The conversations of any whole-day range [a, b) are
-    then a sum, exactly: each counts once, on its first day in the range, the one whose ``previous`` is
-    NULL or before a. Kept with the conversation-day rows by the message triggers (migration 0008)."""
+    """How many conversations of an account, assigned to whom now, had messages on a day — by the day
+    they last had messages before it (``previous``; NULL: never before) — and their inbound messages that
+    day. The conversations of any whole-day range [a, b) are then a sum, exactly: each counts once, on its
+    first day in the range, the one whose ``previous`` is NULL or before a. Kept with the conversation-day
+    rows by the message triggers, and moved to the new assignee when a conversation is reassigned
+    (migration 0008)."""
 
     account_id = models.BigIntegerField()
+    assignee_id = models.BigIntegerField(null=True)
     day = models.DateField()
     previous = models.DateField(null=True)
     conversations = models.IntegerField(default=0)
+    inbound = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["account_id", "day", "previous"], name="active_day_key", nulls_distinct=False
+                fields=["account_id", "assignee_id", "day", "previous"],
+                name="active_day_key",
+                nulls_distinct=False,
             )
         ]
 

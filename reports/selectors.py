@@ -116,11 +116,11 @@ def team_report(
         return rows.setdefault(key, TeamRow(key=key, name=""))
 
     messages = (
-        _ACCOUNT_MESSAGES.format(edges=_EDGE_MESSAGES)
-        if by == "account"
-        else _MESSAGES.format(**group, edges=_EDGE_MESSAGES)
+        _ACTIVE_MESSAGES.format(key="account_id" if by == "account" else "assignee_id", edges=_EDGE_MESSAGES)
+        if rollups and by in ("account", "operator")
+        else _MESSAGES.format(**group, edges=_EDGE_MESSAGES)  # by label, and the reference: row by row
     )
-    for key, conversations, inbound, outbound in _fetch(messages, split):
+    for key, conversations, inbound, outbound in _fetch(messages, {**split, "by_account": by == "account"}):
         row(key).conversations, row(key).inbound = conversations, int(inbound)
         if by != "operator":  # an operator's outbound messages are those they sent, counted below
             row(key).outbound = int(outbound)
@@ -170,24 +170,24 @@ def period_split(period: Period, *, rollups: bool = True) -> dict[str, Any]:
 # Each message's account is looked up by the conversation's key (a nested loop over the few thousand
 # messages of a partial day; OFFSET 0 keeps the planner from joining every conversation instead).
 _EDGE_MESSAGES = """
-    SELECT m.conversation_id, c.account_id, m.direction, m.sent_by_id
+    SELECT m.conversation_id, c.account_id, c.assignee_id, m.direction, m.sent_by_id
     FROM inbox_message m CROSS JOIN LATERAL (
-        SELECT c.account_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
+        SELECT c.account_id, c.assignee_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
     ) c
     WHERE m.date >= %(start)s AND m.date < %(days_start)s AND NOT m.deleted
       AND c.account_id = ANY(%(accounts)s)
     UNION ALL
-    SELECT m.conversation_id, c.account_id, m.direction, m.sent_by_id
+    SELECT m.conversation_id, c.account_id, c.assignee_id, m.direction, m.sent_by_id
     FROM inbox_message m CROSS JOIN LATERAL (
-        SELECT c.account_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
+        SELECT c.account_id, c.assignee_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
     ) c
     WHERE m.date >= %(days_end)s AND m.date < %(end)s AND NOT m.deleted
       AND c.account_id = ANY(%(accounts)s)
 """
 _MESSAGES = """
-    SELECT m.conversation_id, c.account_id, m.direction, m.sent_by_id
+    SELECT m.conversation_id, c.account_id, c.assignee_id, m.direction, m.sent_by_id
     FROM inbox_message m CROSS JOIN LATERAL (
-        SELECT c.account_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
+        SELECT c.account_id, c.assignee_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
     ) c
     WHERE ((m.date >= %(start)s AND m.date < %(days_start)s) OR (m.date >= %(days_end)s AND m.date < %(end)s))
       AND NOT m.deleted AND c.account_id = ANY(%(accounts)s)
@@ -216,24 +216,27 @@ _MESSAGES = """
     ) x {msg_join}
     GROUP BY 1
 """
-# Per account, no row per conversation is read: the whole days' messages are summed per account and day
-# (reports_operatorday), their conversations counted on their first day in the range (reports_activeday:
-# those whose previous active day is before it); a conversation with messages only in the partial days
-# at the edges is added when it has none in the whole days.
-_ACCOUNT_MESSAGES = """
+# Per account and per assignee, no row per conversation is read: the whole days' conversations are
+# counted on their first day in the range (reports_activeday: those whose previous active day is before
+# it) with their inbound messages, an account's outbound messages summed per day (reports_operatorday);
+# a conversation with messages only in the partial days at the edges is added when it has none in the
+# whole days. {key} is account_id or assignee_id.
+_ACTIVE_MESSAGES = """
     WITH edges AS MATERIALIZED ({edges})
-    SELECT account_id, sum(conversations), sum(n_in), sum(n_out)
+    SELECT key, sum(conversations), sum(n_in), sum(n_out)
     FROM (
-        SELECT a.account_id, a.conversations, 0 AS n_in, 0 AS n_out FROM reports_activeday a
+        SELECT a.{key}, a.conversations * (a.previous IS NULL OR a.previous < %(day_from)s)::int,
+               a.inbound, 0
+        FROM reports_activeday a
         WHERE a.day >= %(day_from)s AND a.day < %(day_to)s AND a.account_id = ANY(%(accounts)s)
-          AND (a.previous IS NULL OR a.previous < %(day_from)s)
         UNION ALL
-        SELECT o.account_id, 0, o.inbound, o.outbound FROM reports_operatorday o
+        SELECT o.account_id, 0, 0, o.outbound FROM reports_operatorday o
         WHERE o.day >= %(day_from)s AND o.day < %(day_to)s AND o.account_id = ANY(%(accounts)s)
+          AND %(by_account)s
         UNION ALL
-        SELECT e.account_id, 0, (e.direction = 'in')::int, (e.direction = 'out')::int FROM edges e
+        SELECT e.{key}, 0, (e.direction = 'in')::int, (e.direction = 'out')::int FROM edges e
         UNION ALL
-        SELECT e.account_id, count(*), 0, 0 FROM (SELECT DISTINCT account_id, conversation_id FROM edges) e
+        SELECT e.{key}, count(*), 0, 0 FROM (SELECT DISTINCT {key}, conversation_id FROM edges) e
         WHERE NOT EXISTS (
             SELECT 1 FROM reports_conversationday r
             WHERE r.conversation_id = e.conversation_id AND r.day >= %(day_from)s AND r.day < %(day_to)s
@@ -241,7 +244,7 @@ _ACCOUNT_MESSAGES = """
             OFFSET 0  -- a lookup per conversation, not a scan of every conversation-day to anti-join
         )
         GROUP BY 1
-    ) x
+    ) x (key, conversations, n_in, n_out)
     GROUP BY 1 HAVING sum(conversations) > 0
 """
 _OPERATOR_OUT = """

@@ -1,6 +1,6 @@
-"""The message triggers of 0002, now also keeping inbound messages per account and day
-(``OperatorDay.inbound``) and the conversations active per account and day by their previous active day
-(``ActiveDay``), and the first fill of both (the constraints of 0007 must exist first).
+"""The message triggers of 0002, now also keeping the conversations active per account, assignee and
+day by their previous active day, with their inbound messages (``ActiveDay``); a trigger moving a
+reassigned conversation's entries; and their first fill (the constraints of 0007 must exist first).
 
 A conversation's entry in ``ActiveDay`` is (day, its previous active day) for each day it has messages
 on. When a statement changes the days D of a conversation, only the entries of the days in D and of the
@@ -26,6 +26,11 @@ WHERE c.id IN (SELECT delta.conversation_id FROM ({delta}) delta)
 ORDER BY c.id FOR NO KEY UPDATE
 """
 ACTIVE = "(r.inbound + r.outbound > 0)"
+UPSERT_ACTIVE_DAY = """
+ON CONFLICT (account_id, assignee_id, day, previous) DO UPDATE SET
+    conversations = reports_activeday.conversations + EXCLUDED.conversations,
+    inbound = reports_activeday.inbound + EXCLUDED.inbound
+"""
 # The entries (account, day, previous active day) of the days a delta touches and of the first active day
 # after each that it does not touch, counted with ``sign`` (-1 before the rows change, +1 after).
 ACTIVE_DAYS = f"""
@@ -41,30 +46,17 @@ affected AS (
         WHERE r.conversation_id = t.conversation_id AND r.day > d.day AND {ACTIVE} AND r.day <> ALL(t.days)
     ) FROM touched t, unnest(t.days) d(day)
 )
-INSERT INTO reports_activeday (account_id, day, previous, conversations)
-SELECT r.account_id, r.day, (
+INSERT INTO reports_activeday (account_id, assignee_id, day, previous, conversations, inbound)
+SELECT r.account_id, c.assignee_id, r.day, (
     SELECT max(p.day) FROM reports_conversationday p
     WHERE p.conversation_id = r.conversation_id AND p.day < r.day AND p.inbound + p.outbound > 0
-), {{sign}} * count(*)
+), {{sign}} * count(*), {{sign}} * sum(r.inbound)
 FROM affected a JOIN reports_conversationday r ON r.conversation_id = a.conversation_id AND r.day = a.day
+JOIN inbox_conversation c ON c.id = r.conversation_id
 WHERE {ACTIVE}
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-ON CONFLICT (account_id, day, previous) DO UPDATE SET
-    conversations = reports_activeday.conversations + EXCLUDED.conversations
+GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+{UPSERT_ACTIVE_DAY}
 """
-UPSERT_OPERATOR_DAY = """
-INSERT INTO reports_operatorday (day, account_id, operator_id, outbound, inbound)
-SELECT reports_day(delta.date), c.account_id, delta.sent_by_id,
-       COALESCE(sum(delta.sign) FILTER (WHERE delta.direction = 'out'), 0),
-       COALESCE(sum(delta.sign) FILTER (WHERE delta.direction = 'in'), 0)
-FROM ({delta}) delta JOIN inbox_conversation c ON c.id = delta.conversation_id
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-ON CONFLICT (day, account_id, operator_id) DO UPDATE SET
-    outbound = reports_operatorday.outbound + EXCLUDED.outbound,
-    inbound = reports_operatorday.inbound + EXCLUDED.inbound
-"""
-
-
 def _trigger_function(op: str) -> str:
     delta = DELTAS[op]
     body = ";\n".join(
@@ -72,7 +64,7 @@ def _trigger_function(op: str) -> str:
             LOCK.format(delta=delta),
             ACTIVE_DAYS.format(delta=delta, sign=-1),
             messages_0002.UPSERT_CONVERSATION_DAY.format(delta=delta),
-            UPSERT_OPERATOR_DAY.format(delta=delta),
+            messages_0002.UPSERT_OPERATOR_DAY.format(delta=delta),
             ACTIVE_DAYS.format(delta=delta, sign=1),
         ]
     )
@@ -86,28 +78,63 @@ $body$
 """
 
 
-FILL = [
-    """
-    INSERT INTO reports_operatorday (day, account_id, operator_id, outbound, inbound)
-    SELECT reports_day(m.date), c.account_id, m.sent_by_id, 0, count(*)
-    FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
-    WHERE NOT m.deleted AND m.direction = 'in'
-    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (day, account_id, operator_id) DO UPDATE SET inbound = EXCLUDED.inbound
-    """,
+# A reassigned conversation's entries move from its old assignee to the new one (an update that leaves
+# the assignee alone moves nothing). Conversations are updated by many statements (each ingested batch):
+# the join below finds the few rows whose assignee changed.
+REASSIGNED = f"""
+INSERT INTO reports_activeday (account_id, assignee_id, day, previous, conversations, inbound)
+SELECT account_id, assignee_id, day, previous, sum(sign), sum(sign * inbound) FROM (
+    SELECT r.account_id, x.assignee_id, r.day, x.sign, r.inbound,
+           lag(r.day) OVER (PARTITION BY x.id, x.sign ORDER BY r.day) AS previous
+    FROM (
+        SELECT o.id, o.assignee_id, -1 AS sign FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE o.assignee_id IS DISTINCT FROM n.assignee_id
+        UNION ALL
+        SELECT n.id, n.assignee_id, 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+        WHERE o.assignee_id IS DISTINCT FROM n.assignee_id
+    ) x JOIN reports_conversationday r ON r.conversation_id = x.id
+    WHERE {ACTIVE}
+) moved
+GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+{UPSERT_ACTIVE_DAY}
+"""
+REASSIGNED_TRIGGER = [
     f"""
-    INSERT INTO reports_activeday (account_id, day, previous, conversations)
-    SELECT account_id, day, previous, count(*) FROM (
-        SELECT r.account_id, r.day, lag(r.day) OVER (PARTITION BY r.conversation_id ORDER BY r.day) AS previous
-        FROM reports_conversationday r WHERE {ACTIVE}
+CREATE FUNCTION reports_conversations_update() RETURNS trigger LANGUAGE plpgsql AS $body$
+BEGIN
+{REASSIGNED};
+RETURN NULL;
+END
+$body$
+""",
+    """
+CREATE TRIGGER reports_conversations_update AFTER UPDATE ON inbox_conversation
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION reports_conversations_update()
+""",
+]
+
+FILL = [
+    f"""
+    INSERT INTO reports_activeday (account_id, assignee_id, day, previous, conversations, inbound)
+    SELECT account_id, assignee_id, day, previous, count(*), sum(inbound) FROM (
+        SELECT r.account_id, c.assignee_id, r.day, r.inbound,
+               lag(r.day) OVER (PARTITION BY r.conversation_id ORDER BY r.day) AS previous
+        FROM reports_conversationday r JOIN inbox_conversation c ON c.id = r.conversation_id WHERE {ACTIVE}
     ) x
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4
     """,
 ]
-RESTORE = [messages_0002._trigger_function(op).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION") for op in DELTAS]
+RESTORE = [
+    "DROP TRIGGER reports_conversations_update ON inbox_conversation",
+    "DROP FUNCTION reports_conversations_update()",
+    *(messages_0002._trigger_function(op).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION") for op in DELTAS),
+]
 
 
 class Migration(migrations.Migration):
     dependencies = [("reports", "0007_active_days")]
 
-    operations = [migrations.RunSQL([*(_trigger_function(op) for op in DELTAS), *FILL], RESTORE)]
+    operations = [
+        migrations.RunSQL([*(_trigger_function(op) for op in DELTAS), *REASSIGNED_TRIGGER, *FILL], RESTORE)
+    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -48,38 +47,42 @@ def _rollups_match_messages() -> None:
         )
         assert rolled == cursor.fetchall()
         cursor.execute(
-            "SELECT day, account_id, operator_id, outbound, inbound FROM reports_operatorday "
-            "WHERE outbound <> 0 OR inbound <> 0 ORDER BY 1, 2, 3 NULLS FIRST"
-        )
-        rolled = cursor.fetchall()
-        cursor.execute(
-            """
-            SELECT (m.date AT TIME ZONE 'UTC')::date, c.account_id, m.sent_by_id,
-                   count(*) FILTER (WHERE m.direction = 'out'), count(*) FILTER (WHERE m.direction = 'in')
-            FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
-            WHERE NOT m.deleted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 NULLS FIRST
-            """
-        )
-        assert rolled == cursor.fetchall()
-        # Conversations active per account and day, by the day they were last active before it.
-        cursor.execute(
-            "SELECT account_id, day, previous, conversations FROM reports_activeday WHERE conversations <> 0 "
+            "SELECT day, account_id, operator_id, outbound FROM reports_operatorday WHERE outbound <> 0 "
             "ORDER BY 1, 2, 3 NULLS FIRST"
         )
         rolled = cursor.fetchall()
         cursor.execute(
             """
-            SELECT account_id, day, lag(day) OVER (PARTITION BY conversation_id ORDER BY day) AS previous
-            FROM (
-                SELECT DISTINCT m.conversation_id, c.account_id, (m.date AT TIME ZONE 'UTC')::date AS day
-                FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id WHERE NOT m.deleted
-            ) d
+            SELECT (m.date AT TIME ZONE 'UTC')::date, c.account_id, m.sent_by_id, count(*)
+            FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
+            WHERE NOT m.deleted AND m.direction = 'out' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 NULLS FIRST
             """
         )
-        expected = Counter(cursor.fetchall())
-        assert rolled == sorted(
-            ((*key, n) for key, n in expected.items()), key=lambda r: (r[0], r[1], r[2] is not None, r[2])
+        assert rolled == cursor.fetchall()
+        # Conversations active per account, assignee (now) and day, by the day they were last active
+        # before it, with their inbound messages.
+        cursor.execute(
+            "SELECT account_id, assignee_id, day, previous, conversations, inbound FROM reports_activeday "
+            "WHERE conversations <> 0 OR inbound <> 0 ORDER BY 1, 2 NULLS FIRST, 3, 4 NULLS FIRST"
         )
+        rolled = cursor.fetchall()
+        cursor.execute(
+            """
+            SELECT account_id, assignee_id, day, previous, count(*)::int, sum(inbound)::int FROM (
+                SELECT account_id, assignee_id, day, inbound,
+                       lag(day) OVER (PARTITION BY conversation_id ORDER BY day) AS previous
+                FROM (
+                    SELECT m.conversation_id, c.account_id, c.assignee_id,
+                           (m.date AT TIME ZONE 'UTC')::date AS day,
+                           count(*) FILTER (WHERE m.direction = 'in') AS inbound
+                    FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
+                    WHERE NOT m.deleted GROUP BY 1, 2, 3, 4
+                ) d
+            ) x
+            GROUP BY 1, 2, 3, 4 ORDER BY 1, 2 NULLS FIRST, 3, 4 NULLS FIRST
+            """
+        )
+        assert rolled == cursor.fetchall()
 
 
 def _rollups_match_events() -> None:
