@@ -62,7 +62,7 @@ class ActiveDay(models.Model):
     day. The conversations of any whole-day range [a, b) are then a sum, exactly: each counts once, on its
     first day in the range, the one whose ``previous`` is NULL or before a. Kept with the conversation-day
     rows by the message triggers, and moved to the new assignee when a conversation is reassigned
-    (migration 0008)."""
+    (migration 0006)."""
 
     account_id = models.BigIntegerField()
     assignee_id = models.BigIntegerField(null=True)
@@ -122,37 +122,3 @@ class ResponseDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.n} {self.kind} of {self.dimension} {self.key} on {self.day}"
-
-
-class SendDay(models.Model):
-    """Campaign sends of one day (``COALESCE(sent_at, due_at)``, the funnel's moment) per campaign,
-    step, variant and sender account: how many were planned, sent, delivered, read, replied and failed
-    by reason (the funnel's columns). Kept by triggers on ``outreach_send`` like the message rollups;
-    ``example`` is the least text a send of the group was given (the variant's example)."""
-
-    day = models.DateField()
-    campaign_id = models.BigIntegerField()
-    step = models.SmallIntegerField()
-    variant = models.CharField(max_length=64)
-    account_id = models.BigIntegerField()
-    planned = models.IntegerField(default=0)
-    sent = models.IntegerField(default=0)
-    delivered = models.IntegerField(default=0)
-    read = models.IntegerField(default=0)
-    replied = models.IntegerField(default=0)
-    spam = models.IntegerField(default=0)
-    privacy = models.IntegerField(default=0)
-    deleted = models.IntegerField(default=0)
-    blocked = models.IntegerField(default=0)
-    failed = models.IntegerField(default=0)
-    example = models.TextField(null=True)  # noqa: DJ001 - NULL until a send is inserted (LEAST skips it)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "campaign_id", "step", "variant", "account_id"], name="send_day_key"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.planned} sends of campaign {self.campaign_id} step {self.step} on {self.day}"

@@ -1,6 +1,6 @@
 """The message triggers of 0002, now also keeping the conversations active per account, assignee and
 day by their previous active day, with their inbound messages (``ActiveDay``); a trigger moving a
-reassigned conversation's entries; and their first fill (the constraints of 0007 must exist first).
+reassigned conversation's entries; and their first fill (the constraints of 0005 must exist first).
 
 A conversation's entry in ``ActiveDay`` is (day, its previous active day) for each day it has messages
 on. When a statement changes the days D of a conversation, only the entries of the days in D and of the
@@ -133,7 +133,7 @@ RESTORE = [
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reports", "0007_active_days")]
+    dependencies = [("reports", "0005_active_days")]
 
     operations = [
         migrations.RunSQL([*(_trigger_function(op) for op in DELTAS), *REASSIGNED_TRIGGER, *FILL], RESTORE)

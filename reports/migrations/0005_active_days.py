@@ -1,11 +1,11 @@
 """The conversations active per account, assignee and day by their previous active day, with their
-inbound messages (``reports.models.ActiveDay``); triggers and fill in 0008."""
+inbound messages (``reports.models.ActiveDay``); triggers and fill in 0006."""
 
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reports", "0006_send_rollup_triggers")]
+    dependencies = [("reports", "0004_response_rollup_triggers")]
 
     operations = [
         migrations.CreateModel(
