@@ -454,7 +454,8 @@ _FUNNEL_KEYS = {
 # Read and replied were recorded on each send as the receipts and replies were ingested (``read_at``,
 # ``replied_at``: see ``outreach.outcomes``), so the funnel only counts sends: first per campaign, step,
 # variant and sender (a hash of a few hundred groups; grouping the sends by a text key sorted them with
-# the collation), then per requested key. Only variants need an example text.
+# the collation), then per requested key; PostgreSQL estimates the range from statistics on the moment
+# (reports/migrations/0007) and hashes. Only variants need an example text.
 FUNNEL_SQL = """
 SELECT {key} AS key, sum(planned)::int, sum(sent)::int, sum(delivered)::int, sum(read)::int,
        sum(replied)::int, sum(spam)::int, sum(privacy)::int, sum(deleted)::int, sum(blocked)::int,
