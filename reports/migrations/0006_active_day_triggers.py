@@ -78,21 +78,16 @@ $body$
 """
 
 
-# A reassigned conversation's entries move from its old assignee to the new one (an update that leaves
-# the assignee alone moves nothing). Conversations are updated by many statements (each ingested batch):
-# the join below finds the few rows whose assignee changed.
+# A reassigned conversation's entries move from its old assignee to the new one. A row trigger on the
+# assignee column with a WHEN clause: conversations are updated by every ingested batch, and a statement
+# trigger with transition tables on all of those halved ingestion (bench/reports_rollup_cost.py).
 REASSIGNED = f"""
 INSERT INTO reports_activeday (account_id, assignee_id, day, previous, conversations, inbound)
 SELECT account_id, assignee_id, day, previous, sum(sign), sum(sign * inbound) FROM (
     SELECT r.account_id, x.assignee_id, r.day, x.sign, r.inbound,
-           lag(r.day) OVER (PARTITION BY x.id, x.sign ORDER BY r.day) AS previous
-    FROM (
-        SELECT o.id, o.assignee_id, -1 AS sign FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE o.assignee_id IS DISTINCT FROM n.assignee_id
-        UNION ALL
-        SELECT n.id, n.assignee_id, 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE o.assignee_id IS DISTINCT FROM n.assignee_id
-    ) x JOIN reports_conversationday r ON r.conversation_id = x.id
+           lag(r.day) OVER (PARTITION BY x.sign ORDER BY r.day) AS previous
+    FROM (VALUES (OLD.assignee_id::bigint, -1), (NEW.assignee_id::bigint, 1)) x (assignee_id, sign)
+    JOIN reports_conversationday r ON r.conversation_id = OLD.id
     WHERE {ACTIVE}
 ) moved
 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
@@ -108,9 +103,9 @@ END
 $body$
 """,
     """
-CREATE TRIGGER reports_conversations_update AFTER UPDATE ON inbox_conversation
-REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-FOR EACH STATEMENT EXECUTE FUNCTION reports_conversations_update()
+CREATE TRIGGER reports_conversations_update AFTER UPDATE OF assignee_id ON inbox_conversation
+FOR EACH ROW WHEN (OLD.assignee_id IS DISTINCT FROM NEW.assignee_id)
+EXECUTE FUNCTION reports_conversations_update()
 """,
 ]
 

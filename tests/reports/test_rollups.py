@@ -163,6 +163,16 @@ def test_rollups_follow_inserts_edits_deletions_and_a_reply_whose_date_changed(m
     chat.automated(T0 + timedelta(days=1, hours=2))
     answer = chat.human(T0 + timedelta(days=1, hours=3), by=admin_user)
     _rollups_match_messages()
+    # Reassigned (a bulk update, then a save of the whole row, then back to nobody): its days follow.
+    Conversation.objects.filter(pk=chat.conversation.pk).update(assignee=admin_user)
+    _rollups_match_messages()
+    conversation = chat.conversation
+    conversation.assignee = User.objects.get_or_create(username="ivy", defaults={"role": "operator"})[0]
+    conversation.save()
+    _rollups_match_messages()
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=None, title="renamed")
+    _rollups_match_messages()
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=admin_user)
 
     Message.objects.filter(conversation=chat.conversation, telegram_id=first).update(text="edited")
     store.ingest(Batch(deletions=[Deletion(account_id=account.pk, ids=(first,))]))
