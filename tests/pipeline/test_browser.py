@@ -93,3 +93,26 @@ def test_the_move_button_under_a_card_moves_it(world, operator, operator_page, a
     page.wait_for_selector(f'.board-cards[data-stage="{qualified}"] #deal-{deal.pk}')
     page.screenshot(path=str(artifacts / "board-after-button.png"))
     assert Deal.objects.get(pk=deal.pk).stage_id == qualified
+
+
+def test_a_deal_is_started_and_moved_from_the_conversation_pane(world, operator, operator_page, artifacts):
+    page = operator_page
+    page.goto(f"/inbox/c/{world.conversation.pk}/")
+    panel = page.locator("#deal-panel")
+    panel.locator("summary", has_text="New deal").click()
+    panel.locator("input[name=title]").fill("Lease of the harbour flat")
+    panel.locator("input[name=value]").fill("NaN")
+    panel.get_by_role("button", name="Start deal").click()
+    page.wait_for_selector("#deal-panel .error >> text=plain amount")  # explained in place, nothing saved
+    assert not Deal.objects.exists()
+    panel.locator("input[name=value]").fill("2,400")
+    panel.get_by_role("button", name="Start deal").click()
+    page.wait_for_selector("#deal-panel >> text=created in Lead")
+    deal = Deal.objects.get()
+    assert deal.value == Decimal("2400.00") and deal.owner == operator
+    panel.locator("select[name=to_stage]").select_option(str(world.stages["Proposal"].pk))
+    panel.get_by_role("button", name="Move").click()
+    page.wait_for_selector("#deal-panel >> text=Lead → Proposal")
+    page.screenshot(path=str(artifacts / "conversation-deal-panel.png"))
+    assert Deal.objects.get().stage == world.stages["Proposal"]
+    assert page.url.endswith(f"/inbox/c/{world.conversation.pk}/")  # swapped in place, no page change
