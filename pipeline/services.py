@@ -200,10 +200,18 @@ def deal_create(
                 created_at=now,
                 updated_at=now,
             )
-    except IntegrityError:
-        raise PipelineError(_has_open_deal(contact)) from None
-    DealMove.objects.create(deal=deal, to_stage=stage, to_name=stage.name, by=by, at=now)
+            DealMove.objects.create(deal=deal, to_stage=stage, to_name=stage.name, by=by, at=now)
+    except IntegrityError as error:  # at commit too: the stage's foreign key is checked there
+        raise PipelineError(_refusal(error, contact)) from None
     return deal
+
+
+def _refusal(error: IntegrityError, contact: Contact) -> str:
+    """The sentence for a write the database refused: the contact's open deal, or a stage an admin
+    deleted while the form was open (the foreign key)."""
+    if "deal_one_open_per_contact" not in str(error):
+        return "That stage was deleted meanwhile; pick another one"
+    return _has_open_deal(contact)
 
 
 def _has_open_deal(contact: Contact) -> str:
@@ -259,7 +267,7 @@ def deal_move(*, deal: Deal, from_stage_id: int, to_stage: Stage, by: Any) -> De
                     by=by,
                     at=now,
                 )
-    except IntegrityError:
-        raise PipelineError(_has_open_deal(deal.contact)) from None
+    except IntegrityError as error:
+        raise PipelineError(_refusal(error, deal.contact)) from None
     deal.refresh_from_db()
     return deal

@@ -267,3 +267,16 @@ def test_timeline_entries_are_dated_and_hidden_from_who_cannot_see_the_contact(w
     assert entries[0].at >= entries[1].at and entries[0].deal_id == deal.pk
     assert selectors.timeline_entries(world.contact.pk, outsider) == []
     assert DealMove.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # foreign keys are checked at commit
+def test_a_stage_deleted_while_a_form_was_open_is_named_as_such(world, operator):
+    deal = _deal(world, operator)
+    gone = Stage.objects.get(pk=world.stages["Qualified"].pk)
+    services.stage_delete(stage=world.stages["Qualified"])
+    with pytest.raises(PipelineError, match="deleted meanwhile"):
+        services.deal_move(deal=deal, from_stage_id=world.stages["Lead"].pk, to_stage=gone, by=operator)
+    other = Contact.objects.create(telegram_id=7_001_006, first_name="Mo")
+    with pytest.raises(PipelineError, match="deleted meanwhile"):
+        _deal(world, operator, contact=other, stage=gone)
+    assert Deal.objects.get(pk=deal.pk).stage == world.stages["Lead"]
