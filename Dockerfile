@@ -6,6 +6,7 @@ COPY crm crm
 COPY accounts accounts
 COPY inbox inbox
 COPY outreach outreach
+COPY pipeline pipeline
 COPY contacts contacts
 COPY reports reports
 COPY automation automation

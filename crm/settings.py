@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "accounts",
     "inbox",
     "outreach",
+    "pipeline",
     "contacts",
     "reports",
     "automation",

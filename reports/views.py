@@ -40,11 +40,15 @@ def _query(options: dict[str, Any], **changes: Any) -> str:
 def index(request: HttpRequest) -> HttpResponse:
     options = _options(request)
     period, business = options["period"], options["business"]
-    by_account = selectors.team_report(user=request.user, period=period, by="account", business=business)
-    team = (
-        by_account
+    # The cards sum the per-account rows; grouped otherwise, the table needs its own rows, and the cards
+    # only the counts (no percentiles).
+    team = selectors.team_report(user=request.user, period=period, by=options["by"], business=business)
+    by_account = (
+        team
         if options["by"] == "account"
-        else selectors.team_report(user=request.user, period=period, by=options["by"], business=business)
+        else selectors.team_report(
+            user=request.user, period=period, by="account", business=business, counts_only=True
+        )
     )
     funnel = selectors.funnel(user=request.user, period=period, by=options["funnel_by"])
     context = {
