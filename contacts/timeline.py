@@ -1,8 +1,9 @@
 """One activity timeline per person: what happened with them across every conversation the user may see.
 
 The timeline is a list of sources, each a function ``(user, contact, limit) -> list[Entry]`` returning
-that source's newest ``limit`` entries; ``timeline()`` merges them newest first. A new kind of activity
-(deal stage changes and tasks, once they exist) joins by appending one function to ``SOURCES``."""
+that source's newest ``limit`` entries; ``timeline()`` merges them newest first. Deal stage changes come
+from the pipeline; a new kind of activity (tasks, once they exist) joins by appending one function to
+``SOURCES``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from contacts.selectors import contact_conversations, recipients_visible
 from inbox.models import Contact, Conversation, Message, Note
+from pipeline import selectors as pipeline_selectors
 
 PANEL_LIMIT = 20
 PAGE_LIMIT = 200
@@ -88,11 +90,17 @@ def _campaigns(user: Any, contact: Contact, limit: int) -> list[Entry]:
     return entries
 
 
+def _stage_changes(user: Any, contact: Contact, limit: int) -> list[Entry]:
+    # Deal creations and stage moves, as the pipeline words them (it checks what the user may see).
+    changes = pipeline_selectors.timeline_entries(contact.pk, user)[:limit]
+    return [Entry(at=c.at, kind=c.kind, text=c.text, who=c.by) for c in changes]
+
+
 def _name(user: Any) -> str:
     return user.get_username() if user is not None else ""
 
 
-SOURCES: list[Source] = [_messages, _notes, _opt_outs, _campaigns]
+SOURCES: list[Source] = [_messages, _notes, _opt_outs, _campaigns, _stage_changes]
 
 
 def timeline(*, user: Any, contact: Contact, limit: int = PANEL_LIMIT) -> list[Entry]:

@@ -68,3 +68,20 @@ def test_a_new_kind_of_activity_joins_as_one_source(world, admin_user, monkeypat
 
     monkeypatch.setattr(timeline, "SOURCES", [*timeline.SOURCES, stage_changes])
     assert kinds_and_texts(timeline.timeline(user=admin_user, contact=world.person))[0] == ("stage", "Won")
+
+
+def test_deal_stage_changes_join_the_timeline(world, operator, admin_user):
+    from decimal import Decimal
+
+    from pipeline import services as pipeline
+    from pipeline.models import Stage
+
+    first, second = Stage.objects.filter(kind=Stage.Kind.OPEN).order_by("position", "id")[:2]
+    deal = pipeline.deal_create(
+        contact=world.person, title="Big order", value=Decimal(100), currency="USD", owner=None,
+        expected_close=None, stage=first, by=admin_user,
+    )  # fmt: skip
+    pipeline.deal_move(deal=deal, from_stage_id=first.pk, to_stage=second, by=admin_user)
+    entries = [e for e in timeline.timeline(user=operator, contact=world.person) if e.kind.startswith("deal")]
+    assert [(e.kind, e.who) for e in entries] == [("deal_moved", "ada"), ("deal_created", "ada")]
+    assert "Big order" in entries[0].text and second.name in entries[0].text
