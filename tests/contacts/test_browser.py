@@ -52,3 +52,26 @@ def test_the_panel_lists_both_conversations_and_edits_a_field_in_place(
         page.wait_for_selector("text=My order is late")
     finally:
         context.close()
+
+
+def test_on_a_phone_the_panel_follows_the_notes_and_fits_the_screen(world, chromium, live_server, operator):
+    budget = services.custom_field_create(name="Budget", kind="number")
+    phone = (390, 844)
+    context, page = logged_in_page(chromium, live_server, operator.username, "pw-operator-1", viewport=phone)
+    try:
+        page.goto(f"/inbox/c/{world.at_sales.pk}/")
+        page.locator(".side-open").click()
+        page.locator("#contact-panel[data-contact]").wait_for()
+        note_box = page.locator("#side textarea[name=text]").bounding_box()
+        assert note_box is not None and note_box["y"] + note_box["height"] <= phone[1], note_box
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the page is {overflow} px wider than the screen"
+        field = page.locator(f"#field-{budget.pk} input[name=value]")
+        field.scroll_into_view_if_needed()
+        box = field.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= phone[0], box
+        page.screenshot(path=str(artifacts_dir("contacts") / "contact-panel-phone.png"))
+    finally:
+        context.close()
