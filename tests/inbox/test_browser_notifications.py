@@ -66,12 +66,18 @@ def test_a_mention_reaches_the_other_operators_open_inbox_and_its_tab_title(
         assert bea.inner_text("#notify-count") == "1"
         bea.screenshot(path=str(artifacts / "notifications-mention-title.png"))
         assert otto.title().startswith("Alice Buyer")  # the author is not notified
+        assert not otto.is_visible("#notify-count")
+        otto.click(".task-offer button")  # the offered task, due at 18:00
+        otto.wait_for_selector("#tasks .task >> text=can you ring her at 18:00?")
+        assert "18:00" in otto.inner_text("#tasks .task .muted")
+        otto.screenshot(path=str(artifacts / "tasks-conversation.png"))
 
         bea.click("#notify")
         bea.wait_for_selector(".notification.unread >> text=otto mentioned you")
         bea.click("text=Mark all read")
         bea.wait_for_selector(".notification.unread", state="detached")
         assert not bea.title().startswith("(")
+        assert not bea.is_visible("#notify-count")
         bea_context.close()
         otto_context.close()
 
