@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from inbox.models import Notification, NotificationPreference
@@ -64,9 +65,11 @@ def notification_state(context: Any) -> dict[str, Any]:
     user = context.get("user")
     if user is None or not user.is_authenticated:
         return {"count": 0, "latest": 0, "browser": False}
-    mine = Notification.objects.filter(user=user)
+    mine = Notification.objects.filter(user=user).aggregate(
+        count=Count("id", filter=Q(read_at__isnull=True)), latest=Max("id")
+    )
     return {
-        "count": mine.filter(read_at__isnull=True).count(),
-        "latest": mine.order_by("-id").values_list("id", flat=True).first() or 0,
+        "count": mine["count"],
+        "latest": mine["latest"] or 0,
         "browser": not NotificationPreference.objects.filter(user=user, browser=False).exists(),
     }

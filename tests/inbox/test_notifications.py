@@ -13,8 +13,9 @@ from django.urls import reverse
 from accounts.models import Account
 from crm import live
 from crm.models import User
-from inbox import notify, services, signals
-from inbox.models import Message, Notification
+from inbox import notify, services, signals, store
+from inbox.models import Conversation, Message, Notification
+from inbox.records import Batch
 from tests.support.inbox import conversation_make
 
 
@@ -162,3 +163,41 @@ def test_preferences_page_saves_and_explains_a_bad_zone(operator_client, operato
         False,
         "Europe/Berlin",
     )
+
+
+@pytest.mark.parametrize("after", ["-1", "abc", "1" * 30, "1\x00", ""])
+def test_a_hostile_after_gives_the_count_and_nothing_else(operator_client, after):
+    body = operator_client.get(reverse("inbox:notifications_unread"), {"after": after}).json()
+    assert body == {"count": 0, "browser": True, "latest": 0, "new": []}
+
+
+def test_the_stream_needs_an_asgi_server(operator_client):
+    # Under WSGI (the test client) no stream can be held: 204 tells the browser not to reconnect.
+    assert operator_client.get(reverse("inbox:notifications_stream")).status_code == 204
+
+
+def test_the_top_bar_counts_only_my_unread_notifications(client, mine, operator, colleague):
+    _note(mine, operator, "@bea.k one")
+    _note(mine, colleague, "@otto two")
+    client.force_login(colleague)
+    page = client.get(reverse("inbox:tasks")).content.decode()
+    assert 'data-count="1"' in page
+    notify.notifications_read_all(user=colleague)
+    assert 'data-count="0"' in client.get(reverse("inbox:tasks")).content.decode()
+
+
+def test_ingestion_notifies_the_assignee_once_per_new_message_batch(granted, operator):
+    """Through the real store (as a session host stores what arrives): a new message in a conversation
+    assigned to me notifies me; the same batch seen again (a catch-up) does not notify twice."""
+    from tests.inbox.test_store import private
+
+    store.ingest(Batch(messages=[private(granted, 1, "hi")]))
+    convo = Conversation.objects.get(account=granted)
+    assert not Notification.objects.exists()  # unassigned: nobody to tell
+    services.conversation_assign(conversation=convo, assignee=operator, by=operator)
+    batch = Batch(messages=[private(granted, 2, "Is it still free?"), private(granted, 3, "Call me")])
+    store.ingest(batch)
+    store.ingest(batch)
+    note = Notification.objects.get()
+    assert (note.user, note.kind, note.conversation) == (operator, "message", convo)
+    assert note.text == "Alice: Call me"
