@@ -179,6 +179,10 @@ def tasks_of(*, conversation: Conversation) -> list[Task]:
 # --- the reminder ------------------------------------------------------------------------------------
 
 
+def _may_see(task: Task) -> bool:
+    return selectors.assignees(conversation=task.conversation).filter(pk=task.assignee_id).exists()
+
+
 def tasks_remind_due(*, now: datetime | None = None) -> int:
     """Notify the assignee of every open task that is due and was not reminded yet; how many.
 
@@ -201,6 +205,8 @@ def tasks_remind_due(*, now: datetime | None = None) -> int:
             if not claimed:
                 continue
             task = Task.objects.select_related("conversation").get(pk=task_id)
+            if not _may_see(task):
+                continue  # lost the account since: its title is no longer theirs to read
             notify.notify(
                 user_ids=[task.assignee_id],
                 kind=Notification.Kind.TASK_DUE,

@@ -298,3 +298,23 @@ def test_a_note_naming_a_time_offers_a_task(operator_client, mine):
     body = response.content.decode()
     assert "Make a task" in body
     assert 'name="due" value="' in body and "T09:00" in body
+
+
+def test_beat_runs_the_reminder_every_15_seconds(mine, operator):
+    from django_celery_beat.models import PeriodicTask
+
+    from inbox import tasks
+
+    scheduled = PeriodicTask.objects.get(name="inbox: remind due tasks")
+    assert scheduled.task == tasks.tasks_remind_due.name == "inbox.tasks_remind_due"
+    assert (scheduled.interval.every, scheduled.interval.period) == (15, "seconds")
+    _task(mine, operator, due=timezone.now())
+    assert tasks.tasks_remind_due() == 1
+
+
+def test_an_assignee_who_lost_the_account_is_not_reminded(mine, granted, operator):
+    task = _task(mine, operator, due=timezone.now())
+    granted.operators.remove(operator)
+    todo.tasks_remind_due()
+    assert not Notification.objects.filter(task=task).exists()
+    assert Task.objects.get(pk=task.pk).reminded_at is not None  # and not again later
