@@ -59,6 +59,12 @@ def user_channel(user_id: int) -> str:
     return f"{_prefix()}:user:{user_id}"
 
 
+def user_notify_channel(user_id: int) -> str:
+    """A user's notifications (inbox.notify): every open page of theirs updates its unread count. Not
+    the rights channel above, whose messages end streams."""
+    return f"{_prefix()}:user:{user_id}:notify"
+
+
 @functools.cache
 def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)

@@ -370,3 +370,105 @@ class ResponseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.seconds:.0f}s in conversation {self.conversation_id}"
+
+
+class Task(models.Model):
+    """Something to do about a conversation by a time ("call back at 18:00"), for one operator.
+
+    ``reminded_at`` is set exactly once, by whichever reminder run claims the task first
+    (``inbox.todo.tasks_remind_due``); moving the due time later clears it, so the new time reminds too.
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=200)
+    due_at = models.DateTimeField()
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # the reminder's scan: open tasks not yet reminded, by due time
+            models.Index(
+                fields=["due_at"],
+                name="inbox_task_due_unreminded",
+                condition=models.Q(done_at__isnull=True, reminded_at__isnull=True),
+            ),
+            models.Index(fields=["assignee", "due_at"], name="inbox_task_assignee_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def overdue(self) -> bool:
+        return self.done_at is None and self.due_at <= timezone.now()
+
+
+class Notification(models.Model):
+    """One thing a user should know about: a message in a conversation assigned to them, a mention in
+    a note, a task that is due. Unread until they read it (or mark all read)."""
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message", "Message in my conversation"
+        MENTION = "mention", "Mention in a note"
+        TASK_DUE = "task_due", "Task due"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["user"], name="inbox_notification_unread", condition=models.Q(read_at__isnull=True)
+            ),
+            models.Index(fields=["user", "-created_at"], name="inbox_notification_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class NotificationPreference(models.Model):
+    """Which notifications a user wants, whether the browser may show them, and the time zone their
+    task due times are entered and shown in. No row: every kind, browser notifications on, TIME_ZONE."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_prefs",
+    )
+    messages = models.BooleanField(default=True)
+    mentions = models.BooleanField(default=True)
+    tasks_due = models.BooleanField(default=True)
+    browser = models.BooleanField(default=True)
+    timezone = models.CharField(max_length=64, default="", blank=True)
+
+    def __str__(self) -> str:
+        return f"preferences of user {self.user_id}"
+
+    def wants(self, kind: str) -> bool:
+        wanted: dict[str, bool] = {
+            Notification.Kind.MESSAGE: self.messages,
+            Notification.Kind.MENTION: self.mentions,
+            Notification.Kind.TASK_DUE: self.tasks_due,
+        }
+        return wanted.get(kind, False)
+
+    def zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone or settings.TIME_ZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(settings.TIME_ZONE)

@@ -18,7 +18,7 @@ from accounts.models import Account, AccountEvent
 from accounts.services import event_record
 from accounts.telegram.records import Dialog, MessageRecord, PeerInfo, UserInfo
 from crm.parsing import text_problem
-from inbox import commands, live, responses, store
+from inbox import commands, live, notify, responses, store
 from inbox.models import CannedReply, Contact, ContactHash, Conversation, Label, MediaFile, Message, Note
 from inbox.records import Batch
 
@@ -256,7 +256,10 @@ def note_add(*, conversation: Conversation, text: str, by: Any) -> Note:
         raise ValueError("Write the note first")
     if problem := text_problem(text, max_length=MAX_NOTE):
         raise ValueError(problem)
-    return Note.objects.create(conversation=conversation, text=text, author=by)
+    with transaction.atomic():
+        note = Note.objects.create(conversation=conversation, text=text, author=by)
+        notify.mentions_notify(note=note)
+    return note
 
 
 # --- media, fetched when an operator opens it -------------------------------------------------------

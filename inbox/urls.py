@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inbox import views
+from inbox import todo_views, views
 
 app_name = "inbox"
 
@@ -22,4 +22,15 @@ urlpatterns = [
     path("c/<int:pk>/automation/", views.automation, name="automation"),
     path("c/<int:pk>/notes/", views.note, name="note"),
     path("c/<int:pk>/opt-out/", views.opt_out, name="opt_out"),
+    path("c/<int:pk>/tasks/", todo_views.conversation_tasks, name="conversation_tasks"),
+    path("tasks/", todo_views.my_tasks, name="tasks"),
+    path("tasks/<int:task_id>/", todo_views.task_edit, name="task_edit"),
+    path("tasks/<int:task_id>/done/", todo_views.task_done, name="task_done"),
+    path("tasks/<int:task_id>/delete/", todo_views.task_delete, name="task_delete"),
+    path("notifications/", todo_views.notifications, name="notifications"),
+    path("notifications/<int:notification_id>/read/", todo_views.notification_read, name="notification_read"),
+    path("notifications/read-all/", todo_views.notifications_read_all, name="notifications_read_all"),
+    path("notifications/unread/", todo_views.notifications_unread, name="notifications_unread"),
+    path("notifications/stream/", todo_views.notifications_stream, name="notifications_stream"),
+    path("notifications/preferences/", todo_views.preferences, name="preferences"),
 ]

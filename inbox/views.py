@@ -19,7 +19,7 @@ from django_htmx.middleware import HtmxDetails
 
 from crm import live as push
 from crm.parsing import parse_id, parse_ids
-from inbox import live, optout, selectors, services
+from inbox import live, notify, optout, selectors, services, todo
 from inbox.models import Conversation, Label, MediaFile, Message
 
 
@@ -241,16 +241,17 @@ def _header(request: HtmxHttpRequest, convo: Conversation) -> HttpResponse:
 @require_POST
 def note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     convo = selectors.conversation_get(user=request.user, conversation_id=pk)
-    error = ""
+    error, offer = "", None
     try:
-        services.note_add(conversation=convo, text=request.POST.get("text", ""), by=request.user)
+        note = services.note_add(conversation=convo, text=request.POST.get("text", ""), by=request.user)
+        offer = todo.task_offer(text=note.text, zone=notify.prefs_get(user=request.user).zone())
     except ValueError as problem:
         error = str(problem)
     if not request.htmx:
         if error:
             flash.error(request, error)
         return redirect("inbox:conversation", pk=convo.pk)
-    context = {**_pane_context(request, convo), "note_error": error}
+    context = {**_pane_context(request, convo), "note_error": error, "task_offer": offer}
     return render(request, "inbox/_conversation.html#notes", context)
 
 
@@ -312,6 +313,7 @@ async def stream(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     else:
         visible = selectors.accounts_visible(user=user).values_list("id", flat=True)
         channels = [push.account_channel(a) async for a in visible]
+    channels.append(push.user_notify_channel(user.pk))  # notify events: the unread count (inbox.notify)
     return push.stream_response(
         request, channels=channels, patterns=patterns, closing=[push.user_channel(user.pk)]
     )

@@ -6,7 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.db.models import Count, Max, Q
 from django.utils import timezone
+
+from inbox.models import Notification, NotificationPreference
 
 register = template.Library()
 
@@ -53,3 +56,20 @@ def delivery_note(message: Any, conversation: Any) -> str:
     if message.telegram_id and message.telegram_id <= conversation.read_outbox_max_id:
         return "✓✓ read"
     return "✓ sent"
+
+
+@register.simple_tag(takes_context=True)
+def notification_state(context: Any) -> dict[str, Any]:
+    """The signed-in user's unread notifications and the newest one's id, for the top bar and the tab
+    title (static/js/notify.js)."""
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return {"count": 0, "latest": 0, "browser": False}
+    mine = Notification.objects.filter(user=user).aggregate(
+        count=Count("id", filter=Q(read_at__isnull=True)), latest=Max("id")
+    )
+    return {
+        "count": mine["count"],
+        "latest": mine["latest"] or 0,
+        "browser": not NotificationPreference.objects.filter(user=user, browser=False).exists(),
+    }

@@ -35,6 +35,7 @@
       if (document.getElementById("recent")) { listAfterPane = true; fire("inbox:pane"); }
       else fire("inbox:list");
     } else if (type === "fleet") fire("live:fleet");
+    else if (type === "notify") fire("live:notify");  // the unread count (notify.js)
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     if (!listAfterPane || event.detail.elt.id !== "recent") return;
