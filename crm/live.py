@@ -105,6 +105,17 @@ def user_rights_changed(user_ids: Iterable[int]) -> None:
 # --- the stream --------------------------------------------------------------------------------------
 
 
+def can_stream(request: HttpRequest) -> bool:
+    """Whether the server answering this request can hold a stream open (ASGI)."""
+    return isinstance(request, ASGIRequest)
+
+
+def context(request: HttpRequest) -> dict[str, bool]:
+    """Template context: pages open their stream only where it can be held (``live_push``); under WSGI
+    they poll from the start, instead of opening a stream that is refused (a console error each time)."""
+    return {"live_push": can_stream(request)}
+
+
 def stream_response(
     request: HttpRequest, *, channels: list[str], patterns: list[str], closing: list[str]
 ) -> HttpResponse | StreamingHttpResponse:
@@ -114,7 +125,7 @@ def stream_response(
     Only an ASGI server (uvicorn, the web process) can hold a stream open. Under WSGI (a development
     server) Django would read the endless stream to its end before sending a byte, so the answer there
     is 204, which tells the browser not to reconnect: the page keeps polling."""
-    if not isinstance(request, ASGIRequest):
+    if not can_stream(request):
         return HttpResponse(status=204)
     response = StreamingHttpResponse(
         _events(channels=channels, patterns=patterns, closing=closing), content_type="text/event-stream"

@@ -9,17 +9,21 @@ title, the top bar) and, when the tab is hidden and the user allows it, shows a 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import available_timezones
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm import live as push
 from inbox import selectors
 from inbox.models import Conversation, Message, Note, Notification, NotificationPreference, Task
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT = 300
 # Django usernames are letters, digits and @.+-_; a mention ends before a trailing full stop ("ask @ana.").
@@ -92,8 +96,16 @@ def messages_notify(*, message_ids: Iterable[int]) -> int:
 
 
 def on_messages_stored(sender: Any, received: Iterable[int] = (), **kwargs: Any) -> None:
-    if received:
-        messages_notify(message_ids=received)
+    """Runs inside the transaction that stores the messages: a notification that cannot be written is
+    logged and skipped (its own savepoint), never a reason for the messages not to be stored."""
+    ids = list(received)
+    if not ids:
+        return
+    try:
+        with transaction.atomic():
+            messages_notify(message_ids=ids)
+    except Exception:
+        log.exception("could not notify about %d stored messages; they are stored", len(ids))
 
 
 # --- reads and marks ---------------------------------------------------------------------------------

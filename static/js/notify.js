@@ -61,7 +61,9 @@
   // The inbox retitles itself when a conversation opens: put the count back in front.
   document.body.addEventListener("htmx:afterSettle", function () { title(state.count); });
 
-  if (!document.querySelector("[sse-connect][data-notify]") && "EventSource" in window) {
+  if (!link.dataset.stream) {
+    setInterval(refresh, 30000);  // the server cannot hold a stream (see crm.live.context): poll
+  } else if (!document.querySelector("[sse-connect][data-notify]") && "EventSource" in window) {
     var source = new EventSource(link.dataset.stream);
     source.addEventListener("notify", refresh);
     source.addEventListener("open", function () { refresh(); });  // catch up after a reconnect

@@ -201,3 +201,21 @@ def test_ingestion_notifies_the_assignee_once_per_new_message_batch(granted, ope
     note = Notification.objects.get()
     assert (note.user, note.kind, note.conversation) == (operator, "message", convo)
     assert note.text == "Alice: Call me"
+
+
+def test_a_notification_that_cannot_be_written_never_holds_back_the_messages(granted, operator, monkeypatch):
+    """The receiver runs inside the ingestion transaction: whatever breaks in it, the messages are stored
+    (a session host would otherwise retry the same batch for ever)."""
+    from tests.inbox.test_store import private
+
+    store.ingest(Batch(messages=[private(granted, 1, "hi")]))
+    convo = Conversation.objects.get(account=granted)
+    services.conversation_assign(conversation=convo, assignee=operator, by=operator)
+
+    def broken(**_):
+        Notification.objects.create(user_id=operator.pk, kind="no-such-kind" * 100, text="x")  # too long
+
+    monkeypatch.setattr(notify, "notify", broken)
+    store.ingest(Batch(messages=[private(granted, 2, "Still there?")]))
+    assert convo.messages.filter(text="Still there?").exists()
+    assert not Notification.objects.exists()
