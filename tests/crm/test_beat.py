@@ -19,6 +19,7 @@ SHIPPED = {
     "automation.migrations.0002_pairing_expire_schedule": [("automation.pairing_expire", 1, "minutes")],
     "automation.migrations.0005_judgements_prune_schedule": [("automation.judgements_prune", 1, "hours")],
     "agents.migrations.0002_calls_prune_schedule": [("agents.calls_prune", 1, "hours")],
+    "inbox.migrations.0014_tasks_remind_schedule": [("inbox.tasks_remind_due", 15, "seconds")],
     "webhooks.migrations.0002_sweep_schedule": [
         ("webhooks.sweep", 5, "seconds"),
         ("webhooks.prune", 1, "hours"),
