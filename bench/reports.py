@@ -180,22 +180,14 @@ def main() -> None:
             "histogram": partial(selectors.response_histogram, user=admin, period=period),
             **{f"funnel by {by}": partial(selectors.funnel, user=admin, period=period, by=by)
                for by in selectors.FUNNEL_DIMENSIONS},
-            **{f"page, team by {by}": lambda key=key, by=by: client.get(f"/reports/?range={key}&by={by}")
-               for by in selectors.DIMENSIONS},
+            "page (all of it)": lambda key=key: client.get(f"/reports/?range={key}"),
             "chart fragment": lambda key=key: client.get(f"/reports/chart/?range={key}"),
-            **{f"CSV team by {by}":
-               lambda key=key, by=by: client.get(f"/reports/csv/team/?range={key}&by={by}")
-               for by in selectors.DIMENSIONS},
-            "CSV funnel": lambda key=key: client.get(f"/reports/csv/funnel/?range={key}"),
-            "CSV histogram": lambda key=key: client.get(f"/reports/csv/histogram/?range={key}"),
+            "CSV team": lambda key=key: client.get(f"/reports/csv/team/?range={key}"),
         }  # fmt: skip
-        load = []
         for name, call in calls.items():
             call()  # warm caches and connections
             median, p95 = timed(call, args.runs)
-            load.append(os.getloadavg()[0])
-            print(f"{key:4s} {name:22s} median {median:7.1f} ms   p95 {p95:7.1f} ms   load {load[-1]:.1f}")
-        print(f"{key}: 1-minute load average {min(load):.1f} to {max(load):.1f} while timing")
+            print(f"{key:4s} {name:20s} median {median:7.1f} ms   p95 {p95:7.1f} ms")
 
 
 if __name__ == "__main__":

@@ -2,12 +2,11 @@
 
 Run:  .venv/bin/python bench/reports_rollup_cost.py [--messages 20000] [--answered 2000] [--rounds 3]
 Uses its own database (bench_rollup_cost, recreated). Each round stores the same shapes of traffic twice,
-once with the rollup triggers on inbox_message, inbox_responseevent and inbox_conversation enabled and
-once disabled (in alternating order, so a change in the machine's load hits both alike), on private
-chats of 20 accounts: ``--messages`` inbound messages (what a busy host mostly flushes), then
-``--answered`` messages where each inbound one is answered by an automated outbound one (each answer
-writes a reply-time event, one ORM insert at a time, so the event trigger fires per event). Prints
-messages per second and the load.
+once with the rollup triggers on inbox_message and inbox_responseevent enabled and once disabled (in
+alternating order, so a change in the machine's load hits both alike), on private chats of 20 accounts:
+``--messages`` inbound messages (what a busy host mostly flushes), then ``--answered`` messages where
+each inbound one is answered by an automated outbound one (each answer writes a reply-time event, one
+ORM insert at a time, so the event trigger fires per event). Prints messages per second and the load.
 """
 
 from __future__ import annotations
@@ -25,9 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from support import views_setup
 
 ACCOUNTS = 20
-# Every table with a reports rollup trigger that ingestion writes (the conversation one moves reassigned
-# conversations, but runs on each update statement of conversations).
-TRIGGERS = ("inbox_message", "inbox_responseevent", "inbox_conversation")
+TRIGGERS = ("inbox_message", "inbox_responseevent")
 _ids = itertools.count(1_000_000)
 
 

@@ -56,34 +56,6 @@ class OperatorDay(models.Model):
         return f"operator {self.operator_id} of account {self.account_id} on {self.day}: {self.outbound}"
 
 
-class ActiveDay(models.Model):
-    """How many conversations of an account, assigned to whom now, had messages on a day — by the day
-    they last had messages before it (``previous``; NULL: never before) — and their inbound messages that
-    day. The conversations of any whole-day range [a, b) are then a sum, exactly: each counts once, on its
-    first day in the range, the one whose ``previous`` is NULL or before a. Kept with the conversation-day
-    rows by the message triggers, and moved to the new assignee when a conversation is reassigned
-    (migration 0006)."""
-
-    account_id = models.BigIntegerField()
-    assignee_id = models.BigIntegerField(null=True)
-    day = models.DateField()
-    previous = models.DateField(null=True)
-    conversations = models.IntegerField(default=0)
-    inbound = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account_id", "assignee_id", "day", "previous"],
-                name="active_day_key",
-                nulls_distinct=False,
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.conversations} conversations of account {self.account_id} on {self.day}"
-
-
 class ResponseDay(models.Model):
     """Human and automated first responses and reply times (``inbox.ResponseEvent``) of one day, per
     account, per operator (NULL: automated) or per label of the event (``dimension`` and ``key``), with

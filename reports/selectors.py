@@ -96,15 +96,13 @@ def team_report(
     by: str,
     business: bool = False,
     rollups: bool = True,
-    counts_only: bool = False,
 ) -> list[TeamRow]:
     """Per account, operator or label: conversations and messages in the period, human first response
     and reply time (clock or business hours), automated replies apart, and open / unanswered now.
 
     Message counts sum the period's whole days from the per-day rollups and read its partial days at
     either end from the messages; ``rollups=False`` reads every message (the reference they are tested
-    against). ``counts_only`` leaves out the averages and percentiles of the times (their counts stay):
-    what the cards need, at a fraction of the cost."""
+    against)."""
     if by not in DIMENSIONS:
         raise ValueError(f"Unknown dimension {by!r}")
     accounts = _accounts(user=user, accounts=accounts)
@@ -115,21 +113,17 @@ def team_report(
     def row(key: int | None) -> TeamRow:
         return rows.setdefault(key, TeamRow(key=key, name=""))
 
-    messages = (
-        _ACTIVE_MESSAGES.format(key="account_id" if by == "account" else "assignee_id", edges=_EDGE_MESSAGES)
-        if rollups and by in ("account", "operator")
-        else _MESSAGES.format(**group, edges=_EDGE_MESSAGES)  # by label, and the reference: row by row
-    )
-    for key, conversations, inbound, outbound in _fetch(messages, {**split, "by_account": by == "account"}):
+    for key, conversations, inbound, outbound in _fetch(
+        _MESSAGES.format(**group, edges=_EDGE_MESSAGES), split
+    ):
         row(key).conversations, row(key).inbound = conversations, int(inbound)
         if by != "operator":  # an operator's outbound messages are those they sent, counted below
             row(key).outbound = int(outbound)
     if by == "operator":
         for key, outbound in _fetch(_OPERATOR_OUT.format(edges=_EDGE_MESSAGES), split):
             row(key).outbound = int(outbound)
-    timings = _TIMING_COUNTS if counts_only else _TIMINGS
     for key, kind, automated, n, avg, median, p90 in _fetch(
-        timings.format(
+        _TIMINGS.format(
             column="business_seconds" if business else "seconds", edges=_edge_events(by=by, business=business)
         ),
         {**split, "dimension": by},
@@ -167,32 +161,7 @@ def period_split(period: Period, *, rollups: bool = True) -> dict[str, Any]:
 # Messages come as per-conversation counts (its whole days from the rollups, its partial days from the
 # messages' date index), grouped by what the conversation is now (account, assignee, labels); the
 # account needs no join (the rollup rows carry it).
-# Each message's account is looked up by the conversation's key (a nested loop over the few thousand
-# messages of a partial day; OFFSET 0 keeps the planner from joining every conversation instead).
 _EDGE_MESSAGES = """
-    SELECT m.conversation_id, c.account_id, c.assignee_id, m.direction, m.sent_by_id
-    FROM inbox_message m CROSS JOIN LATERAL (
-        SELECT c.account_id, c.assignee_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
-    ) c
-    WHERE m.date >= %(start)s AND m.date < %(days_start)s AND NOT m.deleted
-      AND c.account_id = ANY(%(accounts)s)
-    UNION ALL
-    SELECT m.conversation_id, c.account_id, c.assignee_id, m.direction, m.sent_by_id
-    FROM inbox_message m CROSS JOIN LATERAL (
-        SELECT c.account_id, c.assignee_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
-    ) c
-    WHERE m.date >= %(days_end)s AND m.date < %(end)s AND NOT m.deleted
-      AND c.account_id = ANY(%(accounts)s)
-"""
-_MESSAGES = """
-    SELECT m.conversation_id, c.account_id, c.assignee_id, m.direction, m.sent_by_id
-    FROM inbox_message m CROSS JOIN LATERAL (
-        SELECT c.account_id, c.assignee_id FROM inbox_conversation c WHERE c.id = m.conversation_id OFFSET 0
-    ) c
-    WHERE ((m.date >= %(start)s AND m.date < %(days_start)s) OR (m.date >= %(days_end)s AND m.date < %(end)s))
-      AND NOT m.deleted AND c.account_id = ANY(%(accounts)s)
-"""
-_MESSAGES = """
     SELECT m.conversation_id, c.account_id, m.direction, m.sent_by_id
     FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
     WHERE m.date >= %(start)s AND m.date < %(days_start)s AND NOT m.deleted
@@ -215,37 +184,6 @@ _MESSAGES = """
         FROM ({edges}) e
     ) x {msg_join}
     GROUP BY 1
-"""
-# Per account and per assignee, no row per conversation is read: the whole days' conversations are
-# counted on their first day in the range (reports_activeday: those whose previous active day is before
-# it) with their inbound messages, an account's outbound messages summed per day (reports_operatorday);
-# a conversation with messages only in the partial days at the edges is added when it has none in the
-# whole days. {key} is account_id or assignee_id.
-_ACTIVE_MESSAGES = """
-    WITH edges AS MATERIALIZED ({edges})
-    SELECT key, sum(conversations), sum(n_in), sum(n_out)
-    FROM (
-        SELECT a.{key}, a.conversations * (a.previous IS NULL OR a.previous < %(day_from)s)::int,
-               a.inbound, 0
-        FROM reports_activeday a
-        WHERE a.day >= %(day_from)s AND a.day < %(day_to)s AND a.account_id = ANY(%(accounts)s)
-        UNION ALL
-        SELECT o.account_id, 0, 0, o.outbound FROM reports_operatorday o
-        WHERE o.day >= %(day_from)s AND o.day < %(day_to)s AND o.account_id = ANY(%(accounts)s)
-          AND %(by_account)s
-        UNION ALL
-        SELECT e.{key}, 0, (e.direction = 'in')::int, (e.direction = 'out')::int FROM edges e
-        UNION ALL
-        SELECT e.{key}, count(*), 0, 0 FROM (SELECT DISTINCT {key}, conversation_id FROM edges) e
-        WHERE NOT EXISTS (
-            SELECT 1 FROM reports_conversationday r
-            WHERE r.conversation_id = e.conversation_id AND r.day >= %(day_from)s AND r.day < %(day_to)s
-              AND r.inbound + r.outbound > 0
-            OFFSET 0  -- a lookup per conversation, not a scan of every conversation-day to anti-join
-        )
-        GROUP BY 1
-    ) x (key, conversations, n_in, n_out)
-    GROUP BY 1 HAVING sum(conversations) > 0
 """
 _OPERATOR_OUT = """
     SELECT operator_id, sum(n)
@@ -298,18 +236,6 @@ _TIMINGS = """
         SELECT e.key, e.kind, 1 FROM ({edges}) e WHERE e.automated
     ) x
     GROUP BY 1, 2 HAVING sum(n) > 0
-"""
-# Only how many human and automated replies each group had (what the cards show).
-_TIMING_COUNTS = """
-    SELECT key, kind, automated, sum(n)::int, NULL, NULL, NULL
-    FROM (
-        SELECT d.key, d.kind, d.automated, d.n FROM reports_responseday d
-        WHERE d.dimension = %(dimension)s AND d.day >= %(day_from)s AND d.day < %(day_to)s
-          AND d.account_id = ANY(%(accounts)s)
-        UNION ALL
-        SELECT e.key, e.kind, e.automated, 1 FROM ({edges}) e
-    ) x
-    GROUP BY 1, 2, 3 HAVING sum(n) > 0
 """
 _HISTOGRAM = """
     SELECT kind, bucket, sum(n) FROM (
@@ -445,38 +371,29 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959964) -> tuple[f
 
 
 _FUNNEL_KEYS = {
-    "campaign": "x.campaign_id::text",
-    "variant": "x.campaign_id || ':' || x.step || ':' || x.variant",
-    "step": "x.campaign_id || ':' || x.step",
-    "sender": "x.account_id::text",
+    "campaign": "s.campaign_id::text",
+    "variant": "s.campaign_id || ':' || s.step || ':' || s.variant",
+    "step": "s.campaign_id || ':' || s.step",
+    "sender": "s.account_id::text",
 }
 
 # Read and replied were recorded on each send as the receipts and replies were ingested (``read_at``,
-# ``replied_at``: see ``outreach.outcomes``), so the funnel only counts sends: first per campaign, step,
-# variant and sender (a hash of a few hundred groups; grouping the sends by a text key sorted them with
-# the collation), then per requested key; PostgreSQL estimates the range from statistics on the moment
-# (reports/migrations/0007) and hashes. Only variants need an example text.
+# ``replied_at``: see ``outreach.outcomes``), so the funnel only counts sends.
 FUNNEL_SQL = """
-SELECT {key} AS key, sum(planned)::int, sum(sent)::int, sum(delivered)::int, sum(read)::int,
-       sum(replied)::int, sum(spam)::int, sum(privacy)::int, sum(deleted)::int, sum(blocked)::int,
-       sum(failed)::int, min(example)
-FROM (
-    SELECT s.campaign_id, s.step, s.variant, s.account_id, count(*) AS planned,
-           count(*) FILTER (WHERE state = 'sent') AS sent,
-           count(*) FILTER (WHERE state = 'sent' AND message_id IS NOT NULL) AS delivered,
-           count(*) FILTER (WHERE read_at IS NOT NULL) AS read,
-           count(*) FILTER (WHERE replied_at IS NOT NULL) AS replied,
-           count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%spam%%') AS spam,
-           count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%privacy%%') AS privacy,
-           count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%deleted%%') AS deleted,
-           count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%blocked%%') AS blocked,
-           count(*) FILTER (WHERE state IN ('failed', 'skipped')) AS failed,
-           {example} AS example
-    FROM outreach_send s
-    WHERE s.account_id = ANY(%(accounts)s) AND COALESCE(s.sent_at, s.due_at) >= %(start)s
-      AND COALESCE(s.sent_at, s.due_at) < %(end)s
-    GROUP BY 1, 2, 3, 4
-) x
+SELECT {key} AS key, count(*),
+       count(*) FILTER (WHERE state = 'sent'),
+       count(*) FILTER (WHERE state = 'sent' AND message_id IS NOT NULL),
+       count(*) FILTER (WHERE read_at IS NOT NULL),
+       count(*) FILTER (WHERE replied_at IS NOT NULL),
+       count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%spam%%'),
+       count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%privacy%%'),
+       count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%deleted%%'),
+       count(*) FILTER (WHERE state IN ('failed', 'skipped') AND reason ILIKE '%%blocked%%'),
+       count(*) FILTER (WHERE state IN ('failed', 'skipped')),
+       min(text)
+FROM outreach_send s
+WHERE s.account_id = ANY(%(accounts)s) AND COALESCE(s.sent_at, s.due_at) >= %(start)s
+  AND COALESCE(s.sent_at, s.due_at) < %(end)s
 GROUP BY 1 ORDER BY 1
 """
 
@@ -491,7 +408,7 @@ def funnel(
         raise ValueError(f"Unknown dimension {by!r}")
     accounts = _accounts(user=user, accounts=accounts)
     found = _fetch(
-        FUNNEL_SQL.format(key=_FUNNEL_KEYS[by], example="min(s.text)" if by == "variant" else "NULL::text"),
+        FUNNEL_SQL.format(key=_FUNNEL_KEYS[by]),
         {"accounts": accounts, "start": period.start, "end": period.end},
     )
     rows = []

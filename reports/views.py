@@ -40,15 +40,11 @@ def _query(options: dict[str, Any], **changes: Any) -> str:
 def index(request: HttpRequest) -> HttpResponse:
     options = _options(request)
     period, business = options["period"], options["business"]
-    # The cards sum the per-account rows; grouped otherwise, the table needs its own rows, and the cards
-    # only the counts (no percentiles).
-    team = selectors.team_report(user=request.user, period=period, by=options["by"], business=business)
-    by_account = (
-        team
+    by_account = selectors.team_report(user=request.user, period=period, by="account", business=business)
+    team = (
+        by_account
         if options["by"] == "account"
-        else selectors.team_report(
-            user=request.user, period=period, by="account", business=business, counts_only=True
-        )
+        else selectors.team_report(user=request.user, period=period, by=options["by"], business=business)
     )
     funnel = selectors.funnel(user=request.user, period=period, by=options["funnel_by"])
     context = {

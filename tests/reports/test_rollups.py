@@ -3,8 +3,6 @@ message and event answers, whatever the timeline, the range and what happened to
 
 from __future__ import annotations
 
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +17,7 @@ from crm.models import User
 from inbox import services, store
 from inbox.models import Conversation, Label, Message, ResponseEvent
 from inbox.records import Batch
-from reports.selectors import DIMENSIONS, Period, Timing, period_split, response_histogram, team_report
+from reports.selectors import DIMENSIONS, Period, period_split, response_histogram, team_report
 from tests.reports.timeline import Chat
 
 pytestmark = pytest.mark.django_db
@@ -56,30 +54,6 @@ def _rollups_match_messages() -> None:
             SELECT (m.date AT TIME ZONE 'UTC')::date, c.account_id, m.sent_by_id, count(*)
             FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
             WHERE NOT m.deleted AND m.direction = 'out' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 NULLS FIRST
-            """
-        )
-        assert rolled == cursor.fetchall()
-        # Conversations active per account, assignee (now) and day, by the day they were last active
-        # before it, with their inbound messages.
-        cursor.execute(
-            "SELECT account_id, assignee_id, day, previous, conversations, inbound FROM reports_activeday "
-            "WHERE conversations <> 0 OR inbound <> 0 ORDER BY 1, 2 NULLS FIRST, 3, 4 NULLS FIRST"
-        )
-        rolled = cursor.fetchall()
-        cursor.execute(
-            """
-            SELECT account_id, assignee_id, day, previous, count(*)::int, sum(inbound)::int FROM (
-                SELECT account_id, assignee_id, day, inbound,
-                       lag(day) OVER (PARTITION BY conversation_id ORDER BY day) AS previous
-                FROM (
-                    SELECT m.conversation_id, c.account_id, c.assignee_id,
-                           (m.date AT TIME ZONE 'UTC')::date AS day,
-                           count(*) FILTER (WHERE m.direction = 'in') AS inbound
-                    FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
-                    WHERE NOT m.deleted GROUP BY 1, 2, 3, 4
-                ) d
-            ) x
-            GROUP BY 1, 2, 3, 4 ORDER BY 1, 2 NULLS FIRST, 3, 4 NULLS FIRST
             """
         )
         assert rolled == cursor.fetchall()
@@ -129,11 +103,6 @@ def _same_reports(period: Period, *, user: User, business: bool) -> None:
                 assert ta.avg == (tb.avg if tb.avg is None else pytest.approx(tb.avg, rel=1e-12))
                 setattr(a, timing, tb)
             assert a == b
-        # The cards' cheaper rows: the same counts, no averages or percentiles.
-        counted = team_report(user=user, period=period, by=by, business=business, counts_only=True)
-        for r in read:
-            r.first_response, r.reply_time = Timing(r.first_response.count), Timing(r.reply_time.count)
-        assert counted == read
     assert response_histogram(user=user, period=period, business=business) == response_histogram(
         user=user, period=period, business=business, rollups=False
     )
@@ -163,16 +132,6 @@ def test_rollups_follow_inserts_edits_deletions_and_a_reply_whose_date_changed(m
     chat.automated(T0 + timedelta(days=1, hours=2))
     answer = chat.human(T0 + timedelta(days=1, hours=3), by=admin_user)
     _rollups_match_messages()
-    # Reassigned (a bulk update, then a save of the whole row, then back to nobody): its days follow.
-    Conversation.objects.filter(pk=chat.conversation.pk).update(assignee=admin_user)
-    _rollups_match_messages()
-    conversation = chat.conversation
-    conversation.assignee = User.objects.get_or_create(username="ivy", defaults={"role": "operator"})[0]
-    conversation.save()
-    _rollups_match_messages()
-    Conversation.objects.filter(pk=conversation.pk).update(assignee=None, title="renamed")
-    _rollups_match_messages()
-    Conversation.objects.filter(pk=conversation.pk).update(assignee=admin_user)
 
     Message.objects.filter(conversation=chat.conversation, telegram_id=first).update(text="edited")
     store.ingest(Batch(deletions=[Deletion(account_id=account.pk, ids=(first,))]))
@@ -254,11 +213,9 @@ def _accounts(make_account) -> list[Account]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("days_apart", [0, 1])
-def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin_user, days_apart):
+def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin_user):
     """Ingestion runs in several processes: batches committing at once into the same conversation-days
-    (and the same response days) must add up, never overwrite each other; batches bringing new days to
-    the same conversations at once (days_apart) must leave each day's previous active day right."""
+    (and the same response days) must add up, never overwrite each other."""
     account = make_account(status="active")
     chats = [Chat(account, telegram_id=850 + n) for n in range(3)]
     for chat in chats:
@@ -268,9 +225,7 @@ def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin
         try:
             for n in range(10):
                 chat = chats[(worker + n) % len(chats)]
-                at = T0 + timedelta(
-                    days=days_apart * (1 + (worker * 7 + n) % 9), hours=1, minutes=worker, seconds=n
-                )
+                at = T0 + timedelta(hours=1, minutes=worker, seconds=n)
                 (chat.inbound if n % 2 else chat.automated)(at, telegram_id=100_000 + worker * 100 + n)
         finally:
             connection.close()
@@ -281,45 +236,3 @@ def test_concurrent_batches_into_the_same_days_lose_no_count(make_account, admin
     assert Message.objects.count() == 3 + 40
     _rollups_match_messages()
     _rollups_match_events()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_transactions_bringing_new_days_to_one_conversation_at_once_leave_each_days_previous_right(
-    make_account, admin_user
-):
-    """A transaction stores a message on day 5 of a conversation active on day 1 and stays open; another
-    stores one on day 3 meanwhile (written without touching the conversation row, as an operator's reply
-    is). The second must wait for the first and see its day: day 3 follows day 1, and day 5 follows day
-    3, not day 1 (otherwise a range from day 2 counts the conversation twice)."""
-    account = make_account(status="active")
-    chat = Chat(account, telegram_id=870)
-    chat.inbound(T0 + timedelta(days=1))
-    first_stored, second_started = threading.Event(), threading.Event()
-
-    def first() -> None:
-        try:
-            with transaction.atomic():
-                chat.human(T0 + timedelta(days=5), by=admin_user)
-                first_stored.set()
-                second_started.wait(10)
-                time.sleep(0.5)  # the second one's insert runs meanwhile, unless it waits for this commit
-        finally:
-            connection.close()
-
-    def second() -> None:
-        try:
-            first_stored.wait(10)
-            second_started.set()
-            with transaction.atomic():
-                chat.human(T0 + timedelta(days=3), by=admin_user)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for done in [pool.submit(first), pool.submit(second)]:
-            done.result()
-
-    _rollups_match_messages()
-    period = Period(key="7d", start=T0 + timedelta(days=2), end=T0 + timedelta(days=7))
-    [row] = team_report(user=admin_user, period=period, by="account")
-    assert row.conversations == 1
