@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from automation import pairing, services
 
 
-@shared_task(name="automation.messages_judge")
+@shared_task(
+    name="automation.messages_judge",
+    autoretry_for=(DatabaseError,),
+    retry_backoff=1,
+    retry_backoff_max=60,
+    max_retries=8,
+)
 def messages_judge(message_ids: list[int]) -> int:
-    """Judge messages the inbox just stored (sent after the storing transaction commits)."""
+    """Judge messages the inbox just stored (sent after the storing transaction commits). A database
+    error (a deadlock, a lost connection) runs it again: each message is judged in its own transaction
+    under its Judgement claim, so what was judged before the error is skipped and nothing is lost."""
     return services.messages_judge(message_ids=message_ids)
 
 
