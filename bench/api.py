@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from support import ROOT, logged_in_accounts, rss_mb, setup, start_host, wait
+from support import ROOT, child_pid, logged_in_accounts, rss_mb, setup, start_host, wait
 
 FRIEND = "benchapifriend"  # every send goes to this tgsim user
 
@@ -320,7 +320,7 @@ def main() -> None:
     host = start_host("api", {**sim.env(), **production}, logs / "api-host.log")
     try:
         with web_server(log_path=logs / "api-web.log", env=production) as url:
-            WATCHED.update(host=host.pid, web=_child_pid("uvicorn"))
+            WATCHED.update(host=host.pid, web=child_pid("uvicorn"))
             backfilled = AccountEvent.objects.filter(account_id__in=ids, kind="inbox_backfilled")
             took = wait(lambda: backfilled.count() == len(ids), timeout=300)
             print(f"{len(ids)} accounts connected and backfilled in {took:.1f} s")
@@ -341,19 +341,6 @@ def main() -> None:
         print("gateway skipped (no --peer directory)")
     sim.stop()
     print(f"load after: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
-
-
-def _child_pid(word: str) -> int:
-    """Our child process whose command line holds ``word`` (web_server keeps its Popen to itself)."""
-    for status in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(status.read_text().rsplit(")", 1)[1].split()[1])
-            command = (status.parent / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            continue
-        if parent == os.getpid() and word.encode() in command:
-            return int(status.parent.name)
-    raise LookupError(word)
 
 
 if __name__ == "__main__":

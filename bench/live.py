@@ -33,10 +33,9 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
-from support import ROOT, cpu_seconds, logged_in_accounts, rss_mb, setup, start_host, wait
+from support import ROOT, child_pid, cpu_seconds, logged_in_accounts, rss_mb, setup, start_host, wait
 
 PREFIX = "benchlive"
 PASSWORD = "pw-bench-op-1"  # noqa: S105 (a throwaway user in the benchmark's own database)
@@ -62,19 +61,6 @@ def session_of(user) -> str:
     client = Client()
     client.force_login(user)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-def _child_pid(word: str) -> int:
-    """Our child process whose command line holds ``word`` (web_server keeps its Popen to itself)."""
-    for status in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(status.read_text().rsplit(")", 1)[1].split()[1])
-            command = (status.parent / "cmdline").read_bytes()
-        except (OSError, IndexError):
-            continue
-        if parent == os.getpid() and word.encode() in command:
-            return int(status.parent.name)
-    raise LookupError(word)
 
 
 # --- latency ---------------------------------------------------------------------------------------------
@@ -282,7 +268,7 @@ def streams(args: argparse.Namespace) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     production = {"DEBUG": "0", "SECRET_KEY": os.environ["SECRET_KEY"]}  # the sessions' key
     with web_server(log_path=logs / "live-streams-web.log", env=production) as url:
-        web = _child_pid("uvicorn")
+        web = child_pid("uvicorn")
         print(f"load before: {uptime()}")
         print(f"web process at rest: RSS {rss_mb(web):.0f} MB")
         asyncio.run(hold_streams(args, url, sessions, accounts, web))

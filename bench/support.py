@@ -129,3 +129,16 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (load on the machine does not change it)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pid(word: str) -> int:
+    """Our child process whose command line holds ``word`` (web_server keeps its Popen to itself)."""
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(status.read_text().rsplit(")", 1)[1].split()[1])
+            command = (status.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if parent == os.getpid() and word.encode() in command:
+            return int(status.parent.name)
+    raise LookupError(word)

@@ -16,7 +16,7 @@ from contacts.models import CustomField, FieldValue
 from crm.parsing import parse_id, parse_page
 from inbox.models import Contact, Conversation, Label
 from inbox.search import Search
-from inbox.selectors import accounts_visible, conversations_visible
+from inbox.selectors import accounts_visible, contacts_visible, conversations_visible
 from outreach.models import Recipient
 
 PAGE_SIZE = 50
@@ -66,14 +66,6 @@ def recipients_visible(*, user: Any) -> QuerySet[Recipient]:
     if getattr(user, "is_admin", False):
         return Recipient.objects.all()
     return Recipient.objects.filter(account__operators=user)
-
-
-def contacts_visible(*, user: Any) -> QuerySet[Contact]:
-    """Admins see every contact; operators those with a conversation on an account granted to them."""
-    if getattr(user, "is_admin", False):
-        return Contact.objects.all()
-    met = Conversation.objects.filter(contact=OuterRef("pk"), account__operators=user)
-    return Contact.objects.filter(Exists(met))
 
 
 def contact_get(*, user: Any, contact_id: int) -> Contact:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from crm.parsing import parse_id, parse_page
-from inbox.models import CannedReply, Conversation, Label, MediaFile, Message
+from inbox.models import CannedReply, Contact, Conversation, Label, MediaFile, Message
 from inbox.search import Search
 
 PAGE_SIZE = 50
@@ -65,6 +65,14 @@ def conversations_visible(*, user: Any) -> QuerySet[Conversation]:
     if getattr(user, "is_admin", False):
         return Conversation.objects.all()
     return Conversation.objects.filter(account__operators=user)
+
+
+def contacts_visible(*, user: Any) -> QuerySet[Contact]:
+    """Admins see every contact; operators those with a conversation on an account granted to them."""
+    if getattr(user, "is_admin", False):
+        return Contact.objects.all()
+    met = Conversation.objects.filter(contact=OuterRef("pk"), account__operators=user)
+    return Contact.objects.filter(Exists(met))
 
 
 def conversation_get(*, user: Any, conversation_id: int) -> Conversation:

@@ -13,14 +13,8 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 
 from inbox.models import Contact
-from inbox.selectors import conversations_visible
+from inbox.selectors import contacts_visible, conversations_visible
 from pipeline.models import Deal, DealMove, Stage
-
-
-def contacts_visible(*, user: Any) -> QuerySet[Contact]:
-    if getattr(user, "is_admin", False):
-        return Contact.objects.all()
-    return Contact.objects.filter(pk__in=conversations_visible(user=user).values("contact_id"))
 
 
 def deals_visible(*, user: Any) -> QuerySet[Deal]:
