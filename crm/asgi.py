@@ -9,6 +9,9 @@ from typing import Any
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+# Many requests at once share a bounded pool of database connections here (crm.env): when hundreds of
+# open pages reconnect their streams together, they wait their turn instead of exhausting PostgreSQL.
+os.environ.setdefault("DATABASE_POOL_MAX", "20")
 
 django_app = get_asgi_application()
 

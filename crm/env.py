@@ -82,6 +82,21 @@ def database(name: str, default: str) -> dict[str, object]:
         "PASSWORD": unquote(url.password or ""),
         "HOST": url.hostname or "",
         "PORT": str(url.port or ""),
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
+        **_connections(),
     }
+
+
+def _connections() -> dict[str, object]:
+    """Persistent connections, or a bounded pool where DATABASE_POOL_MAX is set (the web process, see
+    crm/asgi.py): there, many requests at once (pages reconnecting their streams after a restart) wait
+    up to DATABASE_POOL_TIMEOUT seconds for one of its connections instead of exhausting PostgreSQL.
+    Django checks each connection as it leaves the pool, so a restarted PostgreSQL costs no error."""
+    size = integer("DATABASE_POOL_MAX", 0)
+    if size <= 0:
+        return {"CONN_MAX_AGE": 60, "CONN_HEALTH_CHECKS": True}
+    pool = {
+        "min_size": min(2, size),
+        "max_size": size,
+        "timeout": number("DATABASE_POOL_TIMEOUT", 10.0),
+    }
+    return {"CONN_MAX_AGE": 0, "OPTIONS": {"pool": pool}}

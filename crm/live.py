@@ -9,13 +9,14 @@ Whatever changes what an open page shows publishes a small event, after its tran
   open streams: the browser reconnects at once and the new stream subscribes to the accounts the user
   may see now.
 
-The web process (ASGI, uvicorn) holds one stream per open page: an async generator subscribed (one
-Redis connection each) to exactly the channels its user may see; events go out as ``event:`` lines
-that htmx's sse extension turns into DOM events, and the page re-fetches the same partials the poll
-uses (they check permissions again, so an event only ever says "account N changed"). A comment every
-LIVE_HEARTBEAT seconds keeps proxies from closing an idle stream; every stream ends after LIVE_STREAM_MAX_AGE
-seconds so changes of rights this module is not told about (a role changed in the admin site, a
-deactivated user) take effect within that time. A page whose stream is down polls as before.
+The web process (ASGI, uvicorn) holds one stream per open page: an async generator listening to
+exactly the channels its user may see, through the process's one shared Redis subscription (``_Hub``);
+events go out as ``event:`` lines that htmx's sse extension turns into DOM events, and the page
+re-fetches the same partials the poll uses (they check permissions again, so an event only ever says
+"account N changed"). A comment every LIVE_HEARTBEAT seconds keeps proxies from closing an idle
+stream; every stream ends after LIVE_STREAM_MAX_AGE seconds so changes of rights this module is not
+told about (a role changed in the admin site, a deactivated user) take effect within that time. A page
+whose stream is down polls as before.
 
 Channel names carry CACHE_KEY_PREFIX, so test runs and demos sharing one Redis never hear each other.
 """
@@ -23,10 +24,13 @@ Channel names carry CACHE_KEY_PREFIX, so test runs and demos sharing one Redis n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -39,6 +43,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 log = logging.getLogger(__name__)
 
 RETRY_MS = 2000  # how long a browser waits before reconnecting a stream that ended
+STREAM_BACKLOG = 256  # events waiting for one slow page before its stream is ended (it reconnects)
 
 
 def _prefix() -> str:
@@ -63,6 +68,11 @@ def user_notify_channel(user_id: int) -> str:
     """A user's notifications (inbox.notify): every open page of theirs updates its unread count. Not
     the rights channel above, whose messages end streams."""
     return f"{_prefix()}:user:{user_id}:notify"
+
+
+def subscriber_name() -> str:
+    """The name the web process's shared subscriber gives itself in Redis (``CLIENT LIST``)."""
+    return f"{_prefix()}:streams"
 
 
 @functools.cache
@@ -140,34 +150,170 @@ async def _events(*, channels: list[str], patterns: list[str], closing: list[str
     # user, the visible accounts) would stay open as long: one per open page, until PostgreSQL runs
     # out. Close it (in the request's own thread, where it lives) before waiting; nothing below uses it.
     await sync_to_async(connections.close_all)()
-    client = aioredis.Redis.from_url(settings.REDIS_URL)
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    hub = _Hub.of_this_loop()
+    inbox = _Inbox(closing=frozenset(closing))
     loop = asyncio.get_running_loop()
     try:
-        if channels or closing:
-            await pubsub.subscribe(*channels, *closing)
-        if patterns:
-            await pubsub.psubscribe(*patterns)
+        await hub.join(inbox, channels=[*channels, *closing], patterns=patterns)
         yield f"retry: {RETRY_MS}\n: live\n\n".encode()
         heartbeat = settings.LIVE_HEARTBEAT
         ends = loop.time() + settings.LIVE_STREAM_MAX_AGE
-        quiet_since = loop.time()
         while (left := ends - loop.time()) > 0:
-            got = await pubsub.get_message(timeout=min(heartbeat, left))
-            if got is None:
-                if loop.time() - quiet_since >= heartbeat:
-                    quiet_since = loop.time()
+            try:
+                data = await asyncio.wait_for(inbox.queue.get(), timeout=min(heartbeat, left))
+            except TimeoutError:
+                if loop.time() < ends:
                     yield b": heartbeat\n\n"
                 continue
-            if got["channel"].decode() in closing:
+            if data is None:  # closed: rights changed, the subscription was lost, or the page fell behind
                 return
-            quiet_since = loop.time()
-            yield _sse(got["data"])
+            yield _sse(data)
     finally:
         # Runs on every way out, the client's disconnect (a cancellation) included: no subscription
-        # outlives its stream.
-        await pubsub.aclose()
-        await client.aclose()
+        # outlives its last stream.
+        await hub.leave(inbox)
+
+
+class _Inbox:
+    """One open stream's side of the hub: what it listens to, and its queue of event bodies (``None``
+    ends the stream)."""
+
+    def __init__(self, *, closing: frozenset[str]) -> None:
+        self.closing = closing
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=STREAM_BACKLOG)
+        self.channels: list[str] = []
+        self.patterns: list[str] = []
+
+    def deliver(self, channel: str, data: bytes) -> None:
+        if channel in self.closing:
+            self.close()
+            return
+        try:
+            self.queue.put_nowait(data)
+        except asyncio.QueueFull:
+            # A page this far behind re-fetches everything anyway: end its stream, it reconnects.
+            self.close()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self.queue.put_nowait(None)
+                return
+            except asyncio.QueueFull:
+                self.queue.get_nowait()
+
+
+class _Hub:
+    """The web process's one Redis subscription, shared by every open stream on its event loop.
+
+    A channel or pattern is subscribed while at least one stream listens to it, and released with its
+    last listener, so Redis holds one connection per web process however many pages are open. If the
+    connection is lost (Redis restarted), every stream ends: browsers reconnect after ``retry`` and
+    poll meanwhile, and the next stream subscribes afresh."""
+
+    _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Hub] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of_this_loop(cls) -> _Hub:
+        loop = asyncio.get_running_loop()
+        hub = cls._hubs.get(loop)
+        if hub is None:
+            hub = cls._hubs[loop] = cls()
+        return hub
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.client: aioredis.Redis | None = None
+        self.pubsub: Any = None
+        self.reader: asyncio.Task[None] | None = None
+        self.by_channel: dict[str, set[_Inbox]] = {}
+        self.by_pattern: dict[str, set[_Inbox]] = {}
+
+    async def join(self, inbox: _Inbox, *, channels: list[str], patterns: list[str]) -> None:
+        async with self.lock:
+            if self.pubsub is None:
+                self.client = aioredis.Redis.from_url(settings.REDIS_URL, client_name=subscriber_name())
+                self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            inbox.channels, inbox.patterns = channels, patterns
+            new_channels = _add(self.by_channel, channels, inbox)
+            new_patterns = _add(self.by_pattern, patterns, inbox)
+            try:
+                if new_channels:
+                    await self.pubsub.subscribe(*new_channels)
+                if new_patterns:
+                    await self.pubsub.psubscribe(*new_patterns)
+            except (redis.RedisError, OSError):
+                await self._lost()
+                raise
+            if self.reader is None or self.reader.done():
+                self.reader = asyncio.create_task(self._read())
+
+    async def leave(self, inbox: _Inbox) -> None:
+        async with self.lock:
+            gone_channels = _remove(self.by_channel, inbox.channels, inbox)
+            gone_patterns = _remove(self.by_pattern, inbox.patterns, inbox)
+            if self.pubsub is None:
+                return
+            try:
+                if gone_channels:
+                    await self.pubsub.unsubscribe(*gone_channels)
+                if gone_patterns:
+                    await self.pubsub.punsubscribe(*gone_patterns)
+            except (redis.RedisError, OSError):
+                await self._lost()
+
+    async def _read(self) -> None:
+        try:
+            while self.by_channel or self.by_pattern:
+                got = await self.pubsub.get_message(timeout=1.0)
+                if got is None:
+                    continue
+                channel = got["channel"].decode()
+                if got["type"] == "pmessage":
+                    listeners = self.by_pattern.get(got["pattern"].decode(), ())
+                else:
+                    listeners = self.by_channel.get(channel, ())
+                for inbox in list(listeners):
+                    inbox.deliver(channel, got["data"])
+        except (redis.RedisError, OSError):
+            log.warning("live: the subscription to Redis was lost; open streams end", exc_info=True)
+            async with self.lock:
+                await self._lost()
+
+    async def _lost(self) -> None:
+        """End every stream and forget the connection (the lock is held)."""
+        for listeners in (*self.by_channel.values(), *self.by_pattern.values()):
+            for inbox in listeners:
+                inbox.close()
+        self.by_channel.clear()
+        self.by_pattern.clear()
+        pubsub, client, self.pubsub, self.client = self.pubsub, self.client, None, None
+        for closable in (pubsub, client):
+            if closable is not None:
+                with contextlib.suppress(redis.RedisError, OSError):
+                    await closable.aclose()
+
+
+def _add(routes: dict[str, set[_Inbox]], names: list[str], inbox: _Inbox) -> list[str]:
+    """Route ``names`` to ``inbox``; returns those nobody listened to before."""
+    new = [name for name in dict.fromkeys(names) if name not in routes]
+    for name in names:
+        routes.setdefault(name, set()).add(inbox)
+    return new
+
+
+def _remove(routes: dict[str, set[_Inbox]], names: list[str], inbox: _Inbox) -> list[str]:
+    """Unroute ``names`` from ``inbox``; returns those nobody listens to any more."""
+    gone = []
+    for name in dict.fromkeys(names):
+        listeners = routes.get(name)
+        if listeners is None:
+            continue
+        listeners.discard(inbox)
+        if not listeners:
+            del routes[name]
+            gone.append(name)
+    return gone
 
 
 def _sse(data: bytes) -> bytes:
