@@ -7,7 +7,7 @@ Whatever changes what an open page shows publishes a small event, after its tran
 - ``accounts`` when an account's status or cooldown changes → the fleet channel, event ``fleet``;
 - ``accounts`` when an operator is granted or loses an account → that user's channel, which ends their
   open streams: the browser reconnects at once and the new stream subscribes to the accounts the user
-  may see now.
+  may see now; ``crm.models.User`` does the same when a user's role changes or they are deactivated.
 
 The web process (ASGI, uvicorn) holds one stream per open page: an async generator listening to
 exactly the channels its user may see, through the process's one shared Redis subscription (``_Hub``);
@@ -15,8 +15,8 @@ events go out as ``event:`` lines that htmx's sse extension turns into DOM event
 re-fetches the same partials the poll uses (they check permissions again, so an event only ever says
 "account N changed"). A comment every LIVE_HEARTBEAT seconds keeps proxies from closing an idle
 stream; every stream ends after LIVE_STREAM_MAX_AGE seconds so changes of rights this module is not
-told about (a role changed in the admin site, a deactivated user) take effect within that time. A page
-whose stream is down polls as before.
+told about (a bulk update that bypasses ``save``) take effect within that time. A page whose stream is
+down polls as before.
 
 Channel names carry CACHE_KEY_PREFIX, so test runs and demos sharing one Redis never hear each other.
 """

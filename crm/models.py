@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+from crm import live
 
 
 class User(AbstractUser):
@@ -20,4 +24,14 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         # Django admin and its permission checks follow the role; nobody edits is_staff by hand.
         self.is_staff = self.is_superuser = self.role == self.Role.ADMIN
+        rights_changed = self._rights_changed(kwargs.get("update_fields"))
         super().save(*args, **kwargs)
+        if rights_changed:
+            # Their open pages reconnect and stream what the new role (or none) may see.
+            live.user_rights_changed([self.pk])
+
+    def _rights_changed(self, update_fields: Iterable[str] | None) -> bool:
+        if self.pk is None or (update_fields is not None and not {"role", "is_active"} & set(update_fields)):
+            return False  # a new user has no open page; a login's last_login save changes no right
+        before = type(self).objects.filter(pk=self.pk).values_list("role", "is_active").first()
+        return before is not None and before != (self.role, self.is_active)

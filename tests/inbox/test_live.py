@@ -179,6 +179,31 @@ def test_a_revoked_operator_stops_hearing_the_account_at_once(web, make_account,
     again.close()
 
 
+@pytest.mark.parametrize("change", ["demoted", "deactivated"])
+def test_an_admin_demoted_or_deactivated_stops_hearing_at_once(web, make_account, admin_user, change):
+    account = make_account()
+    stream = EventStream(web, "/inbox/stream/", session=_session(admin_user))
+    wait_for(lambda: subscribers(live.user_channel(admin_user.pk)) == 1, timeout=10, what="the stream")
+    inbox_live.bump([account.pk])
+    assert stream.next_event(timeout=5) == live_event("inbox", account.pk)
+    if change == "demoted":
+        admin_user.role = admin_user.Role.OPERATOR
+    else:
+        admin_user.is_active = False
+    admin_user.save()
+    assert stream.events_until_quiet(quiet=3) == []
+    assert stream.closed  # not at the stream's five-minute end: now
+    stream.close()
+
+
+def test_a_login_saves_the_user_without_ending_their_streams(web, make_account, operator, listen):
+    heard = listen(live.user_channel(operator.pk))
+    operator.last_name = "Renamed"
+    operator.save()
+    operator.save(update_fields=["last_login"])
+    assert heard() == []
+
+
 def test_a_closed_browser_releases_its_subscription(web, make_account, admin_user, operator):
     account = make_account()
     account.operators.add(operator)
