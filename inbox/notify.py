@@ -1,5 +1,6 @@
 """Notifications: a row per user for a message in a conversation assigned to them, a mention in a note
-(``@username``), a task that fell due (``inbox.todo``); the unread count; per-user preferences.
+(``@username``), a task that fell due (``inbox.todo``), a conversation or a task someone else (or a team's
+auto-assignment) gave them; the unread count; per-user preferences.
 
 Each new notification publishes a ``notify`` event on its user's notify channel after commit
 (``crm.live.user_notify_channel``): every open page of theirs re-reads the unread count (the tab
@@ -66,6 +67,41 @@ def mentions_notify(*, note: Note) -> list[Notification]:
         kind=Notification.Kind.MENTION,
         text=f"{author} mentioned you on {where}: {note.text}",
         conversation=conversation,
+    )
+
+
+def assigned_notify(
+    *, conversation: Conversation, assignee: Any, by: Any = None, team: str = ""
+) -> list[Notification]:
+    """Tell ``assignee`` a conversation is now theirs: given by ``by`` (None: the API), or by the
+    auto-assignment of ``team``. Nobody is told of what they took themselves."""
+    if assignee is None or (by is not None and getattr(by, "pk", None) == assignee.pk):
+        return []
+    if team:
+        giver = f"Team {team}"
+    else:
+        giver = by.get_username() if getattr(by, "pk", None) else "Someone"
+    where = conversation.title or conversation.username or f"conversation {conversation.pk}"
+    last = " ".join(conversation.last_message_preview.split())
+    return notify(
+        user_ids=[assignee.pk],
+        kind=Notification.Kind.ASSIGNED,
+        text=f"{giver} assigned you {where}" + (f": {last}" if last else ""),
+        conversation=conversation,
+    )
+
+
+def task_assigned_notify(*, task: Task, by: Any) -> list[Notification]:
+    """Tell a task's assignee someone else gave it to them (a task made for oneself tells nobody)."""
+    if getattr(by, "pk", None) == task.assignee_id:
+        return []
+    giver = by.get_username() if getattr(by, "pk", None) else "Someone"
+    return notify(
+        user_ids=[task.assignee_id],
+        kind=Notification.Kind.TASK_ASSIGNED,
+        text=f"{giver} gave you a task: {task.title}",
+        conversation=task.conversation,
+        task=task,
     )
 
 
@@ -154,7 +190,14 @@ def zones() -> list[str]:
 
 
 def prefs_save(
-    *, user: Any, messages: bool, mentions: bool, tasks_due: bool, browser: bool, zone: str
+    *,
+    user: Any,
+    messages: bool,
+    mentions: bool,
+    tasks_due: bool,
+    browser: bool,
+    zone: str,
+    assigned: bool = True,
 ) -> NotificationPreference:
     """Save preferences; raises ValueError for a time zone that is not in the tz database."""
     zone = (zone or "").strip()
@@ -166,6 +209,7 @@ def prefs_save(
             "messages": messages,
             "mentions": mentions,
             "tasks_due": tasks_due,
+            "assigned": assigned,
             "browser": browser,
             "timezone": zone,
         },

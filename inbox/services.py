@@ -205,8 +205,13 @@ def conversation_mark_read(*, conversation: Conversation) -> None:
 
 
 def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any) -> None:
+    """Give the conversation to ``assignee`` (None: nobody); they are notified unless they took it."""
     with transaction.atomic():
-        Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
+        rows = Conversation.objects.filter(pk=conversation.pk)
+        if assignee is not None:
+            rows = rows.exclude(assignee=assignee)  # given again to the same person: nothing new to tell
+        if rows.update(assignee=assignee) and assignee is not None:
+            notify.assigned_notify(conversation=conversation, assignee=assignee, by=by)
         live.bump([conversation.account_id])
     conversation.assignee = assignee
 

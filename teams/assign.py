@@ -1,0 +1,160 @@
+"""Auto-assignment: a new conversation on an account a team owns goes, round-robin, to one of the team's
+members who is online (crm.presence) and below their capacity (open conversations assigned to them).
+
+"New" is an inbound message, stored by ingestion, in an open conversation nobody is assigned to: a first
+message, a closed conversation the person reopened, or the person's first answer to a campaign (whose
+first outbound message keeps it out of the Open queue, and out of here, until then). Messages older
+than MAX_AGE when stored (old chats brought in by the backfill after onboarding) assign nothing; nor do
+channels, which nobody answers.
+
+Race-safe across session hosts: the teams concerned are locked (by id), then every membership of their
+members (by id), inside the storing transaction, so two arrivals at once are assigned one after the
+other, each counting what the other assigned; a conversation is claimed only while still unassigned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from accounts.models import Account
+from crm.presence import online_since
+from inbox import notify
+from inbox.models import Conversation, Message
+from teams.models import Member, Team
+
+log = logging.getLogger(__name__)
+
+MAX_AGE = timedelta(days=1)
+
+NO_MEMBERS = "the team has no members"
+NOBODY_ONLINE = "no operator online"
+NOBODY_MAY_SEE = "no online member is granted the account"
+ALL_FULL = "all online operators are at capacity"
+
+
+def on_messages_stored(sender: Any, received: Iterable[int] = (), **kwargs: Any) -> None:
+    """Runs inside the transaction that stores the messages: an assignment that cannot be made is
+    logged and skipped (its own savepoint), never a reason for the messages not to be stored."""
+    ids = list(received)
+    if not ids:
+        return
+    try:
+        with transaction.atomic():
+            conversations_auto_assign(message_ids=ids)
+    except Exception:
+        log.exception(
+            "could not auto-assign the conversations of %d stored messages; they are stored", len(ids)
+        )
+
+
+def conversations_auto_assign(*, message_ids: Iterable[int]) -> dict[int, int]:
+    """Assign the new conversations these received messages belong to; returns conversation id →
+    assignee id for those assigned."""
+    waiting = _waiting(list(message_ids))
+    if not waiting:
+        return {}
+    owners = dict(
+        Account.objects.filter(pk__in={c.account_id for c in waiting}).values_list(
+            "pk", "team_ownership__team"
+        )
+    )
+    teams = {
+        t.pk: t for t in Team.objects.select_for_update().filter(pk__in=set(owners.values())).order_by("pk")
+    }
+    members = list(Member.objects.filter(team__in=teams).select_related("user").order_by("pk"))
+    users = {m.user_id for m in members}
+    # Capacity counts every open conversation of a user, whichever team gave it: lock all their
+    # memberships, so an arrival on another team that shares someone waits too.
+    list(Member.objects.select_for_update().filter(user__in=users).order_by("pk").values_list("pk"))
+    load: Counter[int] = Counter(
+        dict(
+            Conversation.objects.filter(assignee__in=users, state=Conversation.State.OPEN)
+            .values("assignee")
+            .annotate(n=Count("pk"))
+            .values_list("assignee", "n")
+        )
+    )
+    granted = set(
+        Account.operators.through.objects.filter(account_id__in=owners, user_id__in=users).values_list(
+            "account_id", "user_id"
+        )
+    )
+    since = online_since()
+    assigned: dict[int, int] = {}
+    outcome: dict[int, str] = {}
+    for conversation in waiting:
+        team = teams.get(owners[conversation.account_id])
+        if team is None or not team.auto_assign:
+            continue  # the locked row may say auto-assignment was turned off meanwhile
+        team_members = [m for m in members if m.team_id == team.pk]
+        pick, reason = _choose(
+            team_members, conversation=conversation, load=load, granted=granted, since=since
+        )
+        if pick is None:
+            outcome[team.pk] = reason
+            continue
+        if not Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True).update(
+            assignee=pick.user
+        ):
+            continue  # someone assigned it by hand meanwhile
+        pick.last_turn = max(m.last_turn for m in team_members) + 1
+        Member.objects.filter(pk=pick.pk).update(last_turn=pick.last_turn)
+        load[pick.user_id] += 1
+        assigned[conversation.pk] = pick.user_id
+        outcome[team.pk] = ""
+        notify.assigned_notify(conversation=conversation, assignee=pick.user, team=team.name)
+    for team_id, reason in sorted(outcome.items()):
+        Team.objects.filter(pk=team_id).update(
+            unassigned_reason=reason, unassigned_at=timezone.now() if reason else None
+        )
+    return assigned
+
+
+def _waiting(message_ids: list[int]) -> list[Conversation]:
+    """The open, unassigned conversations (not channels) on accounts of auto-assigning teams that these
+    messages arrived in, in the order they arrived."""
+    recent = Message.objects.filter(
+        pk__in=message_ids, direction=Message.Direction.IN, date__gte=timezone.now() - MAX_AGE
+    )
+    first: dict[int, int] = {}
+    for conversation_id, message_id in recent.order_by("pk").values_list("conversation_id", "pk"):
+        first.setdefault(conversation_id, message_id)
+    rows = Conversation.objects.filter(
+        pk__in=first,
+        assignee__isnull=True,
+        state=Conversation.State.OPEN,
+        outreach_pending=False,
+        account__team_ownership__team__auto_assign=True,
+    ).exclude(kind=Conversation.Kind.CHANNEL)
+    return sorted(rows, key=lambda c: first[c.pk])
+
+
+def _choose(
+    members: list[Member],
+    *,
+    conversation: Conversation,
+    load: Counter[int],
+    granted: set[tuple[int, int]],
+    since: Any,
+) -> tuple[Member | None, str]:
+    """The member whose turn it is, or None and why nobody can take it."""
+    if not members:
+        return None, NO_MEMBERS
+    online = [m for m in members if m.user.is_active and m.user.last_seen_at and m.user.last_seen_at > since]
+    if not online:
+        return None, NOBODY_ONLINE
+    may_see = [m for m in online if m.user.is_admin or (conversation.account_id, m.user_id) in granted]
+    if not may_see:
+        return None, NOBODY_MAY_SEE
+    free = [m for m in may_see if load[m.user_id] < m.capacity]
+    if not free:
+        return None, ALL_FULL
+    return min(free, key=lambda m: (m.last_turn, m.pk)), ""
