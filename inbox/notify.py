@@ -77,10 +77,8 @@ def assigned_notify(
     auto-assignment of ``team``. Nobody is told of what they took themselves."""
     if assignee is None or (by is not None and getattr(by, "pk", None) == assignee.pk):
         return []
-    if team:
-        giver = f"Team {team}"
-    else:
-        giver = by.get_username() if getattr(by, "pk", None) else "Someone"
+    person = by.get_username() if getattr(by, "pk", None) else "Someone"
+    giver = f"Team {team}" if team else person
     where = conversation.title or conversation.username or f"conversation {conversation.pk}"
     last = " ".join(conversation.last_message_preview.split())
     return notify(

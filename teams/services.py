@@ -120,9 +120,9 @@ def team_account_remove(*, team: Team, account_id: int | None, by: Any) -> None:
     """The team no longer owns the account; its members lose the grant of it."""
     with transaction.atomic():
         team = _locked(team)
-        if not TeamAccount.objects.filter(team=team, account_id=account_id).delete()[0]:
+        if account_id is None or not TeamAccount.objects.filter(team=team, account_id=account_id).delete()[0]:
             raise TeamError("That account is not in this team")
-        _grant(users=_operators(team), account_ids=[account_id], grant=False, by=by)  # type: ignore[list-item]
+        _grant(users=_operators(team), account_ids=[account_id], grant=False, by=by)
 
 
 def member_add(*, team: Team, user_id: int | None, capacity: int, by: Any) -> Member:
@@ -140,14 +140,14 @@ def member_add(*, team: Team, user_id: int | None, capacity: int, by: Any) -> Me
     return member
 
 
-def member_set_capacity(*, team: Team, member_id: int | None, capacity: int) -> None:
+def member_set_capacity(*, team: Team, member_id: int, capacity: int) -> None:
     with transaction.atomic():
         team = _locked(team)
         if not Member.objects.filter(team=team, pk=member_id).update(capacity=capacity):
             raise TeamError("That member is not in this team")
 
 
-def member_remove(*, team: Team, member_id: int | None, by: Any) -> None:
+def member_remove(*, team: Team, member_id: int, by: Any) -> None:
     """Take a user out of the team; they lose the grants of its accounts (their conversations stay
     theirs until someone reassigns them)."""
     with transaction.atomic():
