@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from accounts.models import Account
@@ -120,21 +120,22 @@ def conversations_auto_assign(*, message_ids: Iterable[int]) -> dict[int, int]:
 
 def _waiting(message_ids: list[int]) -> list[Conversation]:
     """The open, unassigned conversations (not channels) on accounts of auto-assigning teams that these
-    messages arrived in, in the order they arrived."""
-    recent = Message.objects.filter(
-        pk__in=message_ids, direction=Message.Direction.IN, date__gte=timezone.now() - MAX_AGE
+    messages arrived in, in the order they arrived (one query, nothing when no team auto-assigns)."""
+    rows = (
+        Conversation.objects.filter(
+            messages__pk__in=message_ids,
+            messages__direction=Message.Direction.IN,
+            messages__date__gte=timezone.now() - MAX_AGE,
+            assignee__isnull=True,
+            state=Conversation.State.OPEN,
+            outreach_pending=False,
+            account__team_ownership__team__auto_assign=True,
+        )
+        .exclude(kind=Conversation.Kind.CHANNEL)
+        .annotate(first=Min("messages__pk"))
+        .order_by("first")
     )
-    first: dict[int, int] = {}
-    for conversation_id, message_id in recent.order_by("pk").values_list("conversation_id", "pk"):
-        first.setdefault(conversation_id, message_id)
-    rows = Conversation.objects.filter(
-        pk__in=first,
-        assignee__isnull=True,
-        state=Conversation.State.OPEN,
-        outreach_pending=False,
-        account__team_ownership__team__auto_assign=True,
-    ).exclude(kind=Conversation.Kind.CHANNEL)
-    return sorted(rows, key=lambda c: first[c.pk])
+    return list(rows)
 
 
 def _choose(
