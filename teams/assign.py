@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -61,61 +62,77 @@ def conversations_auto_assign(*, message_ids: Iterable[int]) -> dict[int, int]:
     waiting = _waiting(list(message_ids))
     if not waiting:
         return {}
-    owners = dict(
-        Account.objects.filter(pk__in={c.account_id for c in waiting}).values_list(
-            "pk", "team_ownership__team"
-        )
-    )
-    teams = {
-        t.pk: t for t in Team.objects.select_for_update().filter(pk__in=set(owners.values())).order_by("pk")
-    }
-    members = list(Member.objects.filter(team__in=teams).select_related("user").order_by("pk"))
-    users = {m.user_id for m in members}
-    # Capacity counts every open conversation of a user, whichever team gave it: lock all their
-    # memberships, so an arrival on another team that shares someone waits too.
-    list(Member.objects.select_for_update().filter(user__in=users).order_by("pk").values_list("pk"))
-    load: Counter[int] = Counter(
-        dict(
-            Conversation.objects.filter(assignee__in=users, state=Conversation.State.OPEN)
-            .values("assignee")
-            .annotate(n=Count("pk"))
-            .values_list("assignee", "n")
-        )
-    )
-    granted = set(
-        Account.operators.through.objects.filter(account_id__in=owners, user_id__in=users).values_list(
-            "account_id", "user_id"
-        )
-    )
-    since = online_since()
+    state = _locked_state(waiting)
     assigned: dict[int, int] = {}
     outcome: dict[int, str] = {}
     for conversation in waiting:
-        team = teams.get(owners[conversation.account_id])
+        team = state.teams.get(state.owners[conversation.account_id])
         if team is None or not team.auto_assign:
             continue  # the locked row may say auto-assignment was turned off meanwhile
-        team_members = [m for m in members if m.team_id == team.pk]
-        pick, reason = _choose(
-            team_members, conversation=conversation, load=load, granted=granted, since=since
-        )
+        members = [m for m in state.members if m.team_id == team.pk]
+        pick, reason = _choose(members, conversation=conversation, state=state)
         if pick is None:
             outcome[team.pk] = reason
-            continue
-        if not Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True).update(
-            assignee=pick.user
-        ):
-            continue  # someone assigned it by hand meanwhile
-        pick.last_turn = max(m.last_turn for m in team_members) + 1
-        Member.objects.filter(pk=pick.pk).update(last_turn=pick.last_turn)
-        load[pick.user_id] += 1
-        assigned[conversation.pk] = pick.user_id
-        outcome[team.pk] = ""
-        notify.assigned_notify(conversation=conversation, assignee=pick.user, team=team.name)
+        elif _claim(conversation, pick, members):
+            state.load[pick.user_id] += 1
+            assigned[conversation.pk] = pick.user_id
+            outcome[team.pk] = ""
+            notify.assigned_notify(conversation=conversation, assignee=pick.user, team=team.name)
     for team_id, reason in sorted(outcome.items()):
         Team.objects.filter(pk=team_id).update(
             unassigned_reason=reason, unassigned_at=timezone.now() if reason else None
         )
     return assigned
+
+
+@dataclass
+class _State:
+    """What one assignment run reads once, under its locks."""
+
+    owners: dict[int, int]  # account id → its team's id
+    teams: dict[int, Team]
+    members: list[Member]
+    load: Counter[int]  # user id → open conversations assigned to them
+    granted: set[tuple[int, int]]  # (account id, user id)
+    since: datetime  # online: seen after this
+
+
+def _locked_state(waiting: list[Conversation]) -> _State:
+    """Lock the teams of these conversations' accounts (by id), then every membership of their members
+    (by id): capacity counts every open conversation of a user, whichever team gave it, so an arrival
+    on another team that shares someone waits too. Then read the load under those locks."""
+    accounts = {c.account_id for c in waiting}
+    owners = dict(Account.objects.filter(pk__in=accounts).values_list("pk", "team_ownership__team"))
+    locked = Team.objects.select_for_update().filter(pk__in=set(owners.values())).order_by("pk")
+    teams = {t.pk: t for t in locked}
+    members = list(Member.objects.filter(team__in=teams).select_related("user").order_by("pk"))
+    users = {m.user_id for m in members}
+    list(Member.objects.select_for_update().filter(user__in=users).order_by("pk").values_list("pk"))
+    open_now = (
+        Conversation.objects.filter(assignee__in=users, state=Conversation.State.OPEN)
+        .values("assignee")
+        .annotate(n=Count("pk"))
+        .values_list("assignee", "n")
+    )
+    grants = Account.operators.through.objects.filter(account_id__in=accounts, user_id__in=users)
+    return _State(
+        owners=owners,
+        teams=teams,
+        members=members,
+        load=Counter(dict(open_now)),
+        granted=set(grants.values_list("account_id", "user_id")),
+        since=online_since(),
+    )
+
+
+def _claim(conversation: Conversation, pick: Member, members: list[Member]) -> bool:
+    """Give the conversation to ``pick`` if it is still unassigned (a hand assignment meanwhile wins),
+    and make ``pick``'s the team's latest turn."""
+    if not Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True).update(assignee=pick.user):
+        return False
+    pick.last_turn = max(m.last_turn for m in members) + 1
+    Member.objects.filter(pk=pick.pk).update(last_turn=pick.last_turn)
+    return True
 
 
 def _waiting(message_ids: list[int]) -> list[Conversation]:
@@ -138,24 +155,19 @@ def _waiting(message_ids: list[int]) -> list[Conversation]:
     return list(rows)
 
 
-def _choose(
-    members: list[Member],
-    *,
-    conversation: Conversation,
-    load: Counter[int],
-    granted: set[tuple[int, int]],
-    since: Any,
-) -> tuple[Member | None, str]:
+def _choose(members: list[Member], *, conversation: Conversation, state: _State) -> tuple[Member | None, str]:
     """The member whose turn it is, or None and why nobody can take it."""
     if not members:
         return None, NO_MEMBERS
-    online = [m for m in members if m.user.is_active and m.user.last_seen_at and m.user.last_seen_at > since]
+    online = [
+        m for m in members if m.user.is_active and m.user.last_seen_at and m.user.last_seen_at > state.since
+    ]
     if not online:
         return None, NOBODY_ONLINE
-    may_see = [m for m in online if m.user.is_admin or (conversation.account_id, m.user_id) in granted]
+    may_see = [m for m in online if m.user.is_admin or (conversation.account_id, m.user_id) in state.granted]
     if not may_see:
         return None, NOBODY_MAY_SEE
-    free = [m for m in may_see if load[m.user_id] < m.capacity]
+    free = [m for m in may_see if state.load[m.user_id] < m.capacity]
     if not free:
         return None, ALL_FULL
     return min(free, key=lambda m: (m.last_turn, m.pk)), ""

@@ -65,10 +65,13 @@ def rename(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 @require_POST
 def auto_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    on = request.POST.get("on")
-    if on not in ("0", "1"):
-        return _change(request, pk, lambda team: _refuse("Choose to turn auto-assignment on or off"))
-    return _change(request, pk, lambda team: services.team_set_auto_assign(team=team, on=on == "1"))
+    def write(team: Team) -> None:
+        on = request.POST.get("on")
+        if on not in ("0", "1"):
+            raise TeamError("Choose to turn auto-assignment on or off")
+        services.team_set_auto_assign(team=team, on=on == "1")
+
+    return _change(request, pk, write)
 
 
 @admin_required
@@ -126,7 +129,3 @@ def member_remove(request: HttpRequest, pk: int, member: int) -> HttpResponse:
     return _change(
         request, pk, lambda team: services.member_remove(team=team, member_id=member, by=request.user)
     )
-
-
-def _refuse(reason: str) -> None:
-    raise TeamError(reason)
