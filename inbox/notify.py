@@ -40,15 +40,26 @@ def notify(
     task: Task | None = None,
 ) -> list[Notification]:
     """Notify these users (those whose preferences leave ``kind`` on), pushed after commit."""
-    ids = set(user_ids)
-    off = {p.user_id for p in NotificationPreference.objects.filter(user_id__in=ids) if not p.wants(kind)}
-    rows = [
-        Notification(user_id=u, kind=kind, text=text[:MAX_TEXT], conversation=conversation, task=task)
-        for u in sorted(ids - off)
-    ]
-    Notification.objects.bulk_create(rows)
-    push.publish_on_commit((push.user_notify_channel(r.user_id), push.message("notify")) for r in rows)
-    return rows
+    return rows_notify(
+        [
+            Notification(user_id=u, kind=kind, text=text, conversation=conversation, task=task)
+            for u in sorted(set(user_ids))
+        ]
+    )
+
+
+def rows_notify(rows: list[Notification]) -> list[Notification]:
+    """Write these notifications, less those their users' preferences turn off, in one statement;
+    pushed after commit."""
+    prefs = {
+        p.user_id: p for p in NotificationPreference.objects.filter(user_id__in={r.user_id for r in rows})
+    }
+    wanted = [r for r in rows if r.user_id not in prefs or prefs[r.user_id].wants(r.kind)]
+    for row in wanted:
+        row.text = row.text[:MAX_TEXT]
+    Notification.objects.bulk_create(wanted)
+    push.publish_on_commit((push.user_notify_channel(r.user_id), push.message("notify")) for r in wanted)
+    return wanted
 
 
 def mentions_notify(*, note: Note) -> list[Notification]:
@@ -70,19 +81,27 @@ def mentions_notify(*, note: Note) -> list[Notification]:
     )
 
 
-def assigned_notify(
-    *, conversation: Conversation, assignee: Any, by: Any = None, team: str = ""
-) -> list[Notification]:
-    """Tell ``assignee`` a conversation is now theirs: given by ``by`` (None: the API), or by the
-    auto-assignment of ``team``. Nobody is told of what they took themselves."""
+def assigned_notify(*, conversation: Conversation, assignee: Any, by: Any = None) -> list[Notification]:
+    """Tell ``assignee`` someone gave them a conversation (``by`` None: through the API). Nobody is told
+    of what they took themselves."""
     if assignee is None or (by is not None and getattr(by, "pk", None) == assignee.pk):
         return []
-    person = by.get_username() if getattr(by, "pk", None) else "Someone"
-    giver = f"Team {team}" if team else person
+    giver = by.get_username() if getattr(by, "pk", None) else "Someone"
+    return rows_notify([_assigned(conversation, user_id=assignee.pk, giver=giver)])
+
+
+def team_assigned_notify(*, conversations: list[Conversation], team: str) -> list[Notification]:
+    """Tell each assignee their team's auto-assignment gave them the conversation (one statement)."""
+    return rows_notify(
+        [_assigned(c, user_id=c.assignee_id, giver=f"Team {team}") for c in conversations if c.assignee_id]
+    )
+
+
+def _assigned(conversation: Conversation, *, user_id: int, giver: str) -> Notification:
     where = conversation.title or conversation.username or f"conversation {conversation.pk}"
     last = " ".join(conversation.last_message_preview.split())
-    return notify(
-        user_ids=[assignee.pk],
+    return Notification(
+        user_id=user_id,
         kind=Notification.Kind.ASSIGNED,
         text=f"{giver} assigned you {where}" + (f": {last}" if last else ""),
         conversation=conversation,

@@ -28,6 +28,7 @@ from django.utils import timezone
 from accounts.models import Account
 from crm.presence import online_since
 from inbox import notify
+from inbox import services as inbox_services
 from inbox.models import Conversation, Message
 from teams.models import Member, Team
 
@@ -63,26 +64,39 @@ def conversations_auto_assign(*, message_ids: Iterable[int]) -> dict[int, int]:
     if not waiting:
         return {}
     state = _locked_state(waiting)
-    assigned: dict[int, int] = {}
-    outcome: dict[int, str] = {}
+    picks: dict[int, Member] = {}  # conversation id → member
+    outcome: dict[int, str] = {}  # team id → why its latest new conversation stayed unassigned, or ""
     for conversation in waiting:
         team = state.teams.get(state.owners[conversation.account_id])
         if team is None or not team.auto_assign:
             continue  # the locked row may say auto-assignment was turned off meanwhile
         members = [m for m in state.members if m.team_id == team.pk]
-        pick, reason = _choose(members, conversation=conversation, state=state)
-        if pick is None:
-            outcome[team.pk] = reason
-        elif _claim(conversation, pick, members):
+        pick, outcome[team.pk] = _choose(members, conversation=conversation, state=state)
+        if pick is not None:
+            pick.last_turn = max(m.last_turn for m in members) + 1
             state.load[pick.user_id] += 1
-            assigned[conversation.pk] = pick.user_id
-            outcome[team.pk] = ""
-            notify.assigned_notify(conversation=conversation, assignee=pick.user, team=team.name)
+            picks[conversation.pk] = pick
+    _write(waiting, picks=picks, outcome=outcome, teams=state.teams)
+    return {pk: picks[pk].user_id for pk in picks}
+
+
+def _write(
+    waiting: list[Conversation], *, picks: dict[int, Member], outcome: dict[int, str], teams: dict[int, Team]
+) -> None:
+    """A few statements whatever the batch: the claims, the turns, the notifications, the reasons. A
+    conversation someone assigned by hand meanwhile keeps its assignee (that member's turn is spent)."""
+    claimed = set(inbox_services.conversations_claim(assignees={pk: m.user_id for pk, m in picks.items()}))
+    Member.objects.bulk_update({m.pk: m for m in picks.values()}.values(), ["last_turn"])
+    for team_id, team in teams.items():
+        mine = [c for c in waiting if c.pk in claimed and picks[c.pk].team_id == team_id]
+        for conversation in mine:
+            conversation.assignee_id = picks[conversation.pk].user_id
+        if mine:
+            notify.team_assigned_notify(conversations=mine, team=team.name)
     for team_id, reason in sorted(outcome.items()):
         Team.objects.filter(pk=team_id).update(
             unassigned_reason=reason, unassigned_at=timezone.now() if reason else None
         )
-    return assigned
 
 
 @dataclass
@@ -123,16 +137,6 @@ def _locked_state(waiting: list[Conversation]) -> _State:
         granted=set(grants.values_list("account_id", "user_id")),
         since=online_since(),
     )
-
-
-def _claim(conversation: Conversation, pick: Member, members: list[Member]) -> bool:
-    """Give the conversation to ``pick`` if it is still unassigned (a hand assignment meanwhile wins),
-    and make ``pick``'s the team's latest turn."""
-    if not Conversation.objects.filter(pk=conversation.pk, assignee__isnull=True).update(assignee=pick.user):
-        return False
-    pick.last_turn = max(m.last_turn for m in members) + 1
-    Member.objects.filter(pk=pick.pk).update(last_turn=pick.last_turn)
-    return True
 
 
 def _waiting(message_ids: list[int]) -> list[Conversation]:

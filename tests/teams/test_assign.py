@@ -182,3 +182,12 @@ def test_a_database_error_in_auto_assignment_rolls_back_only_itself(sales, monke
     offline(sales.otto.user, sales.bea.user)
     convo = arrive(sales.one, text="Kept")
     assert convo.last_message_preview == "Kept" and convo.assignee_id is None
+
+
+def test_a_conversation_assigned_by_hand_meanwhile_keeps_its_assignee(sales, operator, bea):
+    """The claim is conditional: a conversation someone assigned between the choice and the write is
+    not taken from them."""
+    convo = arrive(sales.one)
+    assert convo.assignee_id == operator.pk
+    assert inbox_services.conversations_claim(assignees={convo.pk: bea.pk}) == []
+    assert Conversation.objects.get(pk=convo.pk).assignee_id == operator.pk
