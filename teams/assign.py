@@ -76,15 +76,16 @@ def conversations_auto_assign(*, message_ids: Iterable[int]) -> dict[int, int]:
             pick.last_turn = max(m.last_turn for m in members) + 1
             state.load[pick.user_id] += 1
             picks[conversation.pk] = pick
-    _write(waiting, picks=picks, outcome=outcome, teams=state.teams)
-    return {pk: picks[pk].user_id for pk in picks}
+    claimed = _write(waiting, picks=picks, outcome=outcome, teams=state.teams)
+    return {pk: picks[pk].user_id for pk in claimed}
 
 
 def _write(
     waiting: list[Conversation], *, picks: dict[int, Member], outcome: dict[int, str], teams: dict[int, Team]
-) -> None:
-    """A few statements whatever the batch: the claims, the turns, the notifications, the reasons. A
-    conversation someone assigned by hand meanwhile keeps its assignee (that member's turn is spent)."""
+) -> set[int]:
+    """A few statements whatever the batch: the claims, the turns, the notifications, the reasons; returns
+    the conversations claimed. One someone assigned by hand meanwhile keeps its assignee (that member's
+    turn is spent)."""
     claimed = set(inbox_services.conversations_claim(assignees={pk: m.user_id for pk, m in picks.items()}))
     Member.objects.bulk_update({m.pk: m for m in picks.values()}.values(), ["last_turn"])
     for team_id, team in teams.items():
@@ -97,6 +98,7 @@ def _write(
         Team.objects.filter(pk=team_id).update(
             unassigned_reason=reason, unassigned_at=timezone.now() if reason else None
         )
+    return claimed
 
 
 @dataclass
