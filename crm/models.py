@@ -16,6 +16,9 @@ class User(AbstractUser):
         OPERATOR = "operator", "Operator"
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.OPERATOR)
+    # When the user last made a request (an open page's stream counts: it reconnects every few minutes);
+    # "online" for auto-assignment is seen within USER_ONLINE_MINUTES (crm.presence).
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def is_admin(self) -> bool:

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "inbox",
+    "teams",
     "outreach",
     "pipeline",
     "contacts",
@@ -54,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "crm.presence.PresenceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -244,6 +246,10 @@ INBOX_LIVE_KEY = env.string("INBOX_LIVE_KEY", f"{CACHE_KEY_PREFIX}:inbox:version
 LIVE_STREAM_MAX_AGE = env.number("LIVE_STREAM_MAX_AGE", 300.0)
 # Seconds between the comments that keep an idle stream open through proxies.
 LIVE_HEARTBEAT = env.number("LIVE_HEARTBEAT", 15.0)
+# A user seen (any request, an open page's stream included) within this many minutes is online: teams
+# auto-assign new conversations only to online operators (teams/). Open pages reconnect their stream
+# every LIVE_STREAM_MAX_AGE seconds, so an open tab keeps its user online.
+USER_ONLINE_MINUTES = env.integer("USER_ONLINE_MINUTES", 10)
 # Admin alerts (reauth_required, banned, spam_limited) are POSTed here as JSON when set.
 ALERT_WEBHOOK_URL = env.string("ALERT_WEBHOOK_URL", "")
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("settings/api/", include("api.urls")),
     path("settings/webhooks/", include("webhooks.urls")),
     path("settings/users/", include("crm.users_urls")),
+    path("settings/teams/", include("teams.urls")),
     path("settings/stages/", include("pipeline.stage_urls")),
     path("settings/fields/", include("contacts.field_urls")),
     path("settings/", include("inbox.vocabulary_urls")),

@@ -411,15 +411,18 @@ class Task(models.Model):
 
 class Notification(models.Model):
     """One thing a user should know about: a message in a conversation assigned to them, a mention in
-    a note, a task that is due. Unread until they read it (or mark all read)."""
+    a note, a task that is due, a conversation or a task someone (or a team's auto-assignment) gave
+    them. Unread until they read it (or mark all read)."""
 
     class Kind(models.TextChoices):
         MESSAGE = "message", "Message in my conversation"
         MENTION = "mention", "Mention in a note"
         TASK_DUE = "task_due", "Task due"
+        ASSIGNED = "assigned", "Conversation assigned to me"
+        TASK_ASSIGNED = "task_assigned", "Task assigned to me"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     conversation = models.ForeignKey(
         Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -453,6 +456,7 @@ class NotificationPreference(models.Model):
     messages = models.BooleanField(default=True)
     mentions = models.BooleanField(default=True)
     tasks_due = models.BooleanField(default=True)
+    assigned = models.BooleanField(default=True)  # conversations and tasks given to me by someone else
     browser = models.BooleanField(default=True)
     timezone = models.CharField(max_length=64, default="", blank=True)
 
@@ -464,6 +468,8 @@ class NotificationPreference(models.Model):
             Notification.Kind.MESSAGE: self.messages,
             Notification.Kind.MENTION: self.mentions,
             Notification.Kind.TASK_DUE: self.tasks_due,
+            Notification.Kind.ASSIGNED: self.assigned,
+            Notification.Kind.TASK_ASSIGNED: self.assigned,
         }
         return wanted.get(kind, False)
 

@@ -1,5 +1,6 @@
 """Notifications: a row per user for a message in a conversation assigned to them, a mention in a note
-(``@username``), a task that fell due (``inbox.todo``); the unread count; per-user preferences.
+(``@username``), a task that fell due (``inbox.todo``), a conversation or a task someone else (or a team's
+auto-assignment) gave them; the unread count; per-user preferences.
 
 Each new notification publishes a ``notify`` event on its user's notify channel after commit
 (``crm.live.user_notify_channel``): every open page of theirs re-reads the unread count (the tab
@@ -39,15 +40,26 @@ def notify(
     task: Task | None = None,
 ) -> list[Notification]:
     """Notify these users (those whose preferences leave ``kind`` on), pushed after commit."""
-    ids = set(user_ids)
-    off = {p.user_id for p in NotificationPreference.objects.filter(user_id__in=ids) if not p.wants(kind)}
-    rows = [
-        Notification(user_id=u, kind=kind, text=text[:MAX_TEXT], conversation=conversation, task=task)
-        for u in sorted(ids - off)
-    ]
-    Notification.objects.bulk_create(rows)
-    push.publish_on_commit((push.user_notify_channel(r.user_id), push.message("notify")) for r in rows)
-    return rows
+    return rows_notify(
+        [
+            Notification(user_id=u, kind=kind, text=text, conversation=conversation, task=task)
+            for u in sorted(set(user_ids))
+        ]
+    )
+
+
+def rows_notify(rows: list[Notification]) -> list[Notification]:
+    """Write these notifications, less those their users' preferences turn off, in one statement;
+    pushed after commit."""
+    prefs = {
+        p.user_id: p for p in NotificationPreference.objects.filter(user_id__in={r.user_id for r in rows})
+    }
+    wanted = [r for r in rows if r.user_id not in prefs or prefs[r.user_id].wants(r.kind)]
+    for row in wanted:
+        row.text = row.text[:MAX_TEXT]
+    Notification.objects.bulk_create(wanted)
+    push.publish_on_commit((push.user_notify_channel(r.user_id), push.message("notify")) for r in wanted)
+    return wanted
 
 
 def mentions_notify(*, note: Note) -> list[Notification]:
@@ -66,6 +78,47 @@ def mentions_notify(*, note: Note) -> list[Notification]:
         kind=Notification.Kind.MENTION,
         text=f"{author} mentioned you on {where}: {note.text}",
         conversation=conversation,
+    )
+
+
+def assigned_notify(*, conversation: Conversation, assignee: Any, by: Any = None) -> list[Notification]:
+    """Tell ``assignee`` someone gave them a conversation (``by`` None: through the API). Nobody is told
+    of what they took themselves."""
+    if assignee is None or (by is not None and getattr(by, "pk", None) == assignee.pk):
+        return []
+    giver = by.get_username() if getattr(by, "pk", None) else "Someone"
+    return rows_notify([_assigned(conversation, user_id=assignee.pk, giver=giver)])
+
+
+def team_assigned_notify(*, conversations: list[Conversation], team: str) -> list[Notification]:
+    """Tell each assignee their team's auto-assignment gave them the conversation (one statement)."""
+    return rows_notify(
+        [_assigned(c, user_id=c.assignee_id, giver=f"Team {team}") for c in conversations if c.assignee_id]
+    )
+
+
+def _assigned(conversation: Conversation, *, user_id: int, giver: str) -> Notification:
+    where = conversation.title or conversation.username or f"conversation {conversation.pk}"
+    last = " ".join(conversation.last_message_preview.split())
+    return Notification(
+        user_id=user_id,
+        kind=Notification.Kind.ASSIGNED,
+        text=f"{giver} assigned you {where}" + (f": {last}" if last else ""),
+        conversation=conversation,
+    )
+
+
+def task_assigned_notify(*, task: Task, by: Any) -> list[Notification]:
+    """Tell a task's assignee someone else gave it to them (a task made for oneself tells nobody)."""
+    if getattr(by, "pk", None) == task.assignee_id:
+        return []
+    giver = by.get_username() if getattr(by, "pk", None) else "Someone"
+    return notify(
+        user_ids=[task.assignee_id],
+        kind=Notification.Kind.TASK_ASSIGNED,
+        text=f"{giver} gave you a task: {task.title}",
+        conversation=task.conversation,
+        task=task,
     )
 
 
@@ -154,7 +207,14 @@ def zones() -> list[str]:
 
 
 def prefs_save(
-    *, user: Any, messages: bool, mentions: bool, tasks_due: bool, browser: bool, zone: str
+    *,
+    user: Any,
+    messages: bool,
+    mentions: bool,
+    tasks_due: bool,
+    browser: bool,
+    zone: str,
+    assigned: bool = True,
 ) -> NotificationPreference:
     """Save preferences; raises ValueError for a time zone that is not in the tz database."""
     zone = (zone or "").strip()
@@ -166,6 +226,7 @@ def prefs_save(
             "messages": messages,
             "mentions": mentions,
             "tasks_due": tasks_due,
+            "assigned": assigned,
             "browser": browser,
             "timezone": zone,
         },

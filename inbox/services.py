@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -205,10 +205,34 @@ def conversation_mark_read(*, conversation: Conversation) -> None:
 
 
 def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any) -> None:
+    """Give the conversation to ``assignee`` (None: nobody); they are notified unless they took it."""
     with transaction.atomic():
-        Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
+        rows = Conversation.objects.filter(pk=conversation.pk)
+        if assignee is not None:
+            rows = rows.exclude(assignee=assignee)  # given again to the same person: nothing new to tell
+        if rows.update(assignee=assignee) and assignee is not None:
+            notify.assigned_notify(conversation=conversation, assignee=assignee, by=by)
         live.bump([conversation.account_id])
     conversation.assignee = assignee
+
+
+def conversations_claim(*, assignees: dict[int, int]) -> list[int]:
+    """Assign each of these conversations (id → user id) that is still unassigned, in one statement;
+    returns the ids assigned (one someone assigned meanwhile keeps its assignee). Tells nobody: the
+    caller does (``notify.team_assigned_notify``), and ingestion's caller pushes the change."""
+    if not assignees:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE inbox_conversation c SET assignee_id = v.user_id
+            FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, user_id)
+            WHERE c.id = v.id AND c.assignee_id IS NULL
+            RETURNING c.id
+            """,
+            [list(assignees), list(assignees.values())],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def conversation_set_state(

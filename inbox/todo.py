@@ -114,20 +114,28 @@ def task_create(*, conversation: Conversation, title: str, due_at: datetime, ass
     """A task on a conversation for ``assignee`` (an admin or an operator granted its account)."""
     title = _title_clean(title)
     _assignee_check(conversation=conversation, assignee=assignee)
-    return Task.objects.create(
-        conversation=conversation, title=title, due_at=due_at, assignee=assignee, created_by=by
-    )
+    with transaction.atomic():
+        task = Task.objects.create(
+            conversation=conversation, title=title, due_at=due_at, assignee=assignee, created_by=by
+        )
+        notify.task_assigned_notify(task=task, by=by)
+    return task
 
 
-def task_update(*, task: Task, title: str, due_at: datetime, assignee: Any) -> Task:
-    """Change a task; a new due time reminds again (a moved task is a new appointment)."""
+def task_update(*, task: Task, title: str, due_at: datetime, assignee: Any, by: Any = None) -> Task:
+    """Change a task; a new due time reminds again (a moved task is a new appointment). A task handed
+    to someone else tells them."""
     title = _title_clean(title)
     _assignee_check(conversation=task.conversation, assignee=assignee)
     fields = {"title": title, "due_at": due_at, "assignee": assignee}
     if due_at != task.due_at:
         fields["reminded_at"] = None
-    Task.objects.filter(pk=task.pk).update(**fields)
-    task.refresh_from_db()
+    handed_over = assignee.pk != task.assignee_id
+    with transaction.atomic():
+        Task.objects.filter(pk=task.pk).update(**fields)
+        task.refresh_from_db()
+        if handed_over:
+            notify.task_assigned_notify(task=task, by=by)
     return task
 
 

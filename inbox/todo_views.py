@@ -79,7 +79,7 @@ def task_edit(request: HttpRequest, task_id: int) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            todo.task_update(task=task, **_task_fields(request, task.conversation))
+            todo.task_update(task=task, by=request.user, **_task_fields(request, task.conversation))
         except ValueError as problem:
             error = str(problem)
         else:
@@ -183,6 +183,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
                 messages="messages" in request.POST,
                 mentions="mentions" in request.POST,
                 tasks_due="tasks_due" in request.POST,
+                assigned="assigned" in request.POST,
                 browser="browser" in request.POST,
                 zone=request.POST.get("timezone", ""),
             )

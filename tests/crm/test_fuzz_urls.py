@@ -33,6 +33,7 @@ from contacts.services import custom_field_create
 from inbox.models import Contact, Conversation, Label
 from outreach import forms as outreach_forms
 from outreach.models import ScrapeJob, WarmupPlan
+from teams.services import member_add, team_create
 from tests.support import outreach as build
 from tests.support.inbox import conversation_make
 
@@ -90,7 +91,8 @@ HOSTILE = [
 KNOWN_NAMES = {
     "page", "q", "account", "unread", "who", "label", "kind", "state", "before", "since", "v", "row",
     "template", "status", "host", "attention", "step", "action", "text", "reply_to", "anchor", "assignee",
-    "labels", "ids", "operator", "operators", "proxy", "file", "session_file", "next",
+    "labels", "ids", "operator", "operators", "proxy", "file", "session_file", "next", "capacity", "user",
+    "on", "name",
 }  # fmt: skip
 for module in (account_forms, outreach_forms, api_forms):
     for value in vars(module).values():
@@ -166,6 +168,8 @@ def world(admin_user, operator, make_account):
     job = ScrapeJob.objects.create(account=account, target="@group", audience=audience)
     plan = WarmupPlan.objects.create(account=account, days=3, start_limits={}, target_limits={})
     key, _ = key_create(name="fuzz", scopes=["fleet:read"], accounts=[account], by=admin_user)
+    team = team_create(name="Fuzzers")
+    member = member_add(team=team, user_id=operator.pk, capacity=2, by=admin_user)
     # The row each route's <int:pk> names (by the route's start), so a request can reach the view's body.
     rows = {
         "inbox/": conversation.pk,
@@ -177,6 +181,7 @@ def world(admin_user, operator, make_account):
         "settings/api/": key.pk,
         "contacts/": person.pk,
         "settings/fields/": field.pk,
+        "settings/teams/": team.pk,
     }
     message = conversation.messages.order_by("id").first()
     return {
@@ -185,6 +190,7 @@ def world(admin_user, operator, make_account):
         "rows": rows,
         "message": message.pk,
         "field": field.pk,
+        "member": member.pk,
     }
 
 
@@ -195,6 +201,7 @@ def _real_args(route: str, world) -> dict[str, str]:
         "pk": pk,
         "message_id": world["message"],
         "field_id": world["field"],
+        "member": world["member"],
         "action": "pause",
         "source": "csv",
     }

@@ -85,13 +85,15 @@ def test_a_new_message_notifies_the_assignee_only(mine, operator, colleague):
     assert not Notification.objects.exists()  # nobody assigned
     services.conversation_assign(conversation=mine, assignee=colleague, by=operator)
     signals.messages_stored.send(sender=None, received=[message.pk])
-    note = Notification.objects.get()
-    assert (note.user, note.kind) == (colleague, "message")
+    note = Notification.objects.get(kind="message")
+    assert note.user == colleague
     assert "Still free?" in note.text
 
 
 def test_preferences_turn_kinds_off(mine, operator, colleague):
-    notify.prefs_save(user=colleague, messages=False, mentions=False, tasks_due=True, browser=False, zone="")
+    notify.prefs_save(
+        user=colleague, messages=False, mentions=False, tasks_due=True, browser=False, zone="", assigned=False
+    )
     _note(mine, operator, "@bea.k hi")
     services.conversation_assign(conversation=mine, assignee=colleague, by=operator)
     message = Message.objects.create(conversation=mine, telegram_id=9, direction="in", text="Hi")
@@ -219,3 +221,19 @@ def test_a_notification_that_cannot_be_written_never_holds_back_the_messages(gra
     store.ingest(Batch(messages=[private(granted, 2, "Still there?")]))
     assert convo.messages.filter(text="Still there?").exists()
     assert not Notification.objects.exists()
+
+
+def test_a_conversation_given_by_someone_else_notifies_the_new_assignee_once(mine, operator, colleague):
+    services.conversation_assign(conversation=mine, assignee=colleague, by=operator)
+    services.conversation_assign(conversation=mine, assignee=colleague, by=operator)  # again: nothing new
+    note = Notification.objects.get()
+    assert (note.user, note.kind, note.conversation) == (colleague, "assigned", mine)
+    assert note.text == "otto assigned you Alice Buyer: Hello"
+    services.conversation_assign(conversation=mine, assignee=operator, by=operator)  # took it himself
+    services.conversation_assign(conversation=mine, assignee=None, by=operator)
+    assert Notification.objects.count() == 1
+
+
+def test_an_assignment_through_the_api_names_no_person(mine, colleague):
+    services.conversation_assign(conversation=mine, assignee=colleague, by=None)
+    assert Notification.objects.get().text.startswith("Someone assigned you Alice Buyer")

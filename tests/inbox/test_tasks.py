@@ -139,6 +139,64 @@ def test_a_reminder_respects_the_preference(mine, operator):
     assert Task.objects.get(pk=task.pk).reminded_at is not None
 
 
+# --- a task given to someone -----------------------------------------------------------------------------
+
+
+def test_a_task_given_to_someone_else_notifies_them_and_one_for_oneself_does_not(mine, operator, admin_user):
+    due = timezone.now() + timedelta(hours=1)
+    todo.task_create(conversation=mine, title="Ring Alice", due_at=due, assignee=operator, by=operator)
+    assert not Notification.objects.exists()
+    task = todo.task_create(
+        conversation=mine, title="Send the lease", due_at=due, assignee=operator, by=admin_user
+    )
+    note = Notification.objects.get()
+    assert (note.user, note.kind, note.task, note.conversation) == (operator, "task_assigned", task, mine)
+    assert note.text == "ada gave you a task: Send the lease"
+
+
+def test_a_task_handed_over_notifies_the_new_assignee_only(mine, operator, admin_user):
+    task = _task(mine, operator, due=timezone.now() + timedelta(hours=1))
+    todo.task_update(task=task, title="Call back", due_at=task.due_at, assignee=operator, by=admin_user)
+    assert not Notification.objects.exists()  # same assignee: nothing new to them
+    todo.task_update(task=task, title="Call back", due_at=task.due_at, assignee=admin_user, by=operator)
+    note = Notification.objects.get()
+    assert (note.user, note.kind) == (admin_user, "task_assigned")
+    assert note.text == "otto gave you a task: Call back"
+
+
+def test_a_task_given_respects_the_preference(mine, operator, admin_user):
+    notify.prefs_save(
+        user=operator, messages=True, mentions=True, tasks_due=True, browser=True, zone="", assigned=False
+    )
+    todo.task_create(
+        conversation=mine, title="Quiet", due_at=timezone.now(), assignee=operator, by=admin_user
+    )
+    assert not Notification.objects.exists()
+
+
+def test_a_task_refused_notifies_nobody(mine, operator, admin_user, theirs):
+    with pytest.raises(ValueError):
+        todo.task_create(
+            conversation=mine, title="x\x00", due_at=timezone.now(), assignee=operator, by=admin_user
+        )
+    with pytest.raises(ValueError):  # an operator who cannot see the conversation
+        todo.task_create(
+            conversation=theirs, title="Sam", due_at=timezone.now(), assignee=operator, by=admin_user
+        )
+    assert not Notification.objects.exists()
+
+
+def test_the_preferences_page_saves_the_assigned_choice(mine, operator_client, operator):
+    response = operator_client.post(
+        reverse("inbox:preferences"), {"messages": "on", "mentions": "on", "tasks_due": "on", "timezone": ""}
+    )
+    assert response.status_code == 302
+    assert notify.prefs_get(user=operator).assigned is False
+    operator_client.post(reverse("inbox:preferences"), {"assigned": "on", "timezone": ""})
+    assert notify.prefs_get(user=operator).assigned is True
+    assert 'name="assigned" checked' in operator_client.get(reverse("inbox:preferences")).content.decode()
+
+
 # --- the race ------------------------------------------------------------------------------------------
 
 
