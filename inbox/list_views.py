@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -59,7 +58,8 @@ def _apply(request: HttpRequest, *, action: str, ids: list[Any]) -> actions.Bulk
     if action == "assign":
         return actions.bulk_assign(by=by, ids=ids, assignee=_assignee(request))
     if action in ("label_add", "label_remove"):
-        label = Label.objects.filter(pk=parse_id(request.POST.get("label"))).first()
+        label_id = parse_id(request.POST.get("label"))
+        label = None if label_id is None else Label.objects.filter(pk=label_id).first()
         if label is None:
             raise ValueError("Choose a label (it may have just been deleted)")
         return actions.bulk_label(by=by, ids=ids, label=label, add=action == "label_add")
@@ -74,7 +74,7 @@ def _assignee(request: HttpRequest) -> Any:
         return None
     if chosen == "me":
         return request.user
-    user = get_user_model().objects.filter(pk=parse_id(chosen), is_active=True).first()
+    user = selectors.user_active(user_id=chosen)
     if user is None:
         raise ValueError("Choose whom to assign them to")
     return user

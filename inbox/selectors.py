@@ -252,6 +252,12 @@ def assignees(*, conversation: Conversation) -> QuerySet[Any]:
     )
 
 
+def user_active(*, user_id: Any) -> Any:
+    """The active user of a form's id ("9999…", "-1", NUL: None, like a user that does not exist)."""
+    pk = parse_id(user_id)
+    return None if pk is None else get_user_model().objects.filter(pk=pk, is_active=True).first()
+
+
 def assignees_any(*, user: Any) -> QuerySet[Any]:
     """Whom a bulk assignment may name: admins and the operators granted any account the user sees
     (each conversation still checks its own account)."""

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages as flash
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -198,7 +197,7 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         assignee = request.user
     elif chosen:
         # A forged or stale id is refused, never read as "unassign".
-        assignee = get_user_model().objects.filter(pk=parse_id(chosen), is_active=True).first()
+        assignee = selectors.user_active(user_id=chosen)
     error = "That user cannot be assigned" if chosen and assignee is None else ""
     if not error:
         try:
