@@ -5,12 +5,18 @@ Screenshots go to test-artifacts/inbox/."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from accounts.models import Account
 from inbox import live
 from inbox.models import Conversation, SavedView
+from inbox.selectors import PAGE_SIZE
 from tests.inbox.test_browser_keyboard import desk  # noqa: F401 - the same realistic inbox
 from tests.support.browser import logged_in_page
+from tests.support.inbox import conversation_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -169,5 +175,34 @@ def test_bulk_actions_and_views_fit_a_phone(desk, chromium, live_server, operato
         page.screenshot(path=str(artifacts / "bulk-phone.png"))
         page.click("#bulk-form button[value=close]")
         page.wait_for_selector("#bulk-result .done:text('3 closed')")
+    finally:
+        context.close()
+
+
+def test_select_all_in_this_view_acts_on_every_page_of_it(
+    make_account, operator, chromium, live_server, artifacts
+):
+    account = make_account(status=Account.Status.ACTIVE)
+    account.operators.add(operator)
+    now = timezone.now()
+    for n in range(PAGE_SIZE + 12):
+        c = conversation_make(account, title=f"Lead {n:02d}", peer_id=5000 + n, texts=("Hi",), unread=1)
+        Conversation.objects.filter(pk=c.pk).update(last_message_at=now - timedelta(minutes=n))
+    conversation_make(account, title="Already read", peer_id=9999, texts=("Hi",))  # not in the view
+    context, page = logged_in_page(chromium, live_server, operator.username, "pw-operator-1")
+    try:
+        page.goto("/inbox/?unread=1")
+        page.wait_for_selector(".conv-row")
+        assert page.locator(".conv-row").count() == PAGE_SIZE
+        assert not page.locator("[data-pick-view]").is_visible()
+        page.locator("[data-pick-page]").check()
+        page.click("[data-pick-view]")
+        page.wait_for_selector(f"#bulk-all:has-text('All {PAGE_SIZE + 12} conversations in this view')")
+        page.screenshot(path=str(artifacts / "bulk-select-view.png"))
+        page.click("#bulk-form button[value=close]")
+        page.wait_for_selector(f"#bulk-result .done:text('{PAGE_SIZE + 12} closed')")
+        assert Conversation.objects.filter(state="closed").count() == PAGE_SIZE + 12
+        assert Conversation.objects.get(title="Already read").state == "open"
+        assert page.locator("#bulk-all").inner_text().strip() == ""  # the selection is spent
     finally:
         context.close()
