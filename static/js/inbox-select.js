@@ -77,6 +77,19 @@
     f.querySelectorAll("input[name=query], input[name=view]").forEach(function (i) { i.value = query; });
   }, true);
 
+  // The saved views mark the one the list shows: their refresh asks with the list's current filters,
+  // and a change of filters refreshes them.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt.id === "saved-views") event.detail.path = event.detail.path.split("?")[0] + window.location.search;
+  });
+  var shownQuery = window.location.search;
+  document.addEventListener("htmx:pushedIntoHistory", function () {
+    var views = document.getElementById("saved-views");
+    if (!views || window.location.search === shownQuery) return;  // opening a conversation keeps the filters
+    shownQuery = window.location.search;
+    htmx.trigger(views, "views:refresh");
+  });
+
   // A bulk action done: the selection is spent (the list refreshes itself on the response's trigger).
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.elt !== form() || !event.detail.successful) return;
