@@ -15,11 +15,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
+
 from crm.parsing import MAX_IDS, parse_id
 from inbox import live, selectors, services
 from inbox.models import Conversation, Label
 
-LIMIT = MAX_IDS  # conversations one action may name; "select all in this view" takes the newest LIMIT
+LIMIT = MAX_IDS  # conversations one request may name
+# "Select all in this view" acts on this many at a time: every conversation changes in its own
+# transaction (with its reporting event), a few milliseconds each, and one request must stay short.
+VIEW_BATCH = 200
+MORE_CAP = 10_000  # "more in this view" is counted to here
 REFUSALS_SHOWN = 20  # conversations a result names one by one (the rest are counted)
 
 
@@ -33,6 +39,7 @@ class BulkResult:
     unchanged: int = 0
     no_access: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)  # (conversation, why) per refusal
+    more: int = 0  # conversations of the view still to do ("select all in this view" goes in batches)
 
     def summary(self) -> str:
         parts = [f"{self.done:,} {self.verb}"]
@@ -42,7 +49,10 @@ class BulkResult:
             parts.append(f"{len(self.refused):,} refused")
         if self.no_access:
             parts.append(f"{self.no_access:,} skipped (no access)")
-        return ", ".join(parts)
+        sentence = ", ".join(parts)
+        if self.more:
+            sentence += f"; {self.more:,}{'+' if self.more > MORE_CAP else ''} more in this view: apply again"
+        return sentence
 
     def refusals(self) -> list[str]:
         """One line per refused conversation (the first REFUSALS_SHOWN), then how many more."""
@@ -93,14 +103,30 @@ def bulk_label(*, by: Any, ids: Iterable[Any], label: Label, add: bool) -> BulkR
     return _each(by, ids, result, change)
 
 
-def view_ids(*, user: Any, filters: selectors.Filters) -> tuple[list[int], int]:
-    """ "Select all in this view": the newest LIMIT ids of the conversations the filters show the user,
-    and how many the view holds (counted to LIMIT + 1, so past the limit the count says "more")."""
+def view_pending(
+    *, user: Any, filters: selectors.Filters, action: str, assignee: Any = None, label: Label | None = None
+) -> QuerySet[Conversation]:
+    """The conversations of a view (the filters, as the user sees them) that the action would still
+    change, newest first. "Select all in this view" acts on the first VIEW_BATCH of them, so pressing
+    again goes on where the last press stopped, however the action changes the view."""
     rows = selectors.conversations_filter(
         rows=selectors.conversations_visible(user=user), filters=filters, user=user
     )
-    ids = list(rows.values_list("id", flat=True)[: LIMIT + 1])
-    return ids[:LIMIT], len(ids)
+    if action == "close":
+        return rows.exclude(state=Conversation.State.CLOSED)
+    if action == "reopen":
+        return rows.exclude(state=Conversation.State.OPEN)
+    if action == "assign" and assignee is None:
+        return rows.filter(assignee__isnull=False)
+    if action == "assign":
+        rows = rows.exclude(assignee=assignee)
+        # Only conversations the assignee may take: refusals would otherwise come first on every press.
+        return rows if getattr(assignee, "is_admin", False) else rows.filter(account__operators=assignee)
+    if action == "label_add" and label is not None:
+        return rows.exclude(labels=label)
+    if action == "label_remove" and label is not None:
+        return rows.filter(labels=label)
+    return rows.none()
 
 
 def _set_state(conversation: Conversation, state: str, by: Any) -> bool:

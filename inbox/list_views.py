@@ -20,11 +20,12 @@ from inbox.views import HtmxHttpRequest
 @require_POST
 def bulk(request: HtmxHttpRequest) -> HttpResponse:
     """Apply one action to the selected conversations (``ids``), or to the whole view (``all`` with the
-    view's query string in ``view``); answers with the sentence saying what happened."""
+    view's query string in ``view``: the newest VIEW_BATCH it would still change, a batch a press);
+    answers with the sentence saying what happened."""
     view_query = request.POST.get("view", "")
     error, result = "", None
     try:
-        result = _apply(request, action=request.POST.get("action", ""), ids=_ids(request, view_query))
+        result = _apply(request, view_query=view_query)
     except ValueError as problem:
         error = str(problem)
     if not request.htmx:
@@ -41,29 +42,38 @@ def bulk(request: HtmxHttpRequest) -> HttpResponse:
     return response
 
 
-def _ids(request: HttpRequest, view_query: str) -> list[Any]:
-    if request.POST.get("all") != "1":
-        return request.POST.getlist("ids")
-    filters = selectors.Filters.from_query(QueryDict(view_query[:4000]))
-    ids, _ = actions.view_ids(user=request.user, filters=filters)
-    return ids
-
-
-def _apply(request: HttpRequest, *, action: str, ids: list[Any]) -> actions.BulkResult:
-    by = request.user
-    if action == "close":
-        return actions.bulk_close(by=by, ids=ids)
-    if action == "reopen":
-        return actions.bulk_reopen(by=by, ids=ids)
+def _apply(request: HttpRequest, *, view_query: str) -> actions.BulkResult:
+    by, action = request.user, request.POST.get("action", "")
+    assignee, label = None, None
     if action == "assign":
-        return actions.bulk_assign(by=by, ids=ids, assignee=_assignee(request))
-    if action in ("label_add", "label_remove"):
+        assignee = _assignee(request)
+    elif action in ("label_add", "label_remove"):
         label_id = parse_id(request.POST.get("label"))
         label = None if label_id is None else Label.objects.filter(pk=label_id).first()
         if label is None:
             raise ValueError("Choose a label (it may have just been deleted)")
-        return actions.bulk_label(by=by, ids=ids, label=label, add=action == "label_add")
-    raise ValueError("Choose what to do with the selected conversations")
+    elif action not in ("close", "reopen"):
+        raise ValueError("Choose what to do with the selected conversations")
+    pending = None
+    ids: list[Any] = request.POST.getlist("ids")
+    if request.POST.get("all") == "1":
+        filters = selectors.Filters.from_query(QueryDict(view_query[:4000]))
+        pending = actions.view_pending(
+            user=by, filters=filters, action=action, assignee=assignee, label=label
+        )
+        ids = list(pending.values_list("id", flat=True)[: actions.VIEW_BATCH])
+    if action == "close":
+        result = actions.bulk_close(by=by, ids=ids)
+    elif action == "reopen":
+        result = actions.bulk_reopen(by=by, ids=ids)
+    elif action == "assign":
+        result = actions.bulk_assign(by=by, ids=ids, assignee=assignee)
+    else:
+        assert label is not None
+        result = actions.bulk_label(by=by, ids=ids, label=label, add=action == "label_add")
+    if pending is not None:
+        result.more = pending.order_by()[: actions.MORE_CAP + 1].count()
+    return result
 
 
 def _assignee(request: HttpRequest) -> Any:

@@ -93,8 +93,8 @@ def index(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "inbox/index.html#saved_views", context)
     if request.htmx.target == "bulk-all":  # "select all in this view": how many that is
         filters = selectors.Filters.from_query(request.GET)
-        _, count = bulk.view_ids(user=request.user, filters=filters)
-        context = {"count": count, "limit": bulk.LIMIT, "view_query": filters.to_query()}
+        count = selectors.conversation_count(user=request.user, filters=filters, cap=bulk.MORE_CAP)
+        context = {"count": count, "cap": bulk.MORE_CAP, "batch": bulk.VIEW_BATCH}
         return render(request, "inbox/index.html#bulk_all", context)
     context = _list_context(request)
     if request.htmx:

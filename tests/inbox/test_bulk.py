@@ -164,14 +164,44 @@ def test_removing_a_label_leaves_the_others(operator, mine):
     assert list(mine[0].labels.values_list("name", flat=True)) == ["vip"]
 
 
-def test_select_all_in_a_view_takes_only_what_the_view_shows_the_user(operator, mine, theirs):
+def test_a_view_offers_only_what_it_shows_the_user_and_the_action_would_change(
+    operator, mine, theirs, colleague
+):
     from inbox.selectors import Filters
 
+    hot = Label.objects.create(name="hot")
     Conversation.objects.filter(pk=mine[0].pk).update(unread_count=3)
-    ids, count = bulk.view_ids(user=operator, filters=Filters(unread=True))
-    assert (ids, count) == ([mine[0].pk], 1)
-    ids, count = bulk.view_ids(user=operator, filters=Filters())
-    assert sorted(ids) == sorted(c.pk for c in mine) and theirs.pk not in ids
+    mine[1].labels.add(hot)
+
+    def pending(filters, action, **extra):
+        rows = bulk.view_pending(user=operator, filters=filters, action=action, **extra)
+        return sorted(rows.values_list("id", flat=True))
+
+    everyone = sorted(c.pk for c in mine)
+    assert pending(Filters(unread=True), "close") == [mine[0].pk]
+    assert pending(Filters(), "close") == everyone and theirs.pk not in pending(Filters(state="all"), "close")
+    assert pending(Filters(), "reopen") == []
+    assert pending(Filters(), "label_add", label=hot) == [mine[0].pk, mine[2].pk]
+    assert pending(Filters(), "label_remove", label=hot) == [mine[1].pk]
+    assert pending(Filters(), "assign", assignee=None) == []
+    assert pending(Filters(), "assign", assignee=colleague) == everyone
+    assert pending(Filters(), "explode") == []
+
+
+def test_select_all_goes_in_batches_and_says_how_many_are_left(operator_client, granted, monkeypatch):
+    monkeypatch.setattr(bulk, "VIEW_BATCH", 2)
+    made = [conversation_make(granted, title=f"P{n}", peer_id=500 + n, texts=("Hi",)) for n in range(5)]
+    hot = Label.objects.create(name="hot")
+    data = {"all": "1", "view": "", "action": "label_add", "label": str(hot.pk)}
+    said = []
+    for _ in range(3):
+        said.append(
+            operator_client.post(reverse("inbox:bulk"), data, headers={"HX-Request": "true"}).content.decode()
+        )
+    assert "2 labelled “hot”; 3 more in this view: apply again" in said[0]
+    assert "2 labelled “hot”; 1 more in this view: apply again" in said[1]
+    assert "1 labelled “hot”" in said[2] and "more in this view" not in said[2]
+    assert Conversation.labels.through.objects.filter(label=hot).count() == len(made)
 
 
 def test_open_inboxes_hear_of_a_bulk_action_once(operator, mine, django_capture_on_commit_callbacks):
