@@ -19,6 +19,7 @@
     page.indeterminate = ticked > 0 && ticked < boxes.length;
     if (wholeView() && ticked < boxes.length) clearView();
     f.querySelector("[data-picked]").textContent = ticked ? ticked + " selected" : "Select";
+    f.classList.add("scripted");
     f.classList.toggle("picking", ticked > 0);
     var list = document.getElementById("conv-list");
     var offer = f.querySelector("[data-pick-view]");
