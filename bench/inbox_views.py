@@ -185,7 +185,9 @@ def _person_of_three_accounts() -> int:
 
 
 def _status(client, url: str, statuses: list[int]) -> None:
-    response = client.get(url)
+    url, _, target = url.partition("#")  # "#target": the htmx fragment the page asks for there
+    headers = {"HX-Request": "true", "HX-Target": target} if target else {}
+    response = client.get(url, headers=headers)
     if response.streaming:  # the CSV export: the time is that of the whole file
         assert b"".join(response.streaming_content).count(b"\n") > 1
     statuses.append(response.status_code)
@@ -264,6 +266,9 @@ def main() -> None:
             "contact page": f"/contacts/{person if who == 'admin' else granted.contact_id}/",
             "contacts CSV, Tier = Gold": f"/contacts/export.csv?field={tier.pk}&value=Gold",
             "contacts CSV, everyone": "/contacts/export.csv",
+            # Five saved views' live counts (each counted to 1,000 at most), as the page refreshes them.
+            "saved views' counts (5 views)": "/inbox/#saved-views",
+            "select all in this view: the count": "/inbox/?state=all#bulk-all",
         }
         if who == "operator":
             views.pop("conversation (oldest)")
@@ -271,12 +276,48 @@ def main() -> None:
             views = {k: v for k, v in views.items() if name_filter in k}
         for name, url in views.items():
             statuses: list[int] = []
+            if name.startswith("saved views"):
+                _saved_views(user, label)  # only here: the page's other rows are timed without them
             get = partial(_status, client, url, statuses)
             timed(get, 1 if "CSV" in name else 3)  # warm caches and connections
             median, p95 = timed(get, 5 if "CSV" in name else args.runs)
             status = statuses[-1]
             assert status == 200, (name, url, status)
             print(f"{who:8s} {name:36s} median {median:6.1f} ms   p95 {p95:6.1f} ms   (HTTP {status})")
+            user.saved_views.all().delete()
+    # Last: it changes which conversations are closed (the reopen takes the newest closed ones).
+    if not args.only or args.only in "bulk close and reopen":
+        for who, user in (("admin", admin), ("operator", operator)):
+            client = Client()
+            client.force_login(user)
+            _bulk_timed(client, who, runs=3)
+
+
+def _saved_views(user, label: int) -> None:
+    from inbox.models import SavedView
+
+    queries = ["unread=1", "who=mine", f"label={label}", "state=closed", "q=refund"]
+    for n, query in enumerate(queries):
+        SavedView.objects.get_or_create(owner=user, name=f"bench {n}", defaults={"query": query})
+
+
+def _bulk_timed(client, who: str, *, runs: int) -> None:
+    """ "Select all in this view" then Close, as the page posts it: the newest VIEW_BATCH open
+    conversations closed, then Reopen on the closed view to undo it."""
+    from inbox.bulk import VIEW_BATCH
+
+    samples: dict[str, list[float]] = {"close": [], "reopen": []}
+    views = {"close": "", "reopen": "state=closed"}
+    for _ in range(runs):
+        for action in samples:
+            data = {"all": "1", "view": views[action], "action": action}
+            started = time.perf_counter()
+            response = client.post("/inbox/bulk/", data, headers={"HX-Request": "true"})
+            samples[action].append((time.perf_counter() - started) * 1000)
+            assert f"{VIEW_BATCH} {action}" in response.content.decode(), response.content[:300]
+    for action, times in samples.items():
+        median = sorted(times)[len(times) // 2]
+        print(f"{who:8s} bulk {action} of {VIEW_BATCH} (select all): median {median:.0f} ms ({runs} runs)")
 
 
 if __name__ == "__main__":

@@ -8,5 +8,6 @@ app_name = "fields"
 
 urlpatterns = [
     path("", views.fields, name="index"),
+    path("<int:pk>/rename/", views.field_rename, name="rename"),
     path("<int:pk>/delete/", views.field_delete, name="delete"),
 ]

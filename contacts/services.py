@@ -15,11 +15,7 @@ from inbox.models import Contact
 
 def custom_field_create(*, name: str, kind: str, choices: str = "") -> CustomField:
     """A new field for every contact; raises ``FieldError`` with the reason when it cannot be."""
-    if problem := text_problem(name, max_length=60):
-        raise FieldError(problem)
-    name = name.strip()
-    if not name:
-        raise FieldError("Give the field a name")
+    name = _field_name(name)
     if kind not in CustomField.Kind.values:
         raise FieldError("Choose a kind: text, number, date or choice")
     parsed = choices_parse(choices) if kind == CustomField.Kind.CHOICE else []
@@ -32,6 +28,29 @@ def custom_field_create(*, name: str, kind: str, choices: str = "") -> CustomFie
             )
     except IntegrityError as error:  # the same name added at the same moment
         raise FieldError(f"There is a field “{name}” already") from error
+
+
+def custom_field_rename(*, field: CustomField, name: str) -> None:
+    """Rename the field; every contact's value stays (values belong to the field, not to its name).
+    Raises ``FieldError`` for an empty, long or taken name."""
+    name = _field_name(name)
+    if CustomField.objects.filter(name__iexact=name).exclude(pk=field.pk).exists():
+        raise FieldError(f"There is a field “{name}” already")
+    try:
+        with transaction.atomic():
+            CustomField.objects.filter(pk=field.pk).update(name=name)
+    except IntegrityError as error:  # the same name given at the same moment
+        raise FieldError(f"There is a field “{name}” already") from error
+    field.name = name
+
+
+def _field_name(name: str) -> str:
+    if problem := text_problem(name, max_length=60):
+        raise FieldError(problem)
+    name = name.strip()
+    if not name:
+        raise FieldError("Give the field a name")
+    return name
 
 
 def custom_field_delete(*, field: CustomField) -> None:

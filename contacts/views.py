@@ -123,6 +123,18 @@ def fields(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 @require_POST
+def field_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """Rename a custom field; the contacts' values stay with it."""
+    field = get_object_or_404(CustomField, pk=pk)
+    try:
+        services.custom_field_rename(field=field, name=request.POST.get("name", ""))
+    except FieldError as error:
+        return _fields_page(request, error=f"{field.name}: {error}")
+    return redirect("fields:index")
+
+
+@admin_required
+@require_POST
 def field_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.custom_field_delete(field=get_object_or_404(CustomField, pk=pk))
     return redirect("fields:index")

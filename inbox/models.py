@@ -478,3 +478,21 @@ class NotificationPreference(models.Model):
             return ZoneInfo(self.timezone or settings.TIME_ZONE)
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo(settings.TIME_ZONE)
+
+
+class SavedView(models.Model):
+    """A named inbox filter (search and filters, as ``Filters.to_query`` writes them): private to its
+    owner, or shared with everyone (admins share)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=60)
+    query = models.TextField(blank=True)
+    shared = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="savedview_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

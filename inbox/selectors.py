@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
@@ -52,6 +53,47 @@ class Filters:
             campaign=parse_id(query.get("campaign")),
             opt_out=query.get("opt_out") in ("1", "on", "true"),
         )
+
+    def to_query(self) -> str:
+        """The page's filters as a query string, in one order, without defaults, the page or the API's
+        assignee: what a saved view stores, and what tells two views apart."""
+        pairs = [
+            ("q", self.q),
+            ("state", self.state if self.state != "open" else ""),
+            ("who", self.who),
+            ("kind", self.kind),
+            ("account", self.account or ""),
+            ("label", self.label or ""),
+            ("campaign", self.campaign or ""),
+            ("unread", "1" if self.unread else ""),
+            ("opt_out", "1" if self.opt_out else ""),
+        ]
+        return urlencode([(key, value) for key, value in pairs if value])
+
+
+def filters_checked(*, user: Any, filters: Filters) -> tuple[Filters, list[str]]:
+    """The filters without the values this user can no longer use (a deleted label, an account no
+    longer granted, a campaign none of their conversations came from), and why each was dropped."""
+    dropped: dict[str, Any] = {}
+    why = []
+    if filters.account and not accounts_visible(user=user).filter(pk=filters.account).exists():
+        dropped["account"] = None
+        why.append("its account is not one you may see")
+    if filters.label and not Label.objects.filter(pk=filters.label).exists():
+        dropped["label"] = None
+        why.append("its label was deleted")
+    came = conversations_visible(user=user).filter(campaign_id=filters.campaign)
+    if filters.campaign and not came.exists():
+        dropped["campaign"] = None
+        why.append("none of your conversations came from its campaign")
+    return replace(filters, **dropped), why
+
+
+def conversation_count(*, user: Any, filters: Filters, cap: int) -> int:
+    """How many conversations the filters show the user, counted to ``cap`` + 1 at most (a saved view's
+    badge says "999+" rather than count a hundred thousand rows on every refresh)."""
+    rows = conversations_filter(rows=conversations_visible(user=user), filters=filters, user=user)
+    return rows.order_by()[: cap + 1].count()
 
 
 def accounts_visible(*, user: Any) -> QuerySet[Account]:
@@ -205,6 +247,25 @@ def assignees(*, conversation: Conversation) -> QuerySet[Any]:
     return (
         user_model.objects.filter(is_active=True)
         .filter(Q(role="admin") | Q(granted_accounts=conversation.account_id))
+        .distinct()
+        .order_by("username")
+    )
+
+
+def user_active(*, user_id: Any) -> Any:
+    """The active user of a form's id ("9999…", "-1", NUL: None, like a user that does not exist)."""
+    pk = parse_id(user_id)
+    return None if pk is None else get_user_model().objects.filter(pk=pk, is_active=True).first()
+
+
+def assignees_any(*, user: Any) -> QuerySet[Any]:
+    """Whom a bulk assignment may name: admins and the operators granted any account the user sees
+    (each conversation still checks its own account)."""
+    user_model = get_user_model()
+    accounts = accounts_visible(user=user).values("pk")
+    return (
+        user_model.objects.filter(is_active=True)
+        .filter(Q(role="admin") | Q(granted_accounts__in=accounts))
         .distinct()
         .order_by("username")
     )

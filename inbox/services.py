@@ -18,7 +18,7 @@ from accounts.models import Account, AccountEvent
 from accounts.services import event_record
 from accounts.telegram.records import Dialog, MessageRecord, PeerInfo, UserInfo
 from crm.parsing import text_problem
-from inbox import commands, live, notify, responses, store
+from inbox import commands, live, notify, responses, selectors, store
 from inbox.models import CannedReply, Contact, ContactHash, Conversation, Label, MediaFile, Message, Note
 from inbox.records import Batch
 
@@ -204,16 +204,30 @@ def conversation_mark_read(*, conversation: Conversation) -> None:
     conversation.unread_count = 0
 
 
-def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any) -> None:
-    """Give the conversation to ``assignee`` (None: nobody); they are notified unless they took it."""
+def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any) -> bool:
+    """Assign the conversation (None: unassign); True if that changed it. The new assignee is notified
+    unless they took it themselves. Refused (ValueError, in words an operator can act on) when the
+    assignee may not see the conversation's account."""
+    if assignee is not None and not assignee_may_see(assignee=assignee, conversation=conversation):
+        raise ValueError(
+            f"{assignee.get_username()} may not see conversations of {conversation.account.display_name}"
+        )
     with transaction.atomic():
         rows = Conversation.objects.filter(pk=conversation.pk)
-        if assignee is not None:
-            rows = rows.exclude(assignee=assignee)  # given again to the same person: nothing new to tell
-        if rows.update(assignee=assignee) and assignee is not None:
-            notify.assigned_notify(conversation=conversation, assignee=assignee, by=by)
-        live.bump([conversation.account_id])
+        rows = rows.exclude(assignee__isnull=True) if assignee is None else rows.exclude(assignee=assignee)
+        changed = bool(rows.update(assignee=assignee))
+        if changed:
+            if assignee is not None:
+                notify.assigned_notify(conversation=conversation, assignee=assignee, by=by)
+            live.bump([conversation.account_id])
     conversation.assignee = assignee
+    return changed
+
+
+def assignee_may_see(*, assignee: Any, conversation: Conversation) -> bool:
+    """Whether the user may be assigned the conversation: an active admin, or an operator granted its
+    account (the rule of ``selectors.assignees``)."""
+    return selectors.assignees(conversation=conversation).filter(pk=assignee.pk).exists()
 
 
 def conversations_claim(*, assignees: dict[int, int]) -> list[int]:
@@ -237,8 +251,9 @@ def conversations_claim(*, assignees: dict[int, int]) -> list[int]:
 
 def conversation_set_state(
     *, conversation: Conversation, state: str, by: Any, until: datetime | None = None
-) -> None:
-    """Close, reopen or snooze (until a time; a new inbound message wakes it earlier)."""
+) -> bool:
+    """Close, reopen or snooze (until a time; a new inbound message wakes it earlier). True if the state
+    changed (closing a closed conversation changes nothing and records nothing)."""
     if state not in Conversation.State.values:
         raise ValueError("Unknown conversation state")
     if state == Conversation.State.SNOOZED and (until is None or until <= timezone.now()):
@@ -252,6 +267,7 @@ def conversation_set_state(
         )
         live.bump([conversation.account_id])
     conversation.state, conversation.snoozed_until = state, snoozed_until
+    return old != state
 
 
 def conversation_set_automation(*, conversation: Conversation, paused: bool, by: Any) -> None:
@@ -271,6 +287,23 @@ def conversation_set_labels(*, conversation: Conversation, labels: list[Label], 
     with transaction.atomic():
         conversation.labels.set(labels)
         live.bump([conversation.account_id])
+
+
+def conversation_labels_change(
+    *, conversation: Conversation, add: Iterable[Label] = (), remove: Iterable[Label] = (), by: Any
+) -> bool:
+    """Add some labels and remove others, leaving the rest; True if the conversation's labels changed.
+    Adding a label it has, or removing one it lacks, is no change (two operators may do it at once)."""
+    add, remove = list(add), list(remove)
+    with transaction.atomic():
+        had = set(conversation.labels.values_list("pk", flat=True))
+        wanted = (had | {label.pk for label in add}) - {label.pk for label in remove}
+        if wanted == had:
+            return False
+        conversation.labels.add(*[label for label in add if label.pk not in had])  # ignores a racing add
+        conversation.labels.remove(*[label for label in remove if label.pk in had])
+        live.bump([conversation.account_id])
+    return True
 
 
 def note_add(*, conversation: Conversation, text: str, by: Any) -> Note:

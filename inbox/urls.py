@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from inbox import todo_views, views
+from inbox import list_views, todo_views, views
 
 app_name = "inbox"
 
@@ -10,6 +10,12 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("poll/", views.poll, name="poll"),
     path("stream/", views.stream, name="stream"),
+    path("bulk/", list_views.bulk, name="bulk"),
+    path("views/", list_views.view_save, name="view_save"),
+    path("views/<int:view_id>/", list_views.view_open, name="view_open"),
+    path("views/<int:view_id>/rename/", list_views.view_rename, name="view_rename"),
+    path("views/<int:view_id>/delete/", list_views.view_delete, name="view_delete"),
+    path("views/<int:view_id>/move/", list_views.view_move, name="view_move"),
     path("c/<int:pk>/", views.conversation, name="conversation"),
     path("c/<int:pk>/messages/", views.history, name="history"),
     path("c/<int:pk>/reply/", views.reply, name="reply"),

@@ -19,7 +19,7 @@ from django_htmx.middleware import HtmxDetails
 
 from crm import live as push
 from crm.parsing import parse_id, parse_ids
-from inbox import live, notify, optout, selectors, services, todo
+from inbox import bulk, live, notify, optout, saved, selectors, services, todo
 from inbox.models import Conversation, Label, MediaFile, Message
 
 
@@ -76,13 +76,35 @@ def _pane_context(request: HttpRequest, conversation: Conversation) -> dict[str,
     }
 
 
+def _page_context(request: HttpRequest) -> dict[str, Any]:
+    """What the whole page shows around the list: saved views and the bulk actions' choices."""
+    return {
+        "saved_views": saved.views_rows(user=request.user),
+        "view_query": selectors.Filters.from_query(request.GET).to_query(),
+        "bulk_assignees": selectors.assignees_any(user=request.user),
+        "version": live.version(_visible_ids(request)),
+    }
+
+
 @require_GET
 def index(request: HtmxHttpRequest) -> HttpResponse:
+    if request.htmx.target == "saved-views":  # a live refresh of the views' counts
+        context = {"saved_views": saved.views_rows(user=request.user), **_view_state(request)}
+        return render(request, "inbox/index.html#saved_views", context)
+    if request.htmx.target == "bulk-all":  # "select all in this view": how many that is
+        filters = selectors.Filters.from_query(request.GET)
+        count = selectors.conversation_count(user=request.user, filters=filters, cap=bulk.MORE_CAP)
+        context = {"count": count, "cap": bulk.MORE_CAP, "batch": bulk.VIEW_BATCH}
+        return render(request, "inbox/index.html#bulk_all", context)
     context = _list_context(request)
     if request.htmx:
         return render(request, "inbox/index.html#list", context)
-    context["version"] = live.version(_visible_ids(request))
+    context.update(_page_context(request))
     return render(request, "inbox/index.html", context)
+
+
+def _view_state(request: HttpRequest) -> dict[str, Any]:
+    return {"view_query": selectors.Filters.from_query(request.GET).to_query()}
 
 
 @require_GET
@@ -93,7 +115,7 @@ def conversation(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "inbox/_conversation.html", context)
     context.update(_list_context(request, current=convo))
-    context["version"] = live.version(_visible_ids(request))
+    context.update(_page_context(request))
     return render(request, "inbox/index.html", context)
 
 
@@ -173,10 +195,18 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     assignee = None
     if chosen == "me":
         assignee = request.user
-    elif (user_id := parse_id(chosen)) is not None:
-        assignee = selectors.assignees(conversation=convo).filter(pk=user_id).first()
-    services.conversation_assign(conversation=convo, assignee=assignee, by=request.user)
-    return _header(request, convo)
+    elif chosen:
+        # A forged or stale id is refused, never read as "unassign".
+        assignee = selectors.user_active(user_id=chosen)
+    error = "That user cannot be assigned" if chosen and assignee is None else ""
+    if not error:
+        try:
+            services.conversation_assign(conversation=convo, assignee=assignee, by=request.user)
+        except ValueError as problem:
+            error = str(problem)
+    if error and not request.htmx:
+        flash.error(request, error)
+    return _header(request, convo, assign_error=error)
 
 
 @require_POST
@@ -231,11 +261,12 @@ def opt_out(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return render(request, "inbox/_conversation.html#header", context)
 
 
-def _header(request: HtmxHttpRequest, convo: Conversation) -> HttpResponse:
+def _header(request: HtmxHttpRequest, convo: Conversation, **extra: Any) -> HttpResponse:
     if not request.htmx:
         return redirect("inbox:conversation", pk=convo.pk)
     convo.refresh_from_db()
-    return render(request, "inbox/_conversation.html#header", _pane_context(request, convo))
+    context = {**_pane_context(request, convo), **extra}
+    return render(request, "inbox/_conversation.html#header", context)
 
 
 @require_POST

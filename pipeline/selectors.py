@@ -43,6 +43,10 @@ def owners() -> QuerySet[Any]:
     return get_user_model().objects.filter(is_active=True).order_by("username")
 
 
+COLUMN_PAGE = 50  # cards a column shows at first, and how many more each "Show more" adds
+MAX_SHOWN = 5_000  # cards one column renders at most, however far "Show more" went without JavaScript
+
+
 @dataclass
 class Column:
     stage: Stage
@@ -50,14 +54,21 @@ class Column:
     totals: list[tuple[str, Decimal]] = field(default_factory=list)  # (currency, sum), one per currency
     count: int = 0
 
+    @property
+    def more(self) -> int:
+        """Deals in the column past the cards it shows."""
+        return max(self.count - len(self.deals), 0)
 
-def board(*, user: Any) -> list[Column]:
-    """One column per stage, in board order, with the deals the user sees (latest change first) and
-    the column's totals per currency."""
+
+def board(*, user: Any, shown: dict[int, int] | None = None) -> list[Column]:
+    """One column per stage, in board order, with the newest COLUMN_PAGE deals the user sees (latest
+    change first; ``shown`` asks a column for more), the column's count and its totals per currency.
+    A stage with thousands of deals renders a page of them, not all."""
+    shown = shown or {}
     columns = {stage.pk: Column(stage=stage) for stage in Stage.objects.all()}
-    deals = deals_visible(user=user).select_related("contact", "owner").order_by("-updated_at", "-id")
-    for deal in deals:
-        columns[deal.stage_id].deals.append(deal)
+    for stage_id, column in columns.items():
+        limit = min(max(shown.get(stage_id, COLUMN_PAGE), COLUMN_PAGE), MAX_SHOWN)
+        column.deals = column_deals(user=user, stage_id=stage_id, offset=0, limit=limit)
     sums = (
         deals_visible(user=user)
         .values("stage_id", "currency")
@@ -69,6 +80,12 @@ def board(*, user: Any) -> list[Column]:
         column.totals.append((row["currency"], row["total"]))
         column.count += row["n"]
     return list(columns.values())
+
+
+def column_deals(*, user: Any, stage_id: int, offset: int, limit: int = COLUMN_PAGE) -> list[Deal]:
+    """A page of a stage's deals the user sees, latest change first."""
+    deals = deals_visible(user=user).filter(stage_id=stage_id).select_related("contact", "owner")
+    return list(deals.order_by("-updated_at", "-id")[offset : offset + limit])
 
 
 def contact_deals(*, contact: Contact) -> list[Deal]:

@@ -8,6 +8,7 @@ app_name = "pipeline"
 
 urlpatterns = [
     path("", views.board, name="board"),
+    path("stages/<int:stage_id>/cards/", views.column_more, name="column_more"),
     path("deals/new/", views.deal_new, name="deal_new"),
     path("deals/<int:pk>/", views.deal_detail, name="deal"),
     path("deals/<int:pk>/move/", views.deal_move, name="move"),

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.parsing import parse_id
@@ -25,7 +25,17 @@ def _wants_fragment(request: HttpRequest) -> bool:
 
 
 def _board(request: HttpRequest, *, notice: str = "", status: int = 200) -> HttpResponse:
-    context = {"columns": selectors.board(user=request.user), "stages": Stage.objects.all(), "notice": notice}
+    shown = {}
+    stage_id, count = parse_id(request.GET.get("stage")), parse_id(request.GET.get("shown"))
+    if stage_id is not None and count is not None:  # "Show more" without JavaScript: one column grows
+        shown[stage_id] = count
+    columns = selectors.board(user=request.user, shown=shown)
+    context = {
+        "columns": columns,
+        "stages": Stage.objects.all(),
+        "notice": notice,
+        "page": selectors.COLUMN_PAGE,
+    }
     template = "pipeline/board.html#board" if _wants_fragment(request) else "pipeline/board.html"
     return render(request, template, context, status=status)
 
@@ -54,6 +64,25 @@ def panel_context(*, conversation: Any, user: Any) -> dict[str, Any]:
 def board(request: HttpRequest) -> HttpResponse:
     """Every stage as a column with the deals the user sees; drag a card, or use its Move button."""
     return _board(request)
+
+
+@require_GET
+def column_more(request: HttpRequest, stage_id: int) -> HttpResponse:
+    """The next cards of a column (``offset``: how many it shows), and its "Show more" button anew."""
+    stage = get_object_or_404(Stage, pk=stage_id)
+    offset = min(parse_id(request.GET.get("offset")) or 0, selectors.MAX_SHOWN)
+    deals = selectors.column_deals(
+        user=request.user, stage_id=stage.pk, offset=offset, limit=selectors.COLUMN_PAGE + 1
+    )
+    context = {
+        "stage": stage,
+        "deals": deals[: selectors.COLUMN_PAGE],
+        "shown": offset + min(len(deals), selectors.COLUMN_PAGE),
+        "has_more": len(deals) > selectors.COLUMN_PAGE,
+        "stages": Stage.objects.all(),
+        "page": selectors.COLUMN_PAGE,
+    }
+    return render(request, "pipeline/board.html#column_more", context)
 
 
 def _pane(request: HttpRequest, conversation_id: int, **extra: Any) -> HttpResponse:

@@ -192,10 +192,11 @@ def inbox_label(call: Call, params: LabelParams) -> ConversationRow:
     known = Label.objects.in_bulk(named)
     if unknown := sorted(named - set(known)):
         raise fail(400, "rejected", f"No label with id {', '.join(map(str, unknown))}")
-    current = set(conversation.labels.values_list("pk", flat=True))
-    chosen = (current | set(params.add)) - set(params.remove)
-    services.conversation_set_labels(
-        conversation=conversation, labels=list(Label.objects.filter(pk__in=chosen)), by=None
+    services.conversation_labels_change(
+        conversation=conversation,
+        add=[known[pk] for pk in params.add],
+        remove=[known[pk] for pk in params.remove],
+        by=None,
     )
     return _row(_conversation(call, conversation.pk))
 

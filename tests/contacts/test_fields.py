@@ -121,3 +121,29 @@ def test_deleting_a_field_deletes_its_values(person, admin_user):
     services.field_value_set(contact=person, field=f, raw="x", by=admin_user)
     services.custom_field_delete(field=f)
     assert not FieldValue.objects.exists()
+
+
+def test_renaming_a_field_keeps_every_value(person):
+    tier = services.custom_field_create(name="Tier", kind="choice", choices="Gold, Silver")
+    services.field_value_set(contact=person, field=tier, raw="Gold", by=None)
+    services.custom_field_rename(field=tier, name="  Customer tier ")
+    assert stored(person) == {"Customer tier": "Gold"}
+    assert CustomField.objects.get(pk=tier.pk).kind == "choice"
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [("", "Give the field a name"), ("a\x00", "NUL"), ("x" * 61, "too long"), ("tier", "already")],
+)
+def test_a_rename_that_cannot_be_is_refused_and_changes_nothing(person, name, why):
+    tier = services.custom_field_create(name="Tier", kind="text")
+    other = services.custom_field_create(name="Region", kind="text")
+    with pytest.raises(FieldError, match=why):
+        services.custom_field_rename(field=other, name=name)
+    assert CustomField.objects.get(pk=other.pk).name == "Region" and tier.name == "Tier"
+
+
+def test_a_field_may_be_renamed_to_its_own_name_in_other_letters(person):
+    tier = services.custom_field_create(name="tier", kind="text")
+    services.custom_field_rename(field=tier, name="Tier")
+    assert CustomField.objects.get(pk=tier.pk).name == "Tier"

@@ -224,6 +224,22 @@ def test_admins_add_and_delete_custom_fields(admin_client):
     assert not CustomField.objects.exists()
 
 
+def test_operators_cannot_rename_a_custom_field(operator_client):
+    tier = CustomField.objects.create(name="Tier", kind="text")
+    assert operator_client.post(reverse("fields:rename", args=[tier.pk]), {"name": "Mine"}).status_code == 403
+    assert CustomField.objects.get(pk=tier.pk).name == "Tier"
+
+
+def test_admins_rename_a_custom_field(admin_client):
+    tier = CustomField.objects.create(name="Tier", kind="text")
+    url = reverse("fields:rename", args=[tier.pk])
+    assert admin_client.post(url, {"name": "Customer tier"}).status_code == 302
+    assert CustomField.objects.get(pk=tier.pk).name == "Customer tier"
+    bad = admin_client.post(url, {"name": "  "})
+    assert bad.status_code == 400 and "Customer tier: Give the field a name" in bad.content.decode()
+    assert admin_client.post(reverse("fields:rename", args=[9999999]), {"name": "x"}).status_code == 404
+
+
 @pytest.mark.parametrize("pk", ["9223372036854775807", "9223372036854775808", "9" * 40])
 def test_ids_past_bigint_are_not_found(admin_client, world, pk):
     assert admin_client.get(f"/contacts/{pk}/").status_code == 404

@@ -42,7 +42,12 @@ def test_an_operator_works_a_conversation_on_a_phone(desk, chromium, live_server
         assert not page.locator(".inbox-list").is_visible()
         page.screenshot(path=str(artifacts / "phone-conversation.png"))
         _fits(page)
-        for control in ("#conversation h2", ".conv-back", "select[name=assignee]", "#reply-form textarea"):
+        for control in (
+            "#conversation h2",
+            ".conv-back",
+            "#conversation select[name=assignee]",
+            "#reply-form textarea",
+        ):
             _inside(page, control)
         assert page.locator(".msg").last.is_visible()
 

@@ -116,3 +116,40 @@ def test_a_deal_is_started_and_moved_from_the_conversation_pane(world, operator,
     page.screenshot(path=str(artifacts / "conversation-deal-panel.png"))
     assert Deal.objects.get().stage == world.stages["Proposal"]
     assert page.url.endswith(f"/inbox/c/{world.conversation.pk}/")  # swapped in place, no page change
+
+
+def test_show_more_appends_a_columns_next_cards_and_they_can_be_moved(
+    world, operator, operator_page, artifacts
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pipeline.selectors import COLUMN_PAGE
+
+    now, won = timezone.now(), world.stages["Won"]
+    Deal.objects.bulk_create(
+        Deal(contact=world.contact, title=f"Won {i:03d}", stage=won, closed_at=now,
+             updated_at=now - timedelta(minutes=i))
+        for i in range(COLUMN_PAGE + 5)
+    )  # fmt: skip
+    page = operator_page
+    page.goto("/pipeline/")
+    page.wait_for_selector("#board.draggable")
+    cards = page.locator(f'.board-cards[data-stage="{won.pk}"] .deal-card')
+    assert cards.count() == COLUMN_PAGE
+    page.click(f"#more-{won.pk}")
+    page.wait_for_function(
+        f"n => document.querySelectorAll('.board-cards[data-stage=\"{won.pk}\"] .deal-card').length === n",
+        arg=COLUMN_PAGE + 5,
+    )
+    assert page.locator(f"a#more-{won.pk}").count() == 0  # nothing more to show
+    page.screenshot(path=str(artifacts / "board-show-more.png"))
+    last = Deal.objects.get(title=f"Won {COLUMN_PAGE + 4:03d}")
+    card = page.locator(f"#deal-{last.pk}")
+    card.scroll_into_view_if_needed()
+    lost = world.stages["Lost"].pk
+    card.locator("select[name=to_stage]").select_option(str(lost))
+    card.locator("button[type=submit]").click()
+    page.wait_for_selector(f'.board-cards[data-stage="{lost}"] #deal-{last.pk}')
+    assert Deal.objects.get(pk=last.pk).stage_id == lost

@@ -203,3 +203,73 @@ def test_admins_add_reorder_rename_and_delete_stages(world, admin_client, operat
     )
     assert admin_client.post(f"/settings/stages/{added.pk}/delete/").status_code == 302
     assert not Stage.objects.filter(pk=added.pk).exists()
+
+
+def _many_won(world, n):
+    """``n`` won deals of the operator's contact (closed deals may be many), the newest titled last."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    Deal.objects.bulk_create(
+        Deal(contact=world.contact, title=f"Won {i:04d}", stage=world.stages["Won"], closed_at=now,
+             updated_at=now - timedelta(minutes=n - i))
+        for i in range(n)
+    )  # fmt: skip
+
+
+def test_a_column_with_thousands_of_deals_shows_one_page_and_a_show_more(world, operator_client):
+    from pipeline.selectors import COLUMN_PAGE
+
+    _many_won(world, 2_000)
+    page = operator_client.get("/pipeline/").content.decode()
+    assert page.count('class="deal-card"') == COLUMN_PAGE
+    assert "2000 deals" in page and "Won 1999" in page and f"Won {1999 - COLUMN_PAGE:04d}" not in page
+    won = world.stages["Won"].pk
+    assert f'id="more-{won}"' in page and f"?offset={COLUMN_PAGE}" in page
+    assert f'<span id="more-{world.stages["Lead"].pk}"></span>' in page  # an empty column offers nothing
+
+
+def test_show_more_appends_the_next_page_and_moves_its_button(world, operator_client):
+    from pipeline.selectors import COLUMN_PAGE
+
+    _many_won(world, COLUMN_PAGE + 10)
+    won = world.stages["Won"].pk
+    more = operator_client.get(
+        f"/pipeline/stages/{won}/cards/?offset={COLUMN_PAGE}", headers={"HX-Request": "true"}
+    )
+    body = more.content.decode()
+    assert body.count('class="deal-card"') == 10 and "Won 0000" in body and f"Won {10:04d}" not in body
+    assert f'<span id="more-{won}" hx-swap-oob="true"></span>' in body  # nothing left: the button goes
+    first = operator_client.get(f"/pipeline/stages/{won}/cards/?offset=0").content.decode()
+    assert first.count('class="deal-card"') == COLUMN_PAGE and f"offset={COLUMN_PAGE}" in first
+
+
+def test_show_more_without_javascript_lengthens_that_column(world, operator_client):
+    from pipeline.selectors import COLUMN_PAGE
+
+    _many_won(world, COLUMN_PAGE * 3)
+    won = world.stages["Won"].pk
+    page = operator_client.get(f"/pipeline/?stage={won}&shown={COLUMN_PAGE * 2}").content.decode()
+    assert page.count('class="deal-card"') == COLUMN_PAGE * 2
+    assert f"shown={COLUMN_PAGE * 3}" in page
+
+
+@pytest.mark.parametrize("offset", ["-1", "\x00", "9" * 5000, "abc", "999999999"])
+def test_hostile_offsets_are_read_as_a_page_never_a_500(world, operator_client, offset):
+    _many_won(world, 3)
+    response = operator_client.get(f"/pipeline/stages/{world.stages['Won'].pk}/cards/", {"offset": offset})
+    assert response.status_code == 200
+
+
+def test_show_more_hides_deals_the_operator_does_not_see(world, admin_user, operator_client):
+    Deal.objects.create(
+        contact=world.hidden_contact,
+        title="Secret won",
+        stage=world.stages["Won"],
+        closed_at=world.contact.created_at,
+    )
+    body = operator_client.get(f"/pipeline/stages/{world.stages['Won'].pk}/cards/").content.decode()
+    assert "Secret won" not in body
+    assert operator_client.get("/pipeline/stages/999999/cards/").status_code == 404
