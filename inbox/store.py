@@ -354,23 +354,19 @@ def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> tuple[set[int], 
         # does: the reports' rollups are kept inside the update (see reply_send).
         cursor.execute(
             f"""
-            SELECT c.id FROM inbox_conversation c
-            WHERE c.account_id = %s AND {scope} AND EXISTS (
-                SELECT 1 FROM inbox_message m
-                WHERE m.conversation_id = c.id AND m.telegram_id = ANY(%s) AND NOT m.deleted
-            )
-            ORDER BY c.id FOR NO KEY UPDATE
+            SELECT m.id FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
+            WHERE c.account_id = %s AND {scope} AND m.telegram_id = ANY(%s) AND NOT m.deleted
+            ORDER BY c.id FOR NO KEY UPDATE OF c
             """,  # noqa: S608 - scope is one of two fixed strings
             [d.account_id, *params, list(d.ids)],
         )
+        found = [row[0] for row in cursor.fetchall()]
+        if not found:
+            continue
         cursor.execute(
-            f"""
-            UPDATE inbox_message m SET deleted = true FROM inbox_conversation c
-            WHERE m.conversation_id = c.id AND c.account_id = %s AND {scope}
-              AND m.telegram_id = ANY(%s) AND NOT m.deleted
-            RETURNING m.conversation_id, m.id
-            """,  # noqa: S608 - scope is one of two fixed strings
-            [d.account_id, *params, list(d.ids)],
+            "UPDATE inbox_message SET deleted = true WHERE id = ANY(%s) AND NOT deleted "
+            "RETURNING conversation_id, id",
+            [found],
         )
         for conversation_id, message_id in cursor.fetchall():
             touched.add(conversation_id)
