@@ -150,7 +150,14 @@ def pairing_decide(*, request_id: int, approve: bool, by: Any = None, in_chat_by
     An approved sender is remembered on the allowlist. Both sides are told. NotPending if it was
     decided or expired before."""
     with transaction.atomic():
-        request = PairingRequest.objects.select_for_update().select_related("account").get(pk=request_id)
+        # Only the request's row: a lock on its account too (select_related) would make every transaction
+        # that checks a reference to the account at commit (ingestion's) wait for this one, which may
+        # itself be waiting for that transaction's rows of the inbox: a deadlock.
+        request = (
+            PairingRequest.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .get(pk=request_id)
+        )
         now = timezone.now()
         if request.status == P.PENDING and request.expires_at <= now:
             _expire(PairingRequest.objects.filter(pk=request.pk), now)

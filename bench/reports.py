@@ -1,7 +1,7 @@
 """Benchmark: each report's server time at 1,000,000 messages, 50,000 conversations and 100,000 sends.
 
-Run:  .venv/bin/python bench/reports.py [--runs 15] [--reuse]
-Uses its own database (bench_reports, recreated), filled with set-based SQL (generate_series): 50
+Run:  .venv/bin/python bench/reports.py [--runs 15] [--reuse] [--database bench_reports]
+Uses its own database (bench_reports unless given, recreated), filled with set-based SQL (generate_series): 50
 accounts, 5 operators, 50,000 private conversations of 20 messages each over the last 60 days, the
 reporting events those replies would have written, 50,000 campaign recipients with two steps each
 (100,000 sends), read receipts and replies. Times each selector and each page / CSV through Django's
@@ -150,8 +150,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--reuse", action="store_true", help="keep the database of the previous run")
+    parser.add_argument("--database", default="bench_reports")
     args = parser.parse_args()
-    views_setup(database="bench_reports", fresh=not args.reuse)
+    views_setup(database=args.database, fresh=not args.reuse)
     from django.test import Client
 
     from crm.models import User
@@ -180,14 +181,22 @@ def main() -> None:
             "histogram": partial(selectors.response_histogram, user=admin, period=period),
             **{f"funnel by {by}": partial(selectors.funnel, user=admin, period=period, by=by)
                for by in selectors.FUNNEL_DIMENSIONS},
-            "page (all of it)": lambda key=key: client.get(f"/reports/?range={key}"),
+            **{f"page, team by {by}": lambda key=key, by=by: client.get(f"/reports/?range={key}&by={by}")
+               for by in selectors.DIMENSIONS},
             "chart fragment": lambda key=key: client.get(f"/reports/chart/?range={key}"),
-            "CSV team": lambda key=key: client.get(f"/reports/csv/team/?range={key}"),
+            **{f"CSV team by {by}":
+               lambda key=key, by=by: client.get(f"/reports/csv/team/?range={key}&by={by}")
+               for by in selectors.DIMENSIONS},
+            "CSV funnel": lambda key=key: client.get(f"/reports/csv/funnel/?range={key}"),
+            "CSV histogram": lambda key=key: client.get(f"/reports/csv/histogram/?range={key}"),
         }  # fmt: skip
+        load = []
         for name, call in calls.items():
             call()  # warm caches and connections
             median, p95 = timed(call, args.runs)
-            print(f"{key:4s} {name:20s} median {median:7.1f} ms   p95 {p95:7.1f} ms")
+            load.append(os.getloadavg()[0])
+            print(f"{key:4s} {name:22s} median {median:7.1f} ms   p95 {p95:7.1f} ms   load {load[-1]:.1f}")
+        print(f"{key}: 1-minute load average {min(load):.1f} to {max(load):.1f} while timing")
 
 
 if __name__ == "__main__":

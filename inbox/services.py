@@ -99,7 +99,16 @@ def _reply_store(
     random_id: int | None,
     automation: str,
 ) -> Message:
+    now = timezone.now()
     with transaction.atomic():
+        # The conversation's row first, then its message, as ingestion does (it upserts conversations
+        # before their messages): the reports' rollups are kept inside message inserts, and two writers
+        # of one conversation reaching them in opposite orders would deadlock.
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_message_at=now,
+            last_message_preview=store.preview_text(text, out=True),
+            last_direction=Message.Direction.OUT,
+        )
         message = Message.objects.create(
             conversation=conversation,
             direction=Message.Direction.OUT,
@@ -110,11 +119,7 @@ def _reply_store(
             sent_by=by if getattr(by, "pk", None) else None,
             sender_name=getattr(by, "username", "") or "",
             automation=automation,
-        )
-        Conversation.objects.filter(pk=conversation.pk).update(
-            last_message_at=message.date,
-            last_message_preview=store.preview_text(text, out=True),
-            last_direction=Message.Direction.OUT,
+            date=now,
         )
         responses.replies_record(message_ids=[message.pk])
         commands.reply.queue(conversation.account, message_id=message.pk)

@@ -140,7 +140,9 @@ def _users(messages: list[MessageRecord]) -> dict[int, UserInfo]:
 def _upsert_contacts(cursor: Any, users: dict[int, UserInfo]) -> dict[int, int]:
     if not users:
         return {}
-    rows = list(users.values())
+    # Rows are locked in the order given: one order (by key) for every batch, so two batches sharing
+    # contacts (two accounts talking to one person) wait for each other instead of deadlocking.
+    rows = [users[key] for key in sorted(users)]
     cursor.execute(
         """
         INSERT INTO inbox_contact (telegram_id, username, first_name, last_name, phone, is_bot, is_deleted,
@@ -183,6 +185,7 @@ def _upsert_hashes(cursor: Any, messages: list[MessageRecord], contacts: dict[in
                 hashes[(contacts[user.telegram_id], m.account_id)] = user.access_hash
     if not hashes:
         return
+    keys = sorted(hashes)  # locked in key order, as the contacts
     cursor.execute(
         """
         INSERT INTO inbox_contacthash (contact_id, account_id, access_hash, seen_at)
@@ -190,7 +193,7 @@ def _upsert_hashes(cursor: Any, messages: list[MessageRecord], contacts: dict[in
         ON CONFLICT (contact_id, account_id) DO UPDATE SET access_hash = EXCLUDED.access_hash, seen_at = now()
         WHERE inbox_contacthash.access_hash <> EXCLUDED.access_hash
         """,
-        [[c for c, _ in hashes], [a for _, a in hashes], list(hashes.values())],
+        [[c for c, _ in keys], [a for _, a in keys], [hashes[k] for k in keys]],
     )
 
 
@@ -199,7 +202,7 @@ def _upsert_conversations(
 ) -> dict[tuple[int, int], int]:
     if not peers:
         return {}
-    keys = list(peers)
+    keys = sorted(peers)  # locked in key order, as the contacts
     rows = [peers[k] for k in keys]
     cursor.execute(
         """
@@ -347,14 +350,23 @@ def _apply_deletions(cursor: Any, deletions: list[Deletion]) -> tuple[set[int], 
             scope, params = "c.peer_id = %s", [d.channel_peer_id]
         else:
             scope, params = "c.peer_id > %s", [CHANNEL_MARK]
+        # The conversations' rows first (in key order), then their messages, as every writer of messages
+        # does: the reports' rollups are kept inside the update (see reply_send).
         cursor.execute(
             f"""
-            UPDATE inbox_message m SET deleted = true FROM inbox_conversation c
-            WHERE m.conversation_id = c.id AND c.account_id = %s AND {scope}
-              AND m.telegram_id = ANY(%s) AND NOT m.deleted
-            RETURNING m.conversation_id, m.id
+            SELECT m.id FROM inbox_message m JOIN inbox_conversation c ON c.id = m.conversation_id
+            WHERE c.account_id = %s AND {scope} AND m.telegram_id = ANY(%s) AND NOT m.deleted
+            ORDER BY c.id FOR NO KEY UPDATE OF c
             """,  # noqa: S608 - scope is one of two fixed strings
             [d.account_id, *params, list(d.ids)],
+        )
+        found = [row[0] for row in cursor.fetchall()]
+        if not found:
+            continue
+        cursor.execute(
+            "UPDATE inbox_message SET deleted = true WHERE id = ANY(%s) AND NOT deleted "
+            "RETURNING conversation_id, id",
+            [found],
         )
         for conversation_id, message_id in cursor.fetchall():
             touched.add(conversation_id)

@@ -28,9 +28,10 @@ class ConversationDay(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conversation_id", "day"], name="conversation_day_key")
         ]
+        # The team report reads an account's conversation-days in conversation order (no sort of them).
         indexes = [
-            models.Index(fields=["day"], include=["account_id", "conversation_id", "inbound", "outbound"],
-                         name="conversation_day_day"),
+            models.Index(fields=["account_id", "conversation_id", "day"], include=["inbound", "outbound"],
+                         name="conversation_day_account"),
         ]  # fmt: skip
 
     def __str__(self) -> str:

@@ -40,11 +40,16 @@ def _query(options: dict[str, Any], **changes: Any) -> str:
 def index(request: HttpRequest) -> HttpResponse:
     options = _options(request)
     period, business = options["period"], options["business"]
-    by_account = selectors.team_report(user=request.user, period=period, by="account", business=business)
-    team = (
-        by_account
-        if options["by"] == "account"
-        else selectors.team_report(user=request.user, period=period, by=options["by"], business=business)
+    team = selectors.team_report(user=request.user, period=period, by=options["by"], business=business)
+    # The cards sum the table's rows where each conversation, message and reply has one row: its account,
+    # or its assignee and sender. A conversation has any number of labels: grouped by label, the cards sum
+    # per-account rows read apart, without the percentiles they do not show.
+    counted = (
+        team
+        if options["by"] != "label"
+        else selectors.team_report(
+            user=request.user, period=period, by="account", business=business, counts_only=True
+        )
     )
     funnel = selectors.funnel(user=request.user, period=period, by=options["funnel_by"])
     context = {
@@ -54,7 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "dimensions": [(key, _query(options, by=key)) for key in selectors.DIMENSIONS],
         "funnel_dimensions": [(key, _query(options, funnel=key)) for key in selectors.FUNNEL_DIMENSIONS],
         "hours_links": [(key, _query(options, hours=key)) for key in ("clock", "business")],
-        "cards": selectors.team_totals(by_account),
+        "cards": selectors.team_totals(counted),
         "team": tables.team_table(team),
         "funnel": tables.funnel_table(funnel),
         "enough_sends": selectors.ENOUGH_SENDS,

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from crm.models import User
-from inbox.models import Message
+from inbox.models import Conversation, Label, Message
 from tests.reports.timeline import Chat
 
 pytestmark = pytest.mark.django_db
@@ -113,8 +113,19 @@ def test_cards_tables_and_csv_agree_on_random_data(admin_client, make_account, a
             if moment >= now:
                 break
 
+    label = Label.objects.create(name="vip")
+    for n, conversation in enumerate(Conversation.objects.order_by("pk")):
+        if n % 3:
+            Conversation.objects.filter(pk=conversation.pk).update(assignee=operators[n % 2])
+        if n % 4 == 0:
+            conversation.labels.add(label)
+
     page = admin_client.get(reverse("reports:index") + "?range=7d")
     cards = page.context["cards"]
+    # Grouped by operator the cards are summed from the table's own rows, by label from per-account
+    # counts read apart: the same cards either way.
+    for by in ("operator", "label"):
+        assert admin_client.get(reverse("reports:index") + f"?range=7d&by={by}").context["cards"] == cards
     table = page.context["team"]
     exported = _csv(admin_client.get(reverse("reports:csv", args=["team"]) + "?range=7d&by=account"))
 
