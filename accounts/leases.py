@@ -61,6 +61,30 @@ def claim(*, holder: str, limit: int, ttl: float) -> list[Grant]:
         return [Grant(account_id, token) for account_id, token in cursor.fetchall()]
 
 
+@dataclass(frozen=True)
+class Fleet:
+    wanting: int  # accounts that want a host
+    free: int  # of those, how many no host holds now (claimable)
+    other_hosts: int  # hosts other than the asking one that hold a live lease
+
+
+def fleet(*, holder: str) -> Fleet:
+    """The fleet as one host sees it, for its fair share (accounts.host.share)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT (SELECT count(*) FROM accounts_account WHERE status = ANY(%(hosted)s)),
+                   (SELECT count(*) FROM accounts_lease l JOIN accounts_account a ON a.id = l.account_id
+                    WHERE a.status = ANY(%(hosted)s) AND (l.holder = '' OR l.expires_at < now())),
+                   (SELECT count(DISTINCT holder) FROM accounts_lease
+                    WHERE holder <> '' AND holder <> %(holder)s AND expires_at > now())
+            """,
+            {"hosted": list(HOSTED_STATUSES), "holder": holder},
+        )
+        wanting, free, others = cursor.fetchone()
+    return Fleet(wanting=int(wanting), free=int(free), other_hosts=int(others))
+
+
 def renew(*, holder: str, grants: list[Grant], ttl: float) -> set[int]:
     """Extend the leases still ours; returns the account ids renewed. The rest are lost or revoked, or their
     account no longer wants a host (disabled, banned, re-login needed, deleted): the holder disconnects

@@ -75,6 +75,26 @@ def session_load(*, account_id: int) -> tuple[SessionState, int]:
     return SessionState.from_bytes(raw), row.version
 
 
+def sessions_load(*, account_ids: list[int]) -> dict[int, tuple[SessionState, int] | vault.BlobError]:
+    """``session_load`` for many accounts in one query; a blob that cannot be opened is its error."""
+    found: dict[int, tuple[SessionState, int] | vault.BlobError] = {}
+    rows = TelegramSession.objects.filter(account_id__in=account_ids).values_list(
+        "account_id", "blob", "version"
+    )
+    for account_id, blob, version in rows:
+        if not blob:
+            continue
+        try:
+            raw = vault.unseal(bytes(blob), context=session_context(account_id=account_id, version=version))
+        except vault.BlobError as error:
+            found[account_id] = error
+            continue
+        found[account_id] = (SessionState.from_bytes(raw), version)
+    for account_id in account_ids:
+        found.setdefault(account_id, (SessionState(), 0))
+    return found
+
+
 def session_store(*, holder: str, grant: Grant, state: SessionState, version: int) -> int:
     """Seal and write the state as ``version + 1`` if, and only if, we still hold the lease.
 
@@ -129,6 +149,24 @@ def entities_load(*, account_id: int) -> list[tuple[int, int, str, str, str]]:
         .order_by("-seen_at")
         .values_list("peer_id", "access_hash", "username", "phone", "name")[:limit]
     )
+
+
+def entities_load_many(*, account_ids: list[int]) -> dict[int, list[tuple[int, int, str, str, str]]]:
+    """``entities_load`` for many accounts in one query (each account's most recent peers, bounded)."""
+    found: dict[int, list[tuple[int, int, str, str, str]]] = {account_id: [] for account_id in account_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT account_id, peer_id, access_hash, username, phone, name FROM (
+              SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY seen_at DESC) AS rank
+              FROM accounts_entity WHERE account_id = ANY(%s)) AS recent
+            WHERE rank <= %s
+            """,
+            [account_ids, settings.SESSION_ENTITY_CACHE_SIZE],
+        )
+        for account_id, *row in cursor.fetchall():
+            found[account_id].append(tuple(row))  # type: ignore[arg-type]
+    return found
 
 
 def entities_store(*, account_id: int, rows: list[tuple[int, int, str, str, str]]) -> None:

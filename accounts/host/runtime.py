@@ -24,19 +24,25 @@ from typing import Any
 from django.conf import settings
 
 from accounts import leases
-from accounts.host import commands, lifecycle
+from accounts.host import commands, lifecycle, loading
+from accounts.host.batch import Batched
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
+from accounts.host.queues import Consuming
+from accounts.host.share import Share
 from accounts.registry import Command
+from accounts.services import hosts_wake
 from accounts.telegram.records import Me
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 50
+CLAIM_BATCH = 200
 # A lease is certainly ours until (start of the renewal that extended it) + TTL * this margin: the
 # rest of the TTL covers clock slack, the watchdog's period and the disconnect itself.
 LEASE_MARGIN = 0.8
 WATCHDOG_INTERVAL = 0.25
+# Checkpoints that may wait on the database at once: about the host's database threads.
+CHECKPOINTS_AT_ONCE = 8
 
 
 class SessionHost:
@@ -47,7 +53,9 @@ class SessionHost:
         self.accounts: dict[int, Hosted] = {}
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="session-host", daemon=True)
-        self._consumer: Any = None
+        self.loads = Batched(loading.load_many)
+        self._share = Share(capacity=self.capacity, ttl=self.ttl)
+        self._queues = Consuming()
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
@@ -87,10 +95,12 @@ class SessionHost:
 
     def attach_consumer(self, consumer: Any) -> None:
         """The Celery consumer (re)started: consume the queues of every account we hold."""
-        self._consumer = consumer
-        for hosted in list(self.accounts.values()):
-            if hosted.consuming:
-                consumer.call_soon(consumer.add_task_queue, hosted.queue)
+        self._queues.attach(consumer, [h.queue for h in list(self.accounts.values()) if h.consuming])
+
+    def status(self) -> dict[str, int]:
+        """How many accounts this host holds, and how many of them are connected and ready."""
+        held = list(self.accounts.values())
+        return {"held": len(held), "ready": sum(1 for h in held if h.ready.is_set())}
 
     def wake(self) -> None:
         """Claim now rather than at the next tick (a new account is waiting for a host)."""
@@ -179,10 +189,16 @@ class SessionHost:
                 self.loop.create_task(self.drop(hosted, save=False, release=True))
 
     async def _claim(self) -> None:
-        room = self.capacity - len(self.accounts)
-        # Claim in modest batches so several hosts starting together share the accounts; a full batch
-        # means more are waiting, so the next tick follows at once.
+        """Claim up to this host's fair share, or hand back what is above it (accounts.host.share)."""
+        fleet = await db(leases.fleet)(holder=self.name)
+        room, excess = self._share.plan(fleet, held=len(self.accounts), now=time.monotonic())
+        if excess:
+            await self._hand_back(excess)
+            return
+        # A full batch means more are waiting, so the next tick follows at once.
         batch = min(room, CLAIM_BATCH)
+        if not batch:
+            return
         asked = time.monotonic()
         grants = await db(leases.claim)(holder=self.name, limit=batch, ttl=self.ttl)
         if batch and len(grants) == batch and self._wake is not None:
@@ -192,6 +208,13 @@ class SessionHost:
             hosted = Hosted(grant=grant, lease_deadline=asked + self.ttl * LEASE_MARGIN)
             self.accounts[grant.account_id] = hosted
             hosted.supervisor = self.loop.create_task(self._host(hosted, previous=previous))
+
+    async def _hand_back(self, count: int) -> None:
+        """Let go of ``count`` accounts gracefully (the newest first), and wake the hosts to claim them."""
+        chosen = [h for h in reversed(self.accounts.values()) if h.drop_task is None and not h.lost][:count]
+        log.info("above the fair share: handing back %d accounts", len(chosen))
+        await asyncio.gather(*(self.drop(h, save=True, release=True) for h in chosen), return_exceptions=True)
+        await db(hosts_wake)()
 
     async def _host(self, hosted: Hosted, *, previous: Hosted | None) -> None:
         """Connect a newly claimed account, once this host's previous client of it is gone (we claimed it
@@ -225,10 +248,24 @@ class SessionHost:
         await self.drop(hosted, save=False, release=False)
 
     async def _checkpoint_due(self) -> None:
+        """Checkpoint every account due, a few at a time: an account with nothing new costs no database
+        work, one with news one write, and thousands of them one after another would hold up claims."""
         now = time.monotonic()
-        for hosted in list(self.accounts.values()):
-            if hosted.ready.is_set() and now - hosted.checkpointed_at >= settings.SESSION_CHECKPOINT_INTERVAL:
-                await lifecycle.checkpoint(self, hosted)
+        due = [
+            h
+            for h in list(self.accounts.values())
+            if h.ready.is_set() and now - h.checkpointed_at >= settings.SESSION_CHECKPOINT_INTERVAL
+        ]
+        slots = asyncio.Semaphore(CHECKPOINTS_AT_ONCE)
+
+        async def one(hosted: Hosted) -> None:
+            async with slots:
+                try:
+                    await lifecycle.checkpoint(self, hosted)
+                except Exception:
+                    log.exception("account %s: checkpoint failed", hosted.account_id)
+
+        await asyncio.gather(*(one(h) for h in due))
 
     # --- for command bodies ------------------------------------------------------------------------
 
@@ -245,13 +282,13 @@ class SessionHost:
     def consume(self, hosted: Hosted) -> None:
         if hosted.lost or hosted.drop_task is not None:
             return  # being let go: its commands belong to the next holder
-        if not hosted.consuming and self._consumer is not None:
-            self._consumer.call_soon(self._consumer.add_task_queue, hosted.queue)
+        if not hosted.consuming:
+            self._queues.start(hosted.queue)
         hosted.consuming = True
 
     def stop_consuming(self, hosted: Hosted) -> None:
-        if hosted.consuming and self._consumer is not None:
-            self._consumer.call_soon(self._consumer.cancel_task_queue, hosted.queue)
+        if hosted.consuming:
+            self._queues.stop(hosted.queue)
         hosted.consuming = False
 
     # --- dropping and shutting down ---------------------------------------------------------------
