@@ -48,6 +48,13 @@ def ready(*names: str) -> list[int]:
     return [int(found.get(hostname, {}).get("ready", 0)) for hostname in hostnames]
 
 
+def backfilled(ids: list[int]) -> int:
+    from accounts.models import AccountEvent
+
+    done = AccountEvent.objects.filter(account_id__in=ids, kind=AccountEvent.Kind.INBOX_BACKFILLED)
+    return done.values("account_id").distinct().count()
+
+
 def forget_connections(ids: list[int]) -> None:
     """Clear what a connect records (telegram_id), so the next start's connects can be counted."""
     from accounts.models import Account
@@ -80,7 +87,11 @@ def one_host(ids: list[int], env: dict[str, str], logs, *, baseline: float, idle
         try:
             took = wait(lambda: ready("solo") == [size], timeout=900, interval=1)
             print(f"{size} accounts, {start}: all connected in {took:.1f} s (load {load()})", flush=True)
-            if start == "restart":
+            if start == "first start":
+                # A first start also backfills each inbox once in the account's life: let that finish, so
+                # the restart measures what a restart of a loaded host does.
+                wait(lambda: backfilled(ids) == size, timeout=900, interval=1)
+            else:
                 time.sleep(20)  # let connections settle: catch-up, first checkpoints
                 cpu = idle_cpu(host.pid, idle)
                 rss = rss_mb(host.pid)
