@@ -93,13 +93,19 @@ def beat(*, holder: str, ttl: float) -> Beat:
 
 
 def leave(*, holder: str) -> None:
-    """A host shutting down, every client disconnected: whatever it still holds is claimable at once."""
-    HostLiveness.objects.filter(holder=holder).delete()
+    """A host shutting down, every client disconnected: whatever it still holds is claimable at once.
+    The row stays, expired, for as long as leases name it (claims look for leases of expired hosts)."""
+    HostLiveness.objects.filter(holder=holder).update(expires_at=Now())
 
 
 def claim(*, holder: str, limit: int, ttl: float) -> list[Grant]:
     """Take up to ``limit`` accounts that need a host and have no live owner, for a live host only (the
-    claim renews its liveness too)."""
+    claim renews its liveness too).
+
+    Free leases and those of expired hosts are found through the holder index, so a claim that finds
+    nothing reads next to nothing, however many accounts live hosts hold. A lease naming a host without
+    a liveness row is never claimed: rows are deleted only once no lease names them, and the migration
+    that introduced them freed every lease."""
     if limit <= 0:
         return []
     with transaction.atomic(), connection.cursor() as cursor:
@@ -118,9 +124,8 @@ def claim(*, holder: str, limit: int, ttl: float) -> list[Grant]:
             """
             SELECT l.account_id FROM accounts_lease l
             JOIN accounts_account a ON a.id = l.account_id
-            WHERE a.status = ANY(%s) AND NOT EXISTS (
-              SELECT 1 FROM accounts_hostliveness h WHERE h.holder = l.holder AND h.expires_at > now())
-            ORDER BY l.account_id
+            WHERE a.status = ANY(%s) AND (l.holder = '' OR l.holder IN (
+              SELECT h.holder FROM accounts_hostliveness h WHERE h.expires_at <= now()))
             LIMIT %s
             FOR UPDATE OF l SKIP LOCKED
             """,
@@ -136,8 +141,8 @@ def claim(*, holder: str, limit: int, ttl: float) -> list[Grant]:
             """
             UPDATE accounts_lease l
             SET holder = %s, token = token + 1, revoking = false, acquired_at = now()
-            WHERE l.account_id = ANY(%s) AND NOT EXISTS (
-              SELECT 1 FROM accounts_hostliveness h WHERE h.holder = l.holder AND h.expires_at > now())
+            WHERE l.account_id = ANY(%s) AND (l.holder = '' OR l.holder IN (
+              SELECT h.holder FROM accounts_hostliveness h WHERE h.expires_at <= now()))
             RETURNING l.account_id, l.token
             """,
             [holder, ids],

@@ -5,7 +5,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """Leases live and die with their holder's liveness row instead of an expiry of their own."""
+    """Leases live and die with their holder's liveness row instead of an expiry of their own. Stop every
+    session host before migrating: leases are freed here, and hosts of the previous release would keep
+    renewing expiries that no longer exist."""
 
     dependencies = [
         ("accounts", "0010_read_on_telegram"),
@@ -23,5 +25,9 @@ class Migration(migrations.Migration):
         migrations.RemoveField(
             model_name="lease",
             name="expires_at",
+        ),
+        migrations.RunSQL(
+            "UPDATE accounts_lease SET holder = '', revoking = false WHERE holder <> ''",
+            migrations.RunSQL.noop,
         ),
     ]
