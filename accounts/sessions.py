@@ -98,8 +98,9 @@ def sessions_load(*, account_ids: list[int]) -> dict[int, tuple[SessionState, in
 def session_store(*, holder: str, grant: Grant, state: SessionState, version: int) -> int:
     """Seal and write the state as ``version + 1`` if, and only if, we still hold the lease.
 
-    Returns the new version. Raises FencedOut when the lease moved on (or expired, or was revoked)
-    meanwhile, and IntegrityError when another account's session holds the same auth key.
+    Returns the new version. Raises FencedOut when the lease moved on (or its holder's liveness expired,
+    or it was revoked) meanwhile, and IntegrityError when another account's session holds the same auth
+    key.
     """
     new_version = version + 1
     blob = vault.seal(
@@ -111,9 +112,10 @@ def session_store(*, holder: str, grant: Grant, state: SessionState, version: in
             INSERT INTO accounts_telegramsession
               (account_id, blob, version, fencing_token, auth_key_id, updated_at)
             SELECT %(account)s, %(blob)s, %(new)s, %(token)s, %(key_id)s, now()
-            WHERE EXISTS (SELECT 1 FROM accounts_lease WHERE account_id = %(account)s
-                          AND holder = %(holder)s AND token = %(token)s AND expires_at > now()
-                          AND NOT revoking)
+            WHERE EXISTS (SELECT 1 FROM accounts_lease l WHERE l.account_id = %(account)s
+                          AND l.holder = %(holder)s AND l.token = %(token)s AND NOT l.revoking
+                          AND EXISTS (SELECT 1 FROM accounts_hostliveness h
+                                      WHERE h.holder = l.holder AND h.expires_at > now()))
             ON CONFLICT (account_id) DO UPDATE
               SET blob = EXCLUDED.blob, version = EXCLUDED.version,
                   fencing_token = EXCLUDED.fencing_token, auth_key_id = EXCLUDED.auth_key_id,

@@ -212,9 +212,10 @@ AGENT_HOOK_ALLOW_INSECURE = env.boolean("AGENT_HOOK_ALLOW_INSECURE", False)
 AGENT_HOOK_CONVERSATION_MAX_PER_HOUR = env.integer("AGENT_HOOK_CONVERSATION_MAX_PER_HOUR", 60)
 # How long each agent hook's delivery log keeps its rows.
 AGENT_HOOK_LOG_KEEP_DAYS = env.integer("AGENT_HOOK_LOG_KEEP_DAYS", 30)
-# Session hosts: how many accounts one process holds, the lease TTL, and how often state is saved.
+# Session hosts: how many accounts one process holds, the TTL of a host's liveness (its leases live and
+# die with it: a dead host's accounts move after at most this long), and how often state is saved.
 SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
-SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)
+SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 5.0)
 SESSION_CHECKPOINT_INTERVAL = env.number("SESSION_CHECKPOINT_INTERVAL", 15.0)
 SESSION_ENTITY_CACHE_SIZE = env.integer("SESSION_ENTITY_CACHE_SIZE", 2000)
 # A connect (TCP, MTProto handshake, first request) that takes longer is abandoned and retried with

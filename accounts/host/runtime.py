@@ -1,13 +1,14 @@
 """SessionHost: one asyncio loop in its own thread, holding up to N accounts' Telethon clients.
 
-It claims free or expired leases, renews them well inside the TTL, connects each client with its
-proxy and device, consumes each held account's command queue (acct.<id>) through the Celery consumer,
-reconnects with backoff, checkpoints session state under the lease's fence, and on stop saves every
-session and releases every lease so another host can take over at once.
+It joins the hosts alive (accounts.leases: one liveness row, renewed every fifth of the TTL), claims
+the leases of accounts without a live host, connects each client with its proxy and device, consumes
+each held account's command queue (acct.<id>) through the Celery consumer, reconnects with backoff,
+checkpoints session state under the lease's fence, and on stop saves every session and releases every
+lease so another host can take over at once.
 
 A watchdog disconnects every client whose lease this host could not renew in time, on a local monotonic
-deadline that needs no answer from the database: a host cut off from PostgreSQL lets go before the
-lease expires and another host connects the same auth key (invariant 1).
+deadline that needs no answer from the database: a host cut off from PostgreSQL lets go before its
+liveness expires and another host connects the same auth key (invariant 1).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
+from django.db import close_old_connections
 
 from accounts import leases
 from accounts.host import commands, lifecycle, loading
@@ -40,9 +43,16 @@ CLAIM_BATCH = 200
 # A lease is certainly ours until (start of the renewal that extended it) + TTL * this margin: the
 # rest of the TTL covers clock slack, the watchdog's period and the disconnect itself.
 LEASE_MARGIN = 0.8
+# Liveness is renewed every TTL / BEATS_PER_TTL: four tries before the watchdog's deadline.
+BEATS_PER_TTL = 5
 WATCHDOG_INTERVAL = 0.25
 # Checkpoints that may wait on the database at once: about the host's database threads.
 CHECKPOINTS_AT_ONCE = 8
+# How often the held leases are read back (revoked, account disabled or deleted, left behind) when
+# nothing wakes the host sooner; revokes and disables wake every host at once.
+HOLDINGS_INTERVAL = 10.0
+# A claim after another host's liveness expires waits this long past the expiry the database announced.
+LAPSE_SLACK = 0.05
 
 
 class SessionHost:
@@ -63,6 +73,13 @@ class SessionHost:
         self._renew_now: asyncio.Event | None = None
         self._connect_slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
+        self._joined = False  # our liveness row is (or was last seen) alive
+        self._lapse_timer: asyncio.TimerHandle | None = None
+        self._check_now = False
+        self._checked_at = 0.0
+        # Renewals never queue behind the loop's other database work (connects, checkpoints) in the
+        # shared executor: a renewal late by the watchdog's margin would drop every account of a healthy host.
+        self._beat_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-host-beat")
         self.commands_running = 0
         self._commands_lock = threading.Lock()  # pool threads count themselves in and out
 
@@ -103,11 +120,11 @@ class SessionHost:
         return {"held": len(held), "ready": sum(1 for h in held if h.ready.is_set())}
 
     def wake(self) -> None:
-        """Claim now rather than at the next tick (a new account is waiting for a host)."""
-        if self._wake is not None and self._renew_now is not None:
-            # A wake also renews at once: a revoked lease's holder learns of it and lets go.
+        """Claim now rather than at the next tick (a new account is waiting for a host), and read the held
+        leases back: a revoked lease's holder learns of it and lets go."""
+        if self._wake is not None:
+            self._check_now = True
             self.loop.call_soon_threadsafe(self._wake.set)
-            self.loop.call_soon_threadsafe(self._renew_now.set)
 
     def run_command(
         self, task: Any, spec: Command[Any, Any], *, account_id: int, values: dict[str, Any]
@@ -140,10 +157,15 @@ class SessionHost:
     async def _main(self) -> None:
         """Claim and checkpoint every third of the TTL, or at once when woken, until shutdown."""
         assert self._wake is not None
-        await self._every_third_of_ttl(self._tick, woken_by=self._wake, until=lambda: self._stopping)
+        await self._every(self.ttl / 3, self._tick, woken_by=self._wake, until=lambda: self._stopping)
 
     async def _tick(self) -> None:
         await self._claim()
+        now = time.monotonic()
+        if self._check_now or now - self._checked_at >= HOLDINGS_INTERVAL:
+            self._check_now = False  # a wake during the check asks for another one
+            self._checked_at = now
+            await self._check_holdings()
         await self._checkpoint_due()
 
     async def _renewer(self) -> None:
@@ -151,12 +173,18 @@ class SessionHost:
         the lease deadline (the watchdog would then drop every account of a healthy host). It runs until
         shutdown has let go of every account."""
         assert self._renew_now is not None
-        await self._every_third_of_ttl(self._renew, woken_by=self._renew_now, until=lambda: False)
+        await self._every(
+            self.ttl / BEATS_PER_TTL, self._renew, woken_by=self._renew_now, until=lambda: False
+        )
 
-    async def _every_third_of_ttl(
-        self, step: Callable[[], Awaitable[None]], *, woken_by: asyncio.Event, until: Callable[[], bool]
+    async def _every(
+        self,
+        interval: float,
+        step: Callable[[], Awaitable[None]],
+        *,
+        woken_by: asyncio.Event,
+        until: Callable[[], bool],
     ) -> None:
-        interval = self.ttl / 3
         while not until():
             started = time.monotonic()
             woken_by.clear()  # a wake arriving during this step triggers the next one at once
@@ -165,28 +193,77 @@ class SessionHost:
             except Exception:
                 # A renewal that fails is retried; the watchdog drops what expires meanwhile.
                 log.exception("session host: %s failed; retrying", step.__name__)
-            pause = max(0.5, interval * random.uniform(0.8, 1.0) - (time.monotonic() - started))
+            pause = max(0.2, interval * random.uniform(0.8, 1.0) - (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken_by.wait(), pause)
 
     async def _renew(self) -> None:
-        held = [h for h in self.accounts.values() if not h.lost]
-        if not held:
-            return
         asked = time.monotonic()
-        renewed = await db(leases.renew)(holder=self.name, grants=[h.grant for h in held], ttl=self.ttl)
-        for hosted in held:
-            if hosted.account_id in renewed:
-                # Count the TTL from when we asked, minus a margin for clock and scheduling slack.
-                hosted.lease_deadline = asked + self.ttl * LEASE_MARGIN
-            else:
-                # Lost, or revoked: disconnect first, then release, so a revoked lease is claimable only
-                # once nobody uses its key (a lost one has moved on, and releasing it does nothing).
+        if not self._joined:
+            await self._on_beat_thread(leases.join, holder=self.name, ttl=self.ttl)
+            self._joined = True
+            if self._wake is not None:
+                self._wake.set()  # claim at once
+            return
+        beat = await self._on_beat_thread(leases.beat, holder=self.name, ttl=self.ttl)
+        if not beat.alive:
+            self._lapsed()
+            return
+        # Count the TTL from when we asked, minus a margin for clock and scheduling slack. Only leases
+        # still certain when we asked: one past its deadline is the watchdog's, whatever the answer.
+        deadline = asked + self.ttl * LEASE_MARGIN
+        for hosted in self.accounts.values():
+            if not hosted.lost and hosted.lease_deadline > asked:
+                hosted.lease_deadline = max(hosted.lease_deadline, deadline)
+        self._claim_at_next_lapse(beat.next_lapse)
+
+    def _lapsed(self) -> None:
+        """Our liveness expired (paused, or cut off from the database, past the TTL): other hosts may own
+        every account we held. Let go of all of them without saving, and join again afresh."""
+        log.warning("session host %s: liveness expired; letting go of every account", self.name)
+        for hosted in list(self.accounts.values()):
+            self._cut(hosted)
+        self._joined = False
+        if self._renew_now is not None:
+            self._renew_now.set()
+
+    def _claim_at_next_lapse(self, seconds: float | None) -> None:
+        """Wake the claims the moment another host's liveness expires (by the database's clock), rather
+        than at the next tick: its accounts are offline until someone claims them. Every renewal moves
+        the moment, so it comes only for a host that stopped renewing."""
+        if self._lapse_timer is not None:
+            self._lapse_timer.cancel()
+            self._lapse_timer = None
+        if seconds is not None and self._wake is not None:
+            self._lapse_timer = self.loop.call_later(seconds + LAPSE_SLACK, self._wake.set)
+
+    async def _on_beat_thread(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        def call() -> Any:
+            close_old_connections()
+            return fn(**kwargs)
+
+        return await self.loop.run_in_executor(self._beat_thread, call)
+
+    async def _check_holdings(self) -> None:
+        """Let go of what is held but no longer wanted (revoked, account disabled, banned, re-login needed,
+        deleted), and release what is held under our name but not hosted any more: a client the watchdog
+        cut keeps its lease, which lives as long as this host does."""
+        found = await db(leases.holdings)(holder=self.name)
+        wanted = {holding.grant for holding in found if holding.wanted}
+        for hosted in list(self.accounts.values()):
+            if not hosted.lost and hosted.grant not in wanted:
+                # Disconnect first, then release: a revoked lease is claimable once nobody uses its key.
                 log.warning(
-                    "lease of account %s lost or revoked; dropping it without saving", hosted.account_id
+                    "lease of account %s revoked or no longer wanted; dropping it without saving",
+                    hosted.account_id,
                 )
-                hosted.lost = True  # never renewed or written again, even before the drop starts
+                hosted.lost = True  # never written again, even before the drop starts
                 self.loop.create_task(self.drop(hosted, save=False, release=True))
+        # Gone from self.accounts only once its drop has disconnected it: safe to free.
+        hosting = {hosted.grant for hosted in self.accounts.values()}
+        left = [holding.grant for holding in found if holding.grant not in hosting]
+        if left and await db(leases.release_left)(holder=self.name, grants=left) and self._wake is not None:
+            self._wake.set()  # claim them again (if they still want a host) at once
 
     async def _claim(self) -> None:
         """Claim up to this host's fair share, or hand back what is above it (accounts.host.share)."""
@@ -233,10 +310,15 @@ class SessionHost:
             for hosted in list(self.accounts.values()):
                 if not hosted.severed and now >= hosted.lease_deadline:
                     log.warning("account %s: lease not renewed in time; disconnecting", hosted.account_id)
-                    hosted.severed = hosted.lost = True
-                    # Not awaited: a drop may wait on the database after the socket is closed.
-                    self.loop.create_task(self._sever(hosted))
+                    self._cut(hosted)
             await asyncio.sleep(WATCHDOG_INTERVAL)
+
+    def _cut(self, hosted: Hosted) -> None:
+        if hosted.severed:
+            return
+        hosted.severed = hosted.lost = True
+        # Not awaited: a drop may wait on the database after the socket is closed.
+        self.loop.create_task(self._sever(hosted))
 
     async def _sever(self, hosted: Hosted) -> None:
         client = hosted.client
@@ -246,6 +328,10 @@ class SessionHost:
             except Exception:
                 log.debug("account %s: disconnect raised", hosted.account_id, exc_info=True)
         await self.drop(hosted, save=False, release=False)
+        # Its lease lives on with this host: the next check releases it, once the database answers.
+        self._check_now = True
+        if self._wake is not None:
+            self._wake.set()
 
     async def _checkpoint_due(self) -> None:
         """Checkpoint every account due, a few at a time: an account with nothing new costs no database
@@ -348,3 +434,13 @@ class SessionHost:
         for task in (self._renewer_task, self._watchdog_task):
             if task:
                 task.cancel()
+        if self._lapse_timer is not None:
+            self._lapse_timer.cancel()
+        try:
+            # Every client is disconnected: what a failed release left is claimable at once.
+            await self._on_beat_thread(leases.leave, holder=self.name)
+        except Exception:
+            log.exception(
+                "session host %s: could not leave; its leases move once its liveness expires", self.name
+            )
+        self._beat_thread.shutdown(wait=False)
