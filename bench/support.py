@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,7 +201,6 @@ def imported_accounts(sim: TgsimProcess, start: int, stop: int) -> list[int]:
     from crm import vault
 
     app = ApiApp.objects.first() or services.api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
-    expired = datetime.now(UTC) - timedelta(days=1)
     with transaction.atomic():
         accounts = Account.objects.bulk_create(
             [
@@ -211,7 +209,7 @@ def imported_accounts(sim: TgsimProcess, start: int, stop: int) -> list[int]:
             ],
             batch_size=1000,
         )
-        Lease.objects.bulk_create([Lease(account=a, expires_at=expired) for a in accounts], batch_size=1000)
+        Lease.objects.bulk_create([Lease(account=a) for a in accounts], batch_size=1000)
         sessions = []
         for account, key in zip(accounts, sim.keys[start:stop], strict=True):
             state = SessionState(dc_id=2, server_address="127.0.0.1", port=sim.port, auth_key=key)

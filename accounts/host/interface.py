@@ -64,8 +64,9 @@ class Host(Protocol):
     def attach_consumer(self, consumer: Any) -> None:
         """The Celery consumer (re)started: consume the queues of every account held."""
 
-    def status(self) -> dict[str, int]:
-        """Accounts held and ready, for the ``sessionhost_status`` remote control command."""
+    def status(self) -> dict[str, float]:
+        """Accounts held and ready (and queues started), for the ``sessionhost_status`` remote control
+        command."""
 
     def wake(self) -> None:
         """Claim (and renew) now rather than at the next tick."""

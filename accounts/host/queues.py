@@ -24,6 +24,8 @@ class Consuming:
         self._consumer: Any = None
         self._changes: list[tuple[bool, str]] = []  # (start?, queue), in the order asked
         self._lock = threading.Lock()  # the host loop asks, the consumer's thread applies
+        self.started = 0  # queues started so far, and the consumer thread's time spent starting them
+        self.seconds = 0.0
 
     def attach(self, consumer: Any, queues: list[str]) -> None:
         """The Celery consumer (re)started: consume ``queues`` (every account held) and nothing else."""
@@ -59,14 +61,20 @@ class Consuming:
                 starting.append(queue)
                 continue
             if starting:
-                _start_all(consumer, starting)
+                self._start_all(consumer, starting)
                 starting = []
             consumer.cancel_task_queue(queue)
         if starting:
-            _start_all(consumer, starting)
+            self._start_all(consumer, starting)
+
+    def _start_all(self, consumer: Any, names: list[str]) -> None:
+        began = time.monotonic()
+        added = _start_all(consumer, names)
+        self.started += added
+        self.seconds += time.monotonic() - began
 
 
-def _start_all(consumer: Any, names: list[str]) -> None:
+def _start_all(consumer: Any, names: list[str]) -> int:
     began = time.monotonic()
     tasks = consumer.task_consumer
     known = consumer.app.amqp.queues
@@ -89,3 +97,4 @@ def _start_all(consumer: Any, names: list[str]) -> None:
     if added:
         tasks.consume()
         log.info("consuming %d more command queues (%.0f ms)", added, (time.monotonic() - began) * 1000)
+    return added

@@ -114,10 +114,16 @@ class SessionHost:
         """The Celery consumer (re)started: consume the queues of every account we hold."""
         self._queues.attach(consumer, [h.queue for h in list(self.accounts.values()) if h.consuming])
 
-    def status(self) -> dict[str, int]:
-        """How many accounts this host holds, and how many of them are connected and ready."""
+    def status(self) -> dict[str, float]:
+        """Accounts held, and how many of them are connected and ready; command queues started so far,
+        and the seconds the Celery consumer's thread spent starting them."""
         held = list(self.accounts.values())
-        return {"held": len(held), "ready": sum(1 for h in held if h.ready.is_set())}
+        return {
+            "held": len(held),
+            "ready": sum(1 for h in held if h.ready.is_set()),
+            "queues": self._queues.started,
+            "queue_seconds": round(self._queues.seconds, 3),
+        }
 
     def wake(self) -> None:
         """Claim now rather than at the next tick (a new account is waiting for a host), and read the held

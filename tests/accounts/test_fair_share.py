@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.db.models.functions import Now
 
 from accounts import leases
 from accounts.host.share import SHED_BATCH, Share, bound
 from accounts.leases import Fleet
-from accounts.models import Account, Lease
+from accounts.models import Account, HostLiveness, Lease
 from tests.support.accounts import ready_account
 from tests.support.processes import session_host, wait_for
 
@@ -40,7 +41,8 @@ def test_a_host_at_its_share_claims_nothing_more_and_one_below_claims_the_differ
 
 def test_a_host_above_its_share_hands_back_a_bounded_batch_once_nobody_waits():
     # A fourth host joined a fleet held by three: each of them is above the new share.
-    assert plan(Fleet(wanting=10_000, free=0, other_hosts=3), held=3334) == (0, 3334 - 2625)
+    assert plan(Fleet(wanting=1000, free=0, other_hosts=3), held=334) == (0, 334 - (250 + 13))
+    assert plan(Fleet(wanting=10_000, free=0, other_hosts=3), held=3334) == (0, SHED_BATCH)
     assert plan(Fleet(wanting=10_000, free=0, other_hosts=1), held=10_000) == (0, SHED_BATCH)
     # Accounts are waiting for a host: handing more back would only make them wait longer.
     assert plan(Fleet(wanting=10_000, free=5, other_hosts=3), held=3334) == (0, 0)
@@ -60,17 +62,20 @@ def test_accounts_nobody_else_takes_are_claimed_beyond_the_share_after_two_ttls(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_fleet_counts_hosts_with_live_leases_and_the_accounts_waiting(make_account):
+def test_the_fleet_counts_live_hosts_even_empty_ones_and_the_accounts_waiting(make_account):
     accounts = [make_account(status=Account.Status.ACTIVE) for _ in range(5)]
     disabled = make_account(status=Account.Status.DISABLED)
     for account in [*accounts, disabled]:
         leases.ensure_lease(account_id=account.pk)
+    for host in ("host-a", "host-b", "host-c"):
+        leases.join(holder=host, ttl=30)
     leases.claim(holder="host-a", limit=2, ttl=30)
     leases.claim(holder="host-b", limit=1, ttl=30)
-    assert leases.fleet(holder="host-a") == Fleet(wanting=5, free=2, other_hosts=1)
-    assert leases.fleet(holder="host-c") == Fleet(wanting=5, free=2, other_hosts=2)
-    Lease.objects.filter(holder="host-b").update(expires_at="2000-01-01T00:00Z")  # b died long ago
-    assert leases.fleet(holder="host-a") == Fleet(wanting=5, free=3, other_hosts=0)
+    # host-c has just joined and holds nothing: it counts all the same, so it gets a share.
+    assert leases.fleet(holder="host-a") == Fleet(wanting=5, free=2, other_hosts=2)
+    assert leases.fleet(holder="host-d") == Fleet(wanting=5, free=2, other_hosts=3)
+    HostLiveness.objects.filter(holder="host-b").update(expires_at=Now())  # b died: its account waits
+    assert leases.fleet(holder="host-a") == Fleet(wanting=5, free=3, other_hosts=1)
 
 
 def held_per_host(accounts: list[Account], pids: list[int]) -> list[int]:
