@@ -118,7 +118,8 @@ def main() -> None:
     print("  calls into accounts.leases, per second: " + ", ".join(
         f"{name} {n / args.seconds:.2f}" for name, n in sorted(counted.items())
     ))  # fmt: skip
-    print(f"  this process (hosts and harness) CPU: {100 * (cpu_after - cpu_before) / args.seconds:.1f} % of a core")
+    cpu = 100 * (cpu_after - cpu_before) / args.seconds
+    print(f"  this process (hosts and harness) CPU: {cpu:.1f} % of a core")
 
 
 if __name__ == "__main__":

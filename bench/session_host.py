@@ -2,10 +2,11 @@
 account, several hosts sharing a fleet out, and takeover after kill -9.
 
 Run:  DEBUG=1 .venv/bin/python bench/session_host.py [--sizes 1000,5000,10000] [--share 4x2500]
-      [--takeover 500]
+      [--takeover 500] [--database NAME]
 Uses its own database (switchboard_bench, recreated), tgsim in a process of its own (seeded with the
 fleet's users and auth keys, so accounts resume saved sessions as on any restart, and the DC is not
-what is measured), and real session-host worker processes. Prints one line per measurement;
+what is measured), and real session-host worker processes. The takeover run logs its accounts in
+through a tgsim in this process, whose users it makes speak. Prints one line per measurement;
 bench/README.md records the figures.
 """
 
@@ -13,14 +14,31 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import signal
 import socket
 import sys
 import time
 
-from support import ROOT, TgsimProcess, cpu_seconds, imported_accounts, rss_mb, setup, start_host, wait
+from support import (
+    ROOT,
+    TgsimProcess,
+    cpu_seconds,
+    imported_accounts,
+    logged_in_accounts,
+    rss_mb,
+    setup,
+    start_host,
+    wait,
+)
 
 PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "bench-only-not-a-secret", "ALLOWED_HOSTS": "localhost"}
+
+
+def make_accounts(sim, count: int, *, offset: int) -> list[int]:
+    # Telegram's test-DC numbers 999662YYYY all log in with the code 22222.
+    phones = [f"999662{offset + i:04d}" for i in range(count)]
+    return [account for account, _user in logged_in_accounts(sim, phones)]
 
 
 def connected(ids: list[int]) -> int:
@@ -139,16 +157,17 @@ def main() -> None:
         "--share", default="4x2500", help="HOSTSxACCOUNTS each for the share-out run ('' skips)"
     )
     parser.add_argument("--takeover", type=int, default=500, help="accounts in the takeover run (0 skips it)")
+    parser.add_argument("--database", default="switchboard_bench", help="its own database (recreated)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     share_hosts, share_each = (int(x) for x in args.share.split("x")) if args.share else (0, 0)
-    total = max([*sizes, share_hosts * share_each, args.takeover])
+    total = max([*sizes, share_hosts * share_each])
 
-    setup(database="switchboard_bench", queue_prefix="bench")
+    setup(database=args.database, queue_prefix="bench")
     logs = ROOT / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     # Test-DC numbers 99966XYYYY: 10,000 per DC digit X.
-    phones = [f"99966{1 + i // 10000}{i % 10000:04d}" for i in range(total)]
+    phones = [f"99966{3 + i // 10000}{i % 10000:04d}" for i in range(total)]
     prepared = time.monotonic()
     sim = TgsimProcess(logs / "fleet", phones)
     ids = imported_accounts(sim, 0, total)
@@ -176,16 +195,33 @@ def main() -> None:
             Account.objects.filter(pk__in=subset).update(status=Account.Status.ACTIVE)
             share_out(share_hosts, subset, {**env, "SESSION_HOST_CAPACITY": str(len(subset))}, logs)
             Account.objects.update(status=Account.Status.DISABLED)
-        if args.takeover:
-            takeover(ids[: args.takeover], env, logs)
     finally:
         sim.stop()
+    if args.takeover:
+        # Its own tgsim in this process: the takeover run makes tgsim users speak and reads what they got.
+        from tests.support.tgsim import SimThread
+
+        Account.objects.update(status=Account.Status.DISABLED)
+        in_process = SimThread(logs).start()
+        accounts = make_accounts(in_process, args.takeover, offset=0)
+        takeover(
+            in_process, {**in_process.env(), **PRODUCTION, "SESSION_HOST_CAPACITY": "2000"}, logs, accounts
+        )
+        in_process.stop()
 
 
-def takeover(subset: list[int], env: dict[str, str], logs) -> None:
+def takeover(sim, env: dict[str, str], logs, subset: list[int]) -> None:
+    """kill -9 of a host holding ``subset``, an idle second host beside it. While no host holds them,
+    every account gets a private message and 50 of them are asked to send one: after the takeover each
+    is stored once, sent once, and tgsim saw no AUTH_KEY_DUPLICATED."""
+    from celery.result import AsyncResult
+    from django.conf import settings
+
+    from accounts import commands
     from accounts.models import Account
+    from inbox.models import Message
 
-    Account.objects.filter(pk__in=subset).update(status=Account.Status.ACTIVE)
+    Account.objects.exclude(pk__in=subset).update(status=Account.Status.DISABLED)
     host_a = start_host("a", env, logs / "host-a.log")
     wait(
         lambda: connected(subset) == len(subset) and held_by(subset, host_a.pid) == len(subset),
@@ -193,16 +229,53 @@ def takeover(subset: list[int], env: dict[str, str], logs) -> None:
     )
     host_b = start_host("b", env, logs / "host-b.log")
     time.sleep(15)  # host b is up and idle (everything is held by a)
-    forget_connections(subset)
+    users = dict(Account.objects.filter(pk__in=subset).values_list("pk", "telegram_id"))
+    writers = sim.run(lambda: sim.world.bulk_create_users(len(subset), prefix="takeover"))
+    peer = sim.world_call("create_user", phone="4471000001", first_name="Peer", username="takeoverpeer")
+    senders = subset[:50]
+    Account.objects.filter(pk__in=subset).update(telegram_id=None)
+    load = os.getloadavg()[0]
     os.kill(host_a.pid, signal.SIGKILL)
     killed = time.monotonic()
-    moved = wait(lambda: held_by(subset, host_b.pid) == len(subset), timeout=300)
-    wait(lambda: connected(subset) == len(subset), timeout=300)
-    print(
-        f"takeover of {len(subset)} accounts after kill -9: all leases moved in {moved:.1f} s, "
-        f"all reconnected in {time.monotonic() - killed:.1f} s (lease TTL 30 s; load {load()})"
+
+    def inbound() -> None:
+        for account, writer in zip(subset, writers, strict=True):
+            sim.world.say(writer, to_user_id=users[account], text=f"while its host was dead {account}")
+
+    sim.run(inbound)
+    tasks = [
+        commands.send.queue(
+            Account(pk=account),
+            peer="@takeoverpeer",
+            text=f"asked while its host was dead {account}",
+            random_id=random.getrandbits(63),
+        )
+        for account in senders
+    ]
+    moved = wait(lambda: held_by(subset, host_b.pid) == len(subset), timeout=300, interval=0.05)
+    wait(lambda: connected(subset) == len(subset), timeout=300, interval=0.05)
+    reconnected = time.monotonic() - killed
+    results = [AsyncResult(task).get(timeout=120) for task in tasks]
+    received = Message.objects.filter(text__startswith="while its host was dead")
+    wait(lambda: received.count() >= len(subset), timeout=120)
+    time.sleep(3)  # anything stored twice would show up by now
+    stored = received.count()
+    sent = sum(
+        [m["text"] for m in sim.world_call("messages_between", users[a], peer)].count(
+            f"asked while its host was dead {a}"
+        )
+        for a in senders
     )
-    stop(host_b)
+    duplicated = sim.run(lambda: sum(rec.duplicated for rec in sim.sim.server.keys.values()))
+    print(
+        f"takeover of {len(subset)} accounts after kill -9 (TTL {settings.SESSION_LEASE_TTL:g} s, "
+        f"load average {load:.1f}): all leases moved in {moved:.1f} s, all reconnected in "
+        f"{reconnected:.1f} s; received while dead {stored}/{len(subset)} stored once; "
+        f"sends {sum(r['ok'] for r in results)}/{len(senders)} ok, {sent} on Telegram; "
+        f"AUTH_KEY_DUPLICATED {duplicated}"
+    )
+    host_b.send_signal(signal.SIGTERM)
+    host_b.wait(120)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, connection
 
 from accounts import leases
 from accounts.host import commands, lifecycle, loading
@@ -245,8 +245,13 @@ class SessionHost:
 
     async def _on_beat_thread(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         def call() -> Any:
-            close_old_connections()
-            return fn(**kwargs)
+            # One long-lived connection, without a health check before every renewal (a second query):
+            # after an error the next renewal starts on a fresh one.
+            try:
+                return fn(**kwargs)
+            except DatabaseError:
+                connection.close()
+                raise
 
         return await self.loop.run_in_executor(self._beat_thread, call)
 
