@@ -221,7 +221,7 @@ SESSION_ENTITY_CACHE_SIZE = env.integer("SESSION_ENTITY_CACHE_SIZE", 2000)
 # A connect (TCP, MTProto handshake, first request) that takes longer is abandoned and retried with
 # backoff; at most SESSION_CONNECT_SLOTS accounts of one host connect at the same time.
 SESSION_CONNECT_TIMEOUT = env.number("SESSION_CONNECT_TIMEOUT", 30.0)
-SESSION_CONNECT_SLOTS = env.integer("SESSION_CONNECT_SLOTS", 20)
+SESSION_CONNECT_SLOTS = env.integer("SESSION_CONNECT_SLOTS", 50)
 # FLOOD_WAITs up to this many seconds are slept through in place; longer ones cool the account down.
 FLOOD_SLEEP_THRESHOLD = env.integer("FLOOD_SLEEP_THRESHOLD", 30)
 # Login codes requested per number per day before the wizard asks for confirmation.

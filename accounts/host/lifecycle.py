@@ -80,16 +80,23 @@ async def supervise(host: Host, hosted: Hosted) -> None:
         await host.drop(hosted, save=False, release=True)
 
 
-async def _connect(host: Host, hosted: Hosted) -> None:
-    """Connect within SESSION_CONNECT_TIMEOUT, holding one of the host's connect slots meanwhile.
+async def _connect(host: Host, hosted: Hosted) -> bool:
+    """Build the client if needed and connect it within SESSION_CONNECT_TIMEOUT, holding one of the
+    host's connect slots meanwhile; False when the account no longer exists.
 
     Telethon waits for the handshake without a deadline: a server that accepts TCP and never answers
     would pin this supervisor and the slot forever. A timeout is retried with backoff like any network
-    error, and the half-open client is thrown away with the rest (see _discard_client).
+    error, and the half-open client is thrown away with the rest (see _discard_client). The build takes
+    a slot too: thousands of accounts claimed at once then load in batches of about the slots, and
+    never build thousands of clients in one turn of the loop (which would hold up the liveness beats
+    and the watchdog).
     """
-    assert hosted.client is not None
     async with host.connect_slots:
+        if hosted.client is None and not await _build(host, hosted):
+            return False
+        assert hosted.client is not None
         await asyncio.wait_for(hosted.client.connect(), settings.SESSION_CONNECT_TIMEOUT)
+    return True
 
 
 async def _discard_client(hosted: Hosted) -> None:
@@ -147,10 +154,9 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
     backoff = 1.0
     while not hosted.lost and not host.stopping:
         try:
-            if hosted.client is None and not await _build(host, hosted):
+            if not await _connect(host, hosted):
                 await host.drop(hosted, save=False, release=False)
                 return
-            await _connect(host, hosted)
             if hosted.lost:
                 # Let go while connecting (a drop whose cancel this task outlived): close what we opened.
                 await _discard_client(hosted)
