@@ -32,6 +32,8 @@ class Hosted:
     severed: bool = False  # the watchdog cut the connection: its lease deadline passed
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: asyncio.Task[None] | None = None
+    # The client's update state at the last checkpoint that wrote it (internals.update_mark).
+    update_mark: object = None
     profile: Profile | None = None  # who the account is, as stored: identify skips an unchanged one
     connected_at: float = 0.0
     checkpointed_at: float = 0.0

@@ -136,6 +136,7 @@ async def _build(host: Host, hosted: Hosted) -> bool:
     hosted.version = loaded.version
     hosted.status = loaded.status
     hosted.profile = loaded.profile
+    hosted.update_mark = None  # a fresh client, a fresh message box
     hosted.session = VaultSession(
         loaded.state, persist=lambda s: _persist(host, hosted, s), entities=loaded.entities
     )
@@ -307,6 +308,9 @@ async def _checkpoint(hosted: Hosted) -> None:
     if client is None or session is None or hosted.lost or not hosted.lease_certain():
         return
     if hosted.authorized:
+        mark = internals.update_mark(client)
+        if mark == hosted.update_mark and not session.pending_entities:
+            return  # nothing arrived since the last checkpoint
         # Snapshot Telethon's update state, let the handlers of every update it covers finish, have
         # the hooks store what they buffered, and only then make that state the persisted one. An
         # account that received nothing since has nothing to wait for, store or write (an idle host's
@@ -317,7 +321,10 @@ async def _checkpoint(hosted: Hosted) -> None:
             await internals.wait_for_event_handlers(client, timeout=30)
             await hooks.before_checkpoint(hosted)
             session.commit_update_state(state)
-    await session.save()
+        await session.save()
+        hosted.update_mark = mark  # only once the state it stands for is written
+    else:
+        await session.save()
     await _store_entities(hosted, session)
 
 
