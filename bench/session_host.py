@@ -53,9 +53,8 @@ def held_by(ids: list[int], pid: int) -> int:
     return Lease.objects.filter(account_id__in=ids, holder__contains=f"/{pid}/").count()
 
 
-def ready(*names: str) -> list[int]:
-    """Accounts connected and ready on each named bench host (its sessionhost_status), 0 if it does not
-    answer."""
+def statuses(*names: str) -> list[dict]:
+    """Each named bench host's sessionhost_status ({} if it does not answer)."""
     from crm.celery import app
 
     hostnames = [f"bench-{name}@{socket.gethostname()}" for name in names]
@@ -63,7 +62,12 @@ def ready(*names: str) -> list[int]:
         "sessionhost_status", reply=True, destination=hostnames, limit=len(hostnames), timeout=2
     )
     found = {hostname: status for reply in replies for hostname, status in reply.items()}
-    return [int(found.get(hostname, {}).get("ready", 0)) for hostname in hostnames]
+    return [found.get(hostname, {}) for hostname in hostnames]
+
+
+def ready(*names: str) -> list[int]:
+    """Accounts connected and ready on each named bench host, 0 if it does not answer."""
+    return [int(status.get("ready", 0)) for status in statuses(*names)]
 
 
 def backfilled(ids: list[int]) -> int:
@@ -104,7 +108,12 @@ def one_host(ids: list[int], env: dict[str, str], logs, *, baseline: float, idle
         host = start_host("solo", env, logs / "host.log")
         try:
             took = wait(lambda: ready("solo") == [size], timeout=900, interval=1)
-            print(f"{size} accounts, {start}: all connected in {took:.1f} s (load {load()})", flush=True)
+            queues = statuses("solo")[0]
+            print(
+                f"{size} accounts, {start}: all connected in {took:.1f} s (load {load()}); the consumer "
+                f"started {queues.get('queues')} command queues in {queues.get('queue_seconds')} s",
+                flush=True,
+            )
             if start == "first start":
                 # A first start also backfills each inbox once in the account's life: let that finish, so
                 # the restart measures what a restart of a loaded host does.
@@ -158,6 +167,7 @@ def main() -> None:
     )
     parser.add_argument("--takeover", type=int, default=500, help="accounts in the takeover run (0 skips it)")
     parser.add_argument("--database", default="switchboard_bench", help="its own database (recreated)")
+    parser.add_argument("--ttl", default="", help="SESSION_LEASE_TTL for the size and share-out runs")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     share_hosts, share_each = (int(x) for x in args.share.split("x")) if args.share else (0, 0)
@@ -181,6 +191,8 @@ def main() -> None:
     try:
         # Hosts run as in production: DEBUG off (DEBUG keeps every query in memory).
         env = {**sim.env(), **PRODUCTION, "SESSION_HOST_CAPACITY": str(max([*sizes, 1]))}
+        if args.ttl:
+            env["SESSION_LEASE_TTL"] = args.ttl
         Account.objects.update(status=Account.Status.DISABLED)
         empty = start_host("empty", env, logs / "host.log")
         time.sleep(15)

@@ -303,6 +303,15 @@ async def checkpoint(host: Host, hosted: Hosted) -> None:
         hosted.checkpointed_at = time.monotonic()
 
 
+def checkpoint_has_work(hosted: Hosted) -> bool:
+    """Would a checkpoint of this account do anything? False for a signed-in account that received
+    nothing since its last checkpoint (most of an idle host's accounts): no need to even schedule one."""
+    client, session = hosted.client, hosted.session
+    if client is None or session is None or not hosted.authorized:
+        return True
+    return bool(session.pending_entities) or internals.update_mark(client) != hosted.update_mark
+
+
 async def _checkpoint(hosted: Hosted) -> None:
     client, session = hosted.client, hosted.session
     if client is None or session is None or hosted.lost or not hosted.lease_certain():
@@ -310,7 +319,7 @@ async def _checkpoint(hosted: Hosted) -> None:
     if hosted.authorized:
         mark = internals.update_mark(client)
         if mark == hosted.update_mark and not session.pending_entities:
-            return  # nothing arrived since the last checkpoint
+            return  # nothing arrived since the last checkpoint (see checkpoint_has_work)
         # Snapshot Telethon's update state, let the handlers of every update it covers finish, have
         # the hooks store what they buffered, and only then make that state the persisted one. An
         # account that received nothing since has nothing to wait for, store or write (an idle host's

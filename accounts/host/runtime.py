@@ -349,11 +349,17 @@ class SessionHost:
         """Checkpoint every account due, a few at a time: an account with nothing new costs no database
         work, one with news one write, and thousands of them one after another would hold up claims."""
         now = time.monotonic()
-        due = [
-            h
-            for h in list(self.accounts.values())
-            if h.ready.is_set() and now - h.checkpointed_at >= settings.SESSION_CHECKPOINT_INTERVAL
-        ]
+        due = []
+        for hosted in list(self.accounts.values()):
+            if (
+                not hosted.ready.is_set()
+                or now - hosted.checkpointed_at < settings.SESSION_CHECKPOINT_INTERVAL
+            ):
+                continue
+            if lifecycle.checkpoint_has_work(hosted):
+                due.append(hosted)
+            else:
+                hosted.checkpointed_at = now
         slots = asyncio.Semaphore(CHECKPOINTS_AT_ONCE)
 
         async def one(hosted: Hosted) -> None:
