@@ -6,9 +6,8 @@ queue it has: a host starting 5,000 accounts spent over a minute on its consumer
 commands are received. Here the starts and stops asked for meanwhile are applied together on the
 consumer's thread, in order: new queues are declared without waiting for answers, and only the new
 ones are started (kombu's private ``Consumer._basic_consume``, what ``consume()`` calls for each;
-kombu offers nothing public for it), the last request waited for: RabbitMQ answers a channel's
-requests in order, and a refused one closes the channel (Celery then reconnects, and ``attach``
-consumes everything again).
+kombu offers nothing public for it), without waiting for answers: a refused request closes the
+channel, Celery then reconnects, and ``attach`` consumes everything again.
 """
 
 from __future__ import annotations
@@ -98,11 +97,11 @@ def _start_all(consumer: Any, names: list[str]) -> int:
         tasks.auto_declare = auto_declare
     if added:
         # kombu's consume() walks every queue the consumer has: a start of one queue at a time among
-        # 10,000 would cost O(n²). Only the new ones are started here (what consume() does for each), the
-        # last one waiting for RabbitMQ's answer.
+        # 10,000 would cost O(n²). Only the new ones are started here (what consume() does for each),
+        # none waiting for an answer: accounts become ready a few at a time, and a round trip per batch
+        # kept the consumer's thread waiting for most of a mass connect.
         new = [tasks._queues[name] for name in dict.fromkeys(names) if not tasks.consuming_from(name)]
-        for queue in new[:-1]:
+        for queue in new:
             tasks._basic_consume(queue, no_ack=tasks.no_ack, nowait=True)
-        tasks._basic_consume(new[-1], no_ack=tasks.no_ack, nowait=False)
         log.info("consuming %d more command queues (%.0f ms)", added, (time.monotonic() - began) * 1000)
     return added
