@@ -10,6 +10,7 @@ command, and the account that was there first is never touched.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -66,6 +67,39 @@ def key_clash(*, account_id: int) -> str:
     reason = "Its auth key belongs to another account's session"
     account_disable(account_id=account_id, reason=reason)
     return reason
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Who an account was on Telegram when last seen, as stored (read with the account by the host)."""
+
+    telegram_id: int | None
+    username: str
+    first_name: str
+    last_name: str
+    phone: str
+    status_reason: str
+
+    @classmethod
+    def of(cls, account: Account) -> Profile:
+        return cls(
+            telegram_id=account.telegram_id,
+            username=account.username,
+            first_name=account.first_name,
+            last_name=account.last_name,
+            phone=account.phone,
+            status_reason=account.status_reason,
+        )
+
+    def unchanged(self, me: Me) -> bool:
+        """Would profile_save write nothing? Then a reconnecting host need not ask the database: the
+        account already is this Telegram user (telegram_id is unique, so no other account is)."""
+        return (
+            self.telegram_id == me.telegram_id
+            and (self.username, self.first_name, self.last_name) == (me.username, me.first_name, me.last_name)
+            and self.status_reason != IMPORT_VALIDATING
+            and not (self.phone.startswith("import-") and me.phone)
+        )
 
 
 def profile_save(*, account_id: int, me: Me) -> str:

@@ -182,15 +182,27 @@ def session_context(*, account_id: int, version: int) -> str:
     return f"session:{account_id}:{version}"
 
 
+class HostLiveness(models.Model):
+    """A session host is alive until ``expires_at`` (the database's clock), and every lease it holds with
+    it: one row per host process, renewed by one small UPDATE however many accounts it holds."""
+
+    holder = models.CharField(max_length=200, primary_key=True)
+    beat_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.holder} alive until {self.expires_at:%H:%M:%S}"
+
+
 class Lease(models.Model):
-    """Ownership of an account by one session host. ``token`` grows with every new owner."""
+    """Ownership of an account by one session host. ``token`` grows with every new owner. The lease is
+    live while its holder's HostLiveness row is (accounts.leases)."""
 
     account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True, related_name="lease")
     holder = models.CharField(max_length=200, blank=True, db_index=True)
     token = models.BigIntegerField(default=0)
     acquired_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(default=timezone.now, db_index=True)
-    # Revoked while held: no renewals or session writes, and no claims until released or expired.
+    # Revoked while held: no session writes or commands, and no claims until released or its holder dies.
     revoking = models.BooleanField(default=False)
 
     def __str__(self) -> str:

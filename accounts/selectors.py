@@ -14,8 +14,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from accounts import budgets
-from accounts.models import Account, AccountEvent, Lease
+from accounts import budgets, leases
+from accounts.models import Account, AccountEvent
 from accounts.onboarding import attempts_today
 from accounts.services import ALERTING, OUTREACH_PAUSED_INDEFINITELY
 
@@ -72,7 +72,7 @@ def fleet_list(*, filters: FleetFilters) -> QuerySet[Account]:
     if filters.attention:
         accounts = accounts.filter(status__in=ALERTING)
     if filters.host:
-        accounts = accounts.filter(lease__holder=filters.host, lease__expires_at__gt=timezone.now())
+        accounts = accounts.filter(pk__in=leases.held().filter(holder=filters.host).values("account_id"))
     return accounts
 
 
@@ -86,14 +86,19 @@ def fleet_page(*, filters: FleetFilters, page: Any) -> tuple[Page, list[FleetRow
 def fleet_rows(*, accounts: Sequence[Account]) -> list[FleetRow]:
     """Rows for many accounts, with every account's own limits looked up at once."""
     limits = budgets.limits_for(account_ids=[account.pk for account in accounts])
-    return [fleet_row(account=account, limits=limits.get(account.pk, {})) for account in accounts]
+    alive = leases.live_holders()
+    return [
+        fleet_row(account=account, limits=limits.get(account.pk, {}), alive=alive) for account in accounts
+    ]
 
 
-def fleet_row(*, account: Account, limits: Mapping[str, budgets.Budget] | None = None) -> FleetRow:
+def fleet_row(
+    *, account: Account, limits: Mapping[str, budgets.Budget] | None = None, alive: set[str] | None = None
+) -> FleetRow:
     paused = account.outreach_paused_until
     return FleetRow(
         account=account,
-        host=holding_host(account=account),
+        host=holding_host(account=account, alive=alive),
         budgets=budgets.usage(account_id=account.pk, limits=limits),
         outreach_paused=bool(paused and paused > timezone.now()),
         paused_until=paused if paused and paused < OUTREACH_PAUSED_INDEFINITELY else None,
@@ -101,17 +106,19 @@ def fleet_row(*, account: Account, limits: Mapping[str, budgets.Budget] | None =
     )
 
 
-def holding_host(*, account: Account) -> str:
+def holding_host(*, account: Account, alive: set[str] | None = None) -> str:
+    """The session host holding the account now, if it is alive (``alive``: leases.live_holders())."""
     lease = getattr(account, "lease", None)
-    if lease is None or not lease.holder or lease.expires_at <= timezone.now():
+    if lease is None or not lease.holder:
         return ""
-    return lease.holder
+    if alive is None:
+        alive = leases.live_holders()
+    return lease.holder if lease.holder in alive else ""
 
 
 def fleet_hosts() -> list[str]:
     """Session hosts holding at least one account now (for the fleet filter)."""
-    live = Lease.objects.filter(expires_at__gt=timezone.now()).exclude(holder="")
-    return list(live.values_list("holder", flat=True).distinct().order_by("holder"))
+    return list(leases.held().values_list("holder", flat=True).distinct().order_by("holder"))
 
 
 @dataclass(frozen=True)

@@ -75,11 +75,32 @@ def session_load(*, account_id: int) -> tuple[SessionState, int]:
     return SessionState.from_bytes(raw), row.version
 
 
+def sessions_load(*, account_ids: list[int]) -> dict[int, tuple[SessionState, int] | vault.BlobError]:
+    """``session_load`` for many accounts in one query; a blob that cannot be opened is its error."""
+    found: dict[int, tuple[SessionState, int] | vault.BlobError] = {}
+    rows = TelegramSession.objects.filter(account_id__in=account_ids).values_list(
+        "account_id", "blob", "version"
+    )
+    for account_id, blob, version in rows:
+        if not blob:
+            continue
+        try:
+            raw = vault.unseal(bytes(blob), context=session_context(account_id=account_id, version=version))
+        except vault.BlobError as error:
+            found[account_id] = error
+            continue
+        found[account_id] = (SessionState.from_bytes(raw), version)
+    for account_id in account_ids:
+        found.setdefault(account_id, (SessionState(), 0))
+    return found
+
+
 def session_store(*, holder: str, grant: Grant, state: SessionState, version: int) -> int:
     """Seal and write the state as ``version + 1`` if, and only if, we still hold the lease.
 
-    Returns the new version. Raises FencedOut when the lease moved on (or expired, or was revoked)
-    meanwhile, and IntegrityError when another account's session holds the same auth key.
+    Returns the new version. Raises FencedOut when the lease moved on (or its holder's liveness expired,
+    or it was revoked) meanwhile, and IntegrityError when another account's session holds the same auth
+    key.
     """
     new_version = version + 1
     blob = vault.seal(
@@ -91,9 +112,10 @@ def session_store(*, holder: str, grant: Grant, state: SessionState, version: in
             INSERT INTO accounts_telegramsession
               (account_id, blob, version, fencing_token, auth_key_id, updated_at)
             SELECT %(account)s, %(blob)s, %(new)s, %(token)s, %(key_id)s, now()
-            WHERE EXISTS (SELECT 1 FROM accounts_lease WHERE account_id = %(account)s
-                          AND holder = %(holder)s AND token = %(token)s AND expires_at > now()
-                          AND NOT revoking)
+            WHERE EXISTS (SELECT 1 FROM accounts_lease l WHERE l.account_id = %(account)s
+                          AND l.holder = %(holder)s AND l.token = %(token)s AND NOT l.revoking
+                          AND EXISTS (SELECT 1 FROM accounts_hostliveness h
+                                      WHERE h.holder = l.holder AND h.expires_at > now()))
             ON CONFLICT (account_id) DO UPDATE
               SET blob = EXCLUDED.blob, version = EXCLUDED.version,
                   fencing_token = EXCLUDED.fencing_token, auth_key_id = EXCLUDED.auth_key_id,
@@ -129,6 +151,24 @@ def entities_load(*, account_id: int) -> list[tuple[int, int, str, str, str]]:
         .order_by("-seen_at")
         .values_list("peer_id", "access_hash", "username", "phone", "name")[:limit]
     )
+
+
+def entities_load_many(*, account_ids: list[int]) -> dict[int, list[tuple[int, int, str, str, str]]]:
+    """``entities_load`` for many accounts in one query (each account's most recent peers, bounded)."""
+    found: dict[int, list[tuple[int, int, str, str, str]]] = {account_id: [] for account_id in account_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT account_id, peer_id, access_hash, username, phone, name FROM (
+              SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY seen_at DESC) AS rank
+              FROM accounts_entity WHERE account_id = ANY(%s)) AS recent
+            WHERE rank <= %s
+            """,
+            [account_ids, settings.SESSION_ENTITY_CACHE_SIZE],
+        )
+        for account_id, *row in cursor.fetchall():
+            found[account_id].append(tuple(row))  # type: ignore[arg-type]
+    return found
 
 
 def entities_store(*, account_id: int, rows: list[tuple[int, int, str, str, str]]) -> None:

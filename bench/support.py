@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -142,3 +144,78 @@ def child_pid(word: str) -> int:
         if parent == os.getpid() and word.encode() in command:
             return int(status.parent.name)
     raise LookupError(word)
+
+
+class TgsimProcess:
+    """tgsim in a process of its own (``python -m tgsim``), so the DC is not what a benchmark measures,
+    seeded with users whose auth keys it already knows: accounts import those keys as saved sessions and
+    resume without a login, as a fleet of real accounts does on every host restart."""
+
+    def __init__(self, directory: Path, phones: list[str], *, first_name: str = "Bench") -> None:
+        from tgsim.world import World
+
+        directory.mkdir(parents=True, exist_ok=True)
+        world = World()
+        self.users = [world.create_user(phone=p, first_name=f"{first_name}{p[-5:]}") for p in phones]
+        self.keys = [os.urandom(256) for _ in phones]
+        self.phones = phones
+        world_file = directory / "fleet.world"
+        world.save(str(world_file))
+        records = [
+            {"key": key.hex(), "salt": int.from_bytes(os.urandom(7), "little"), "user_id": user}
+            for key, user in zip(self.keys, self.users, strict=True)
+        ]
+        keys_file = Path(f"{world_file}.keys.json")
+        keys_file.write_text(json.dumps(records))
+        keys_file.chmod(0o600)
+        self.public_key = directory / "fleet-dc.pub"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tgsim", "--world", str(world_file), "--no-limits",
+             "--key-file", str(directory / "fleet-dc.pem"), "--keys-out", str(self.public_key)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=(directory / "tgsim.log").open("ab"), text=True,
+        )  # fmt: skip
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        found = re.search(r":(\d+) \(MTProto", line)
+        if not found:
+            self.process.kill()
+            raise RuntimeError(f"tgsim did not start: {line!r}")
+        self.port = int(found.group(1))
+
+    def env(self) -> dict[str, str]:
+        return {"TELEGRAM_DC": f"2@127.0.0.1:{self.port}", "TELEGRAM_SERVER_KEYS": str(self.public_key)}
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def imported_accounts(sim: TgsimProcess, start: int, stop: int) -> list[int]:
+    """Import the sim's users ``start:stop`` as active accounts with their saved sessions, in bulk
+    (what ``accounts.imports.account_import`` writes, a thousand rows per statement)."""
+    from django.db import transaction
+
+    from accounts import services
+    from accounts.devices import choose_device
+    from accounts.models import Account, ApiApp, Lease, TelegramSession, session_context
+    from accounts.sessions import SessionState, auth_key_id
+    from crm import vault
+
+    app = ApiApp.objects.first() or services.api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
+    with transaction.atomic():
+        accounts = Account.objects.bulk_create(
+            [
+                Account(phone=phone, api_app=app, status=Account.Status.ACTIVE, **choose_device(seed=phone))
+                for phone in sim.phones[start:stop]
+            ],
+            batch_size=1000,
+        )
+        Lease.objects.bulk_create([Lease(account=a) for a in accounts], batch_size=1000)
+        sessions = []
+        for account, key in zip(accounts, sim.keys[start:stop], strict=True):
+            state = SessionState(dc_id=2, server_address="127.0.0.1", port=sim.port, auth_key=key)
+            blob = vault.seal(state.to_bytes(), context=session_context(account_id=account.pk, version=1))
+            sessions.append(
+                TelegramSession(account=account, version=1, auth_key_id=auth_key_id(key), blob=blob)
+            )
+        TelegramSession.objects.bulk_create(sessions, batch_size=1000)
+    return [a.pk for a in accounts]

@@ -214,15 +214,16 @@ AGENT_HOOK_ALLOW_INSECURE = env.boolean("AGENT_HOOK_ALLOW_INSECURE", False)
 AGENT_HOOK_CONVERSATION_MAX_PER_HOUR = env.integer("AGENT_HOOK_CONVERSATION_MAX_PER_HOUR", 60)
 # How long each agent hook's delivery log keeps its rows.
 AGENT_HOOK_LOG_KEEP_DAYS = env.integer("AGENT_HOOK_LOG_KEEP_DAYS", 30)
-# Session hosts: how many accounts one process holds, the lease TTL, and how often state is saved.
+# Session hosts: how many accounts one process holds, the TTL of a host's liveness (its leases live and
+# die with it: a dead host's accounts move after at most this long), and how often state is saved.
 SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
-SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)
+SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 5.0)
 SESSION_CHECKPOINT_INTERVAL = env.number("SESSION_CHECKPOINT_INTERVAL", 15.0)
 SESSION_ENTITY_CACHE_SIZE = env.integer("SESSION_ENTITY_CACHE_SIZE", 2000)
 # A connect (TCP, MTProto handshake, first request) that takes longer is abandoned and retried with
 # backoff; at most SESSION_CONNECT_SLOTS accounts of one host connect at the same time.
 SESSION_CONNECT_TIMEOUT = env.number("SESSION_CONNECT_TIMEOUT", 30.0)
-SESSION_CONNECT_SLOTS = env.integer("SESSION_CONNECT_SLOTS", 20)
+SESSION_CONNECT_SLOTS = env.integer("SESSION_CONNECT_SLOTS", 50)
 # FLOOD_WAITs up to this many seconds are slept through in place; longer ones cool the account down.
 FLOOD_SLEEP_THRESHOLD = env.integer("FLOOD_SLEEP_THRESHOLD", 30)
 # Login codes requested per number per day before the wizard asks for confirmation.

@@ -22,11 +22,12 @@ from typing import Any
 from django.conf import settings
 
 from accounts import telegram
+from accounts.host.batch import Batched
 from accounts.host.current import current_host
 from accounts.host.orm import db
 from inbox import live, store
 from inbox.records import Batch
-from inbox.services import backfill_queue
+from inbox.services import backfill_queue, backfills_queued
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +144,24 @@ async def _backfill_once_logged_in(hosted: Any) -> None:
         return host is not None and not hosted.lost and host.accounts.get(hosted.account_id) is hosted
 
     while still_ours():
-        if hosted.ready.is_set() and hosted.authorized:
+        if not hosted.ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hosted.ready.wait(), 5)
+        elif hosted.authorized:
             try:
-                await db(backfill_queue)(account_id=hosted.account_id)
+                await _backfill_queue(hosted.account_id)
             except Exception:
                 log.exception("account %s: could not queue the inbox backfill", hosted.account_id)
             return
-        await asyncio.sleep(1)
+        else:
+            await asyncio.sleep(5)  # connected, signed out: a login step may sign it in
+
+
+def _backfills_queue(account_ids: list[int]) -> dict[int, bool]:
+    """backfill_queue for many accounts: one query finds those whose backfill was queued in an earlier
+    life (every account but new ones, when a host restarts)."""
+    done = backfills_queued(account_ids=account_ids)
+    return {a: False if a in done else backfill_queue(account_id=a) for a in account_ids}
+
+
+_backfill_queue = Batched(_backfills_queue)

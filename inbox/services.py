@@ -360,6 +360,15 @@ def media_failed(*, message_id: int, reason: str) -> None:
 # --- backfill after onboarding -----------------------------------------------------------------------
 
 
+def backfills_queued(*, account_ids: list[int]) -> set[int]:
+    """Which of these accounts have had their dialog backfill queued already."""
+    return set(
+        AccountEvent.objects.filter(
+            account_id__in=account_ids, kind=AccountEvent.Kind.INBOX_BACKFILL_QUEUED
+        ).values_list("account_id", flat=True)
+    )
+
+
 def backfill_queue(*, account_id: int) -> bool:
     """Queue the dialog backfill for a newly active account, once in its life. True if queued now."""
     with transaction.atomic():

@@ -58,3 +58,13 @@ def sessionhost_wake(state: Any) -> dict[str, str]:
     if host is not None:
         host.wake()
     return {"ok": "woken" if host else "not a session host"}
+
+
+@control_command()
+def sessionhost_status(state: Any) -> dict[str, Any]:
+    """Remote control: ``app.control.broadcast("sessionhost_status", reply=True)`` → accounts held and
+    ready (connected, signed in where needed, taking commands) on each session host."""
+    host = current_host()
+    if host is None:
+        return {"ok": "not a session host"}
+    return {"ok": "session host", **host.status()}

@@ -9,6 +9,7 @@ from accounts.leases import Grant
 from accounts.models import command_queue
 
 if TYPE_CHECKING:
+    from accounts.identity import Profile
     from accounts.telegram.client import TelegramClient
     from accounts.telegram.session import VaultSession
 
@@ -31,9 +32,9 @@ class Hosted:
     severed: bool = False  # the watchdog cut the connection: its lease deadline passed
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: asyncio.Task[None] | None = None
-    # A digest of the last state written, not the state: the host keeps this for as long as it holds
-    # the account, and the plaintext would carry the auth key.
-    last_saved: bytes = b""
+    # The client's update state at the last checkpoint that wrote it (internals.update_mark).
+    update_mark: object = None
+    profile: Profile | None = None  # who the account is, as stored: identify skips an unchanged one
     connected_at: float = 0.0
     checkpointed_at: float = 0.0
     # One checkpoint at a time: overlapping ones could commit an older update state after a newer one.

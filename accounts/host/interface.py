@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from accounts.host.hosted import Hosted
 
 if TYPE_CHECKING:
+    from accounts.host.batch import Batched
+    from accounts.host.loading import Loaded
     from accounts.telegram.records import Me
 
 
@@ -26,6 +28,10 @@ class Host(Protocol):
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
         """The host's own loop, where worker threads hand drops back to."""
+
+    @property
+    def loads(self) -> Batched[Loaded]:
+        """What each account needs to build its client, read in batches (accounts.host.loading)."""
 
     @property
     def stopping(self) -> bool:
@@ -57,6 +63,10 @@ class Host(Protocol):
 
     def attach_consumer(self, consumer: Any) -> None:
         """The Celery consumer (re)started: consume the queues of every account held."""
+
+    def status(self) -> dict[str, float]:
+        """Accounts held and ready (and queues started), for the ``sessionhost_status`` remote control
+        command."""
 
     def wake(self) -> None:
         """Claim (and renew) now rather than at the next tick."""

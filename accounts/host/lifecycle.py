@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError
@@ -16,6 +15,7 @@ from accounts import identity, leases, sessions
 from accounts.host import hooks
 from accounts.host.hosted import Hosted
 from accounts.host.interface import Host
+from accounts.host.loading import Unopenable
 from accounts.host.orm import db
 from accounts.models import Account
 from accounts.services import account_transition, account_unopenable
@@ -23,7 +23,6 @@ from accounts.telegram import errors as tg_errors
 from accounts.telegram import internals, profile
 from accounts.telegram.client import build_client
 from accounts.telegram.session import VaultSession
-from crm import vault
 
 if TYPE_CHECKING:
     from accounts.telegram.records import Me
@@ -33,44 +32,14 @@ log = logging.getLogger(__name__)
 LOGIN_STATUSES = {Account.Status.NEW, Account.Status.CODE_SENT, Account.Status.PASSWORD_NEEDED}
 
 
-class Unopenable(Exception):
-    """A sealed secret the account needs cannot be opened with this host's keyring."""
-
-    def __init__(self, *, what: str, error: vault.BlobError) -> None:
-        super().__init__(f"cannot open {what}: {type(error).__name__}")
-        self.what = what
-        self.error = error
-
-
-def _load(account_id: int) -> tuple[Account, str, str, sessions.SessionState, int, list[Any]]:
-    account = Account.objects.select_related("api_app").get(pk=account_id)
-    try:
-        api_hash = account.api_app.api_hash()
-    except vault.BlobError as error:
-        raise Unopenable(what="the API hash of its app", error=error) from None
-    try:
-        proxy = account.proxy_url()
-    except vault.BlobError as error:
-        raise Unopenable(what="its proxy URL", error=error) from None
-    try:
-        state, version = sessions.session_load(account_id=account_id)
-    except vault.BlobError as error:
-        raise Unopenable(what="its session", error=error) from None
-    return account, api_hash, proxy, state, version, sessions.entities_load(account_id=account_id)
-
-
 def _persist(host: Host, hosted: Hosted, state: sessions.SessionState) -> None:
     """Telethon's save(), run in a worker thread: a fenced, sealed write of the session."""
     if hosted.lost:
         return  # a lost lease never writes (and never waits on the database on its way out)
-    digest = state_digest(state)
-    if digest == hosted.last_saved:
-        return
     try:
         hosted.version = sessions.session_store(
             holder=host.name, grant=hosted.grant, state=state, version=hosted.version
         )
-        hosted.last_saved = digest
     except sessions.FencedOut:
         # Another host owns the account now, or it was revoked: never write again, and get out of its
         # way. Releasing after the disconnect frees a revoked lease and is a no-op for one moved on.
@@ -96,10 +65,6 @@ def _let_go(host: Host, hosted: Hosted) -> None:
     host.loop.call_soon_threadsafe(lambda: host.loop.create_task(host.drop(hosted, save=False, release=True)))
 
 
-def state_digest(state: sessions.SessionState) -> bytes:
-    return hashlib.sha256(state.to_bytes()).digest()
-
-
 async def supervise(host: Host, hosted: Hosted) -> None:
     """Connect the account and keep it connected while the lease is ours.
 
@@ -115,16 +80,23 @@ async def supervise(host: Host, hosted: Hosted) -> None:
         await host.drop(hosted, save=False, release=True)
 
 
-async def _connect(host: Host, hosted: Hosted) -> None:
-    """Connect within SESSION_CONNECT_TIMEOUT, holding one of the host's connect slots meanwhile.
+async def _connect(host: Host, hosted: Hosted) -> bool:
+    """Build the client if needed and connect it within SESSION_CONNECT_TIMEOUT, holding one of the
+    host's connect slots meanwhile; False when the account no longer exists.
 
     Telethon waits for the handshake without a deadline: a server that accepts TCP and never answers
     would pin this supervisor and the slot forever. A timeout is retried with backoff like any network
-    error, and the half-open client is thrown away with the rest (see _discard_client).
+    error, and the half-open client is thrown away with the rest (see _discard_client). The build takes
+    a slot too: thousands of accounts claimed at once then load in batches of about the slots, and
+    never build thousands of clients in one turn of the loop (which would hold up the liveness beats
+    and the watchdog).
     """
-    assert hosted.client is not None
     async with host.connect_slots:
+        if hosted.client is None and not await _build(host, hosted):
+            return False
+        assert hosted.client is not None
         await asyncio.wait_for(hosted.client.connect(), settings.SESSION_CONNECT_TIMEOUT)
+    return True
 
 
 async def _discard_client(hosted: Hosted) -> None:
@@ -155,25 +127,25 @@ async def _discard_client(hosted: Hosted) -> None:
 
 
 async def _build(host: Host, hosted: Hosted) -> bool:
-    """Load the account and build its client; False when the account no longer exists."""
+    """Load the account (batched with the other accounts connecting now) and build its client; False
+    when the account no longer exists."""
     try:
-        account, api_hash, proxy, state, version, entities = await db(_load)(hosted.account_id)
-    except Account.DoesNotExist:
+        loaded = await host.loads(hosted.account_id)
+    except KeyError:
         return False
-    hosted.version = version
-    hosted.last_saved = state_digest(state)
-    hosted.status = account.status
-    hosted.session = VaultSession(state, persist=lambda s: _persist(host, hosted, s), entities=entities)
-    device = {
-        f: getattr(account, f)
-        for f in ("device_model", "system_version", "app_version", "lang_code", "system_lang_code")
-    }
+    hosted.version = loaded.version
+    hosted.status = loaded.status
+    hosted.profile = loaded.profile
+    hosted.update_mark = None  # a fresh client, a fresh message box
+    hosted.session = VaultSession(
+        loaded.state, persist=lambda s: _persist(host, hosted, s), entities=loaded.entities
+    )
     hosted.client = build_client(
         session=hosted.session,
-        api_id=account.api_app.api_id,
-        api_hash=api_hash,
-        device=device,
-        proxy=proxy,
+        api_id=loaded.api_id,
+        api_hash=loaded.api_hash,
+        device=loaded.device,
+        proxy=loaded.proxy,
     )
     hooks.client_created(hosted)
     return True
@@ -183,10 +155,9 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
     backoff = 1.0
     while not hosted.lost and not host.stopping:
         try:
-            if hosted.client is None and not await _build(host, hosted):
+            if not await _connect(host, hosted):
                 await host.drop(hosted, save=False, release=False)
                 return
-            await _connect(host, hosted)
             if hosted.lost:
                 # Let go while connecting (a drop whose cancel this task outlived): close what we opened.
                 await _discard_client(hosted)
@@ -291,6 +262,9 @@ async def identify(host: Host, hosted: Hosted, me: Me) -> str:
     """Record who the account is on Telegram; returns "". When it is another account's Telegram user it
     is disabled (accounts.identity) and dropped here at once, before it takes a single command: returns
     why."""
+    if hosted.profile is not None and hosted.profile.unchanged(me):
+        return ""
+    hosted.profile = None  # what is stored now is no longer known here
     refused = await db(identity.profile_save)(account_id=hosted.account_id, me=me)
     if refused:
         log.warning("account %s: %s; not hosting it", hosted.account_id, refused)
@@ -329,19 +303,37 @@ async def checkpoint(host: Host, hosted: Hosted) -> None:
         hosted.checkpointed_at = time.monotonic()
 
 
+def checkpoint_has_work(hosted: Hosted) -> bool:
+    """Would a checkpoint of this account do anything? False for a signed-in account that received
+    nothing since its last checkpoint (most of an idle host's accounts): no need to even schedule one."""
+    client, session = hosted.client, hosted.session
+    if client is None or session is None or not hosted.authorized:
+        return True
+    return bool(session.pending_entities) or internals.update_mark(client) != hosted.update_mark
+
+
 async def _checkpoint(hosted: Hosted) -> None:
     client, session = hosted.client, hosted.session
     if client is None or session is None or hosted.lost or not hosted.lease_certain():
         return
     if hosted.authorized:
+        mark = internals.update_mark(client)
+        if mark == hosted.update_mark and not session.pending_entities:
+            return  # nothing arrived since the last checkpoint (see checkpoint_has_work)
         # Snapshot Telethon's update state, let the handlers of every update it covers finish, have
-        # the hooks store what they buffered, and only then make that state the persisted one.
+        # the hooks store what they buffered, and only then make that state the persisted one. An
+        # account that received nothing since has nothing to wait for, store or write (an idle host's
+        # checkpoints cost no database work).
         await internals.save_update_state(client)
         state = session.pending_update_state()
-        await internals.wait_for_event_handlers(client, timeout=30)
-        await hooks.before_checkpoint(hosted)
-        session.commit_update_state(state)
-    await session.save()
+        if session.update_state_changed(state):
+            await internals.wait_for_event_handlers(client, timeout=30)
+            await hooks.before_checkpoint(hosted)
+            session.commit_update_state(state)
+        await session.save()
+        hosted.update_mark = mark  # only once the state it stands for is written
+    else:
+        await session.save()
     await _store_entities(hosted, session)
 
 

@@ -1,13 +1,14 @@
 """SessionHost: one asyncio loop in its own thread, holding up to N accounts' Telethon clients.
 
-It claims free or expired leases, renews them well inside the TTL, connects each client with its
-proxy and device, consumes each held account's command queue (acct.<id>) through the Celery consumer,
-reconnects with backoff, checkpoints session state under the lease's fence, and on stop saves every
-session and releases every lease so another host can take over at once.
+It joins the hosts alive (accounts.leases: one liveness row, renewed every fifth of the TTL), claims
+the leases of accounts without a live host, connects each client with its proxy and device, consumes
+each held account's command queue (acct.<id>) through the Celery consumer, reconnects with backoff,
+checkpoints session state under the lease's fence, and on stop saves every session and releases every
+lease so another host can take over at once.
 
 A watchdog disconnects every client whose lease this host could not renew in time, on a local monotonic
-deadline that needs no answer from the database: a host cut off from PostgreSQL lets go before the
-lease expires and another host connects the same auth key (invariant 1).
+deadline that needs no answer from the database: a host cut off from PostgreSQL lets go before its
+liveness expires and another host connects the same auth key (invariant 1).
 """
 
 from __future__ import annotations
@@ -19,24 +20,40 @@ import random
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 from accounts import leases
-from accounts.host import commands, lifecycle
+from accounts.host import commands, lifecycle, loading
+from accounts.host.batch import Batched
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
+from accounts.host.queues import Consuming
+from accounts.host.share import Share
 from accounts.registry import Command
+from accounts.services import hosts_wake
 from accounts.telegram.records import Me
 
 log = logging.getLogger(__name__)
 
-CLAIM_BATCH = 50
+CLAIM_BATCH = 200
 # A lease is certainly ours until (start of the renewal that extended it) + TTL * this margin: the
 # rest of the TTL covers clock slack, the watchdog's period and the disconnect itself.
 LEASE_MARGIN = 0.8
+# Liveness is renewed every TTL / BEATS_PER_TTL: four tries before the watchdog's deadline.
+BEATS_PER_TTL = 5
 WATCHDOG_INTERVAL = 0.25
+# Checkpoints that may wait on the database at once: about the host's database threads.
+CHECKPOINTS_AT_ONCE = 8
+CHECKPOINT_CHUNK = 200
+# How often the held leases are read back (revoked, account disabled or deleted, left behind) when
+# nothing wakes the host sooner; revokes and disables wake every host at once.
+HOLDINGS_INTERVAL = 10.0
+# A claim after another host's liveness expires waits this long past the expiry the database announced.
+LAPSE_SLACK = 0.05
 
 
 class SessionHost:
@@ -47,7 +64,9 @@ class SessionHost:
         self.accounts: dict[int, Hosted] = {}
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="session-host", daemon=True)
-        self._consumer: Any = None
+        self.loads = Batched(loading.load_many)
+        self._share = Share(capacity=self.capacity, ttl=self.ttl)
+        self._queues = Consuming()
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
@@ -55,6 +74,13 @@ class SessionHost:
         self._renew_now: asyncio.Event | None = None
         self._connect_slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
+        self._joined = False  # our liveness row is (or was last seen) alive
+        self._lapse_timer: asyncio.TimerHandle | None = None
+        self._check_now = False
+        self._checked_at = 0.0
+        # Renewals never queue behind the loop's other database work (connects, checkpoints) in the
+        # shared executor: a renewal late by the watchdog's margin would drop every account of a healthy host.
+        self._beat_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-host-beat")
         self.commands_running = 0
         self._commands_lock = threading.Lock()  # pool threads count themselves in and out
 
@@ -87,17 +113,25 @@ class SessionHost:
 
     def attach_consumer(self, consumer: Any) -> None:
         """The Celery consumer (re)started: consume the queues of every account we hold."""
-        self._consumer = consumer
-        for hosted in list(self.accounts.values()):
-            if hosted.consuming:
-                consumer.call_soon(consumer.add_task_queue, hosted.queue)
+        self._queues.attach(consumer, [h.queue for h in list(self.accounts.values()) if h.consuming])
+
+    def status(self) -> dict[str, float]:
+        """Accounts held, and how many of them are connected and ready; command queues started so far,
+        and the seconds the Celery consumer's thread spent starting them."""
+        held = list(self.accounts.values())
+        return {
+            "held": len(held),
+            "ready": sum(1 for h in held if h.ready.is_set()),
+            "queues": self._queues.started,
+            "queue_seconds": round(self._queues.seconds, 3),
+        }
 
     def wake(self) -> None:
-        """Claim now rather than at the next tick (a new account is waiting for a host)."""
-        if self._wake is not None and self._renew_now is not None:
-            # A wake also renews at once: a revoked lease's holder learns of it and lets go.
+        """Claim now rather than at the next tick (a new account is waiting for a host), and read the held
+        leases back: a revoked lease's holder learns of it and lets go."""
+        if self._wake is not None:
+            self._check_now = True
             self.loop.call_soon_threadsafe(self._wake.set)
-            self.loop.call_soon_threadsafe(self._renew_now.set)
 
     def run_command(
         self, task: Any, spec: Command[Any, Any], *, account_id: int, values: dict[str, Any]
@@ -130,10 +164,15 @@ class SessionHost:
     async def _main(self) -> None:
         """Claim and checkpoint every third of the TTL, or at once when woken, until shutdown."""
         assert self._wake is not None
-        await self._every_third_of_ttl(self._tick, woken_by=self._wake, until=lambda: self._stopping)
+        await self._every(self.ttl / 3, self._tick, woken_by=self._wake, until=lambda: self._stopping)
 
     async def _tick(self) -> None:
         await self._claim()
+        now = time.monotonic()
+        if self._check_now or now - self._checked_at >= HOLDINGS_INTERVAL:
+            self._check_now = False  # a wake during the check asks for another one
+            self._checked_at = now
+            await self._check_holdings()
         await self._checkpoint_due()
 
     async def _renewer(self) -> None:
@@ -141,12 +180,18 @@ class SessionHost:
         the lease deadline (the watchdog would then drop every account of a healthy host). It runs until
         shutdown has let go of every account."""
         assert self._renew_now is not None
-        await self._every_third_of_ttl(self._renew, woken_by=self._renew_now, until=lambda: False)
+        await self._every(
+            self.ttl / BEATS_PER_TTL, self._renew, woken_by=self._renew_now, until=lambda: False
+        )
 
-    async def _every_third_of_ttl(
-        self, step: Callable[[], Awaitable[None]], *, woken_by: asyncio.Event, until: Callable[[], bool]
+    async def _every(
+        self,
+        interval: float,
+        step: Callable[[], Awaitable[None]],
+        *,
+        woken_by: asyncio.Event,
+        until: Callable[[], bool],
     ) -> None:
-        interval = self.ttl / 3
         while not until():
             started = time.monotonic()
             woken_by.clear()  # a wake arriving during this step triggers the next one at once
@@ -155,34 +200,94 @@ class SessionHost:
             except Exception:
                 # A renewal that fails is retried; the watchdog drops what expires meanwhile.
                 log.exception("session host: %s failed; retrying", step.__name__)
-            pause = max(0.5, interval * random.uniform(0.8, 1.0) - (time.monotonic() - started))
+            pause = max(0.2, interval * random.uniform(0.8, 1.0) - (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken_by.wait(), pause)
 
     async def _renew(self) -> None:
-        held = [h for h in self.accounts.values() if not h.lost]
-        if not held:
-            return
         asked = time.monotonic()
-        renewed = await db(leases.renew)(holder=self.name, grants=[h.grant for h in held], ttl=self.ttl)
-        for hosted in held:
-            if hosted.account_id in renewed:
-                # Count the TTL from when we asked, minus a margin for clock and scheduling slack.
-                hosted.lease_deadline = asked + self.ttl * LEASE_MARGIN
-            else:
-                # Lost, or revoked: disconnect first, then release, so a revoked lease is claimable only
-                # once nobody uses its key (a lost one has moved on, and releasing it does nothing).
+        if not self._joined:
+            await self._on_beat_thread(leases.join, holder=self.name, ttl=self.ttl)
+            self._joined = True
+            if self._wake is not None:
+                self._wake.set()  # claim at once
+            return
+        beat = await self._on_beat_thread(leases.beat, holder=self.name, ttl=self.ttl)
+        if not beat.alive:
+            self._lapsed()
+            return
+        # Count the TTL from when we asked, minus a margin for clock and scheduling slack. Only leases
+        # still certain when we asked: one past its deadline is the watchdog's, whatever the answer.
+        deadline = asked + self.ttl * LEASE_MARGIN
+        for hosted in self.accounts.values():
+            if not hosted.lost and hosted.lease_deadline > asked:
+                hosted.lease_deadline = max(hosted.lease_deadline, deadline)
+        self._claim_at_next_lapse(beat.next_lapse)
+
+    def _lapsed(self) -> None:
+        """Our liveness expired (paused, or cut off from the database, past the TTL): other hosts may own
+        every account we held. Let go of all of them without saving, and join again afresh."""
+        log.warning("session host %s: liveness expired; letting go of every account", self.name)
+        for hosted in list(self.accounts.values()):
+            self._cut(hosted)
+        self._joined = False
+        if self._renew_now is not None:
+            self._renew_now.set()
+
+    def _claim_at_next_lapse(self, seconds: float | None) -> None:
+        """Wake the claims the moment another host's liveness expires (by the database's clock), rather
+        than at the next tick: its accounts are offline until someone claims them. Every renewal moves
+        the moment, so it comes only for a host that stopped renewing."""
+        if self._lapse_timer is not None:
+            self._lapse_timer.cancel()
+            self._lapse_timer = None
+        if seconds is not None and self._wake is not None:
+            self._lapse_timer = self.loop.call_later(seconds + LAPSE_SLACK, self._wake.set)
+
+    async def _on_beat_thread(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        def call() -> Any:
+            # One long-lived connection, without a health check before every renewal (a second query):
+            # after an error the next renewal starts on a fresh one.
+            try:
+                return fn(**kwargs)
+            except DatabaseError:
+                connection.close()
+                raise
+
+        return await self.loop.run_in_executor(self._beat_thread, call)
+
+    async def _check_holdings(self) -> None:
+        """Let go of what is held but no longer wanted (revoked, account disabled, banned, re-login needed,
+        deleted), and release what is held under our name but not hosted any more: a client the watchdog
+        cut keeps its lease, which lives as long as this host does."""
+        found = await db(leases.holdings)(holder=self.name)
+        wanted = {holding.grant for holding in found if holding.wanted}
+        for hosted in list(self.accounts.values()):
+            if not hosted.lost and hosted.grant not in wanted:
+                # Disconnect first, then release: a revoked lease is claimable once nobody uses its key.
                 log.warning(
-                    "lease of account %s lost or revoked; dropping it without saving", hosted.account_id
+                    "lease of account %s revoked or no longer wanted; dropping it without saving",
+                    hosted.account_id,
                 )
-                hosted.lost = True  # never renewed or written again, even before the drop starts
+                hosted.lost = True  # never written again, even before the drop starts
                 self.loop.create_task(self.drop(hosted, save=False, release=True))
+        # Gone from self.accounts only once its drop has disconnected it: safe to free.
+        hosting = {hosted.grant for hosted in self.accounts.values()}
+        left = [holding.grant for holding in found if holding.grant not in hosting]
+        if left and await db(leases.release_left)(holder=self.name, grants=left) and self._wake is not None:
+            self._wake.set()  # claim them again (if they still want a host) at once
 
     async def _claim(self) -> None:
-        room = self.capacity - len(self.accounts)
-        # Claim in modest batches so several hosts starting together share the accounts; a full batch
-        # means more are waiting, so the next tick follows at once.
+        """Claim up to this host's fair share, or hand back what is above it (accounts.host.share)."""
+        fleet = await db(leases.fleet)(holder=self.name)
+        room, excess = self._share.plan(fleet, held=len(self.accounts), now=time.monotonic())
+        if excess:
+            await self._hand_back(excess)
+            return
+        # A full batch means more are waiting, so the next tick follows at once.
         batch = min(room, CLAIM_BATCH)
+        if not batch:
+            return
         asked = time.monotonic()
         grants = await db(leases.claim)(holder=self.name, limit=batch, ttl=self.ttl)
         if batch and len(grants) == batch and self._wake is not None:
@@ -192,6 +297,13 @@ class SessionHost:
             hosted = Hosted(grant=grant, lease_deadline=asked + self.ttl * LEASE_MARGIN)
             self.accounts[grant.account_id] = hosted
             hosted.supervisor = self.loop.create_task(self._host(hosted, previous=previous))
+
+    async def _hand_back(self, count: int) -> None:
+        """Let go of ``count`` accounts gracefully (the newest first), and wake the hosts to claim them."""
+        chosen = [h for h in reversed(self.accounts.values()) if h.drop_task is None and not h.lost][:count]
+        log.info("above the fair share: handing back %d accounts", len(chosen))
+        await asyncio.gather(*(self.drop(h, save=True, release=True) for h in chosen), return_exceptions=True)
+        await db(hosts_wake)()
 
     async def _host(self, hosted: Hosted, *, previous: Hosted | None) -> None:
         """Connect a newly claimed account, once this host's previous client of it is gone (we claimed it
@@ -210,10 +322,15 @@ class SessionHost:
             for hosted in list(self.accounts.values()):
                 if not hosted.severed and now >= hosted.lease_deadline:
                     log.warning("account %s: lease not renewed in time; disconnecting", hosted.account_id)
-                    hosted.severed = hosted.lost = True
-                    # Not awaited: a drop may wait on the database after the socket is closed.
-                    self.loop.create_task(self._sever(hosted))
+                    self._cut(hosted)
             await asyncio.sleep(WATCHDOG_INTERVAL)
+
+    def _cut(self, hosted: Hosted) -> None:
+        if hosted.severed:
+            return
+        hosted.severed = hosted.lost = True
+        # Not awaited: a drop may wait on the database after the socket is closed.
+        self.loop.create_task(self._sever(hosted))
 
     async def _sever(self, hosted: Hosted) -> None:
         client = hosted.client
@@ -223,12 +340,39 @@ class SessionHost:
             except Exception:
                 log.debug("account %s: disconnect raised", hosted.account_id, exc_info=True)
         await self.drop(hosted, save=False, release=False)
+        # Its lease lives on with this host: the next check releases it, once the database answers.
+        self._check_now = True
+        if self._wake is not None:
+            self._wake.set()
 
     async def _checkpoint_due(self) -> None:
+        """Checkpoint every account due, a few at a time: an account with nothing new costs no database
+        work, one with news one write, and thousands of them one after another would hold up claims."""
         now = time.monotonic()
+        due = []
         for hosted in list(self.accounts.values()):
-            if hosted.ready.is_set() and now - hosted.checkpointed_at >= settings.SESSION_CHECKPOINT_INTERVAL:
-                await lifecycle.checkpoint(self, hosted)
+            if (
+                not hosted.ready.is_set()
+                or now - hosted.checkpointed_at < settings.SESSION_CHECKPOINT_INTERVAL
+            ):
+                continue
+            if lifecycle.checkpoint_has_work(hosted):
+                due.append(hosted)
+            else:
+                hosted.checkpointed_at = now
+        slots = asyncio.Semaphore(CHECKPOINTS_AT_ONCE)
+
+        async def one(hosted: Hosted) -> None:
+            async with slots:
+                try:
+                    await lifecycle.checkpoint(self, hosted)
+                except Exception:
+                    log.exception("account %s: checkpoint failed", hosted.account_id)
+
+        # A checkpoint with nothing new never waits: a few hundred in one turn of the loop at most, so
+        # the liveness beats and the watchdog keep their times.
+        for start in range(0, len(due), CHECKPOINT_CHUNK):
+            await asyncio.gather(*(one(h) for h in due[start : start + CHECKPOINT_CHUNK]))
 
     # --- for command bodies ------------------------------------------------------------------------
 
@@ -245,13 +389,13 @@ class SessionHost:
     def consume(self, hosted: Hosted) -> None:
         if hosted.lost or hosted.drop_task is not None:
             return  # being let go: its commands belong to the next holder
-        if not hosted.consuming and self._consumer is not None:
-            self._consumer.call_soon(self._consumer.add_task_queue, hosted.queue)
+        if not hosted.consuming:
+            self._queues.start(hosted.queue)
         hosted.consuming = True
 
     def stop_consuming(self, hosted: Hosted) -> None:
-        if hosted.consuming and self._consumer is not None:
-            self._consumer.call_soon(self._consumer.cancel_task_queue, hosted.queue)
+        if hosted.consuming:
+            self._queues.stop(hosted.queue)
         hosted.consuming = False
 
     # --- dropping and shutting down ---------------------------------------------------------------
@@ -311,3 +455,13 @@ class SessionHost:
         for task in (self._renewer_task, self._watchdog_task):
             if task:
                 task.cancel()
+        if self._lapse_timer is not None:
+            self._lapse_timer.cancel()
+        try:
+            # Every client is disconnected: what a failed release left is claimable at once.
+            await self._on_beat_thread(leases.leave, holder=self.name)
+        except Exception:
+            log.exception(
+                "session host %s: could not leave; its leases move once its liveness expires", self.name
+            )
+        self._beat_thread.shutdown(wait=False)

@@ -28,6 +28,17 @@ async def save_update_state(client: TelegramClient) -> None:
     await client._save_states_and_entities()
 
 
+def update_mark(client: TelegramClient) -> tuple[int, tuple[tuple[object, int], ...]]:
+    """What the client's update state is now, cheaply: seq and every entry's pts (not the date, which
+    moves with every empty getDifference). Equal marks mean no update arrived in between.
+
+    Telethon keeps this in its private message box; copying the state into the session to compare it
+    (save_update_state) costs several times more, and a host checkpoints thousands of idle accounts.
+    """
+    box = client._message_box
+    return box.seq, tuple((entry, state.pts) for entry, state in box.map.items())
+
+
 async def wait_for_event_handlers(client: TelegramClient, *, timeout: float) -> None:
     """Let the event handlers Telethon has already started finish (up to ``timeout`` seconds).
 

@@ -50,6 +50,9 @@ class VaultSession(MemorySession):
                 pts=pts, qts=0, seq=0, unread_count=0, date=datetime.datetime.now(tz=datetime.UTC)
             )
         self._committed = dict(self._update_states)
+        # The state last persisted (or loaded): a save with nothing new writes nothing. It holds the
+        # auth key, like this session itself.
+        self._persisted = self.snapshot()
         self._save_lock = asyncio.Lock()
         self._entities = set(entities)
         self.pending_entities: dict[int, tuple[int, int, str, str, str]] = {}
@@ -82,6 +85,18 @@ class VaultSession(MemorySession):
         """Telethon's update state right now (after ``internals.save_update_state(client)``)."""
         return dict(self._update_states)
 
+    def update_state_changed(self, state: dict[int, types.updates.State]) -> bool:
+        """Does ``state`` (from pending_update_state) differ from the committed one in anything that
+        says an update arrived (pts, qts, seq)? The date alone moves with every empty getDifference on
+        connect; resuming from an older date with the same pts misses nothing."""
+        if state.keys() != self._committed.keys():
+            return True
+        for key, new in state.items():
+            old = self._committed[key]
+            if new.pts != old.pts or (key == 0 and (new.qts, new.seq) != (old.qts, old.seq)):
+                return True
+        return False
+
     def commit_update_state(self, state: dict[int, types.updates.State]) -> None:
         """Make ``state`` the one persisted: only once everything it covers has been stored.
 
@@ -93,16 +108,26 @@ class VaultSession(MemorySession):
     async def save(self) -> None:  # type: ignore[override]
         # Telethon awaits this (utils.maybe_async). One write at a time per session: two concurrent
         # writes would carry the same version and the loser would look fenced out.
+        # Telethon saves every minute per client (its keepalive): most of those saves have nothing new,
+        # and skipping them here keeps an idle host off its database threads.
         async with self._save_lock:
-            await asyncio.to_thread(self._persist, self.snapshot())
+            state = self.snapshot()
+            if state == self._persisted:
+                return
+            await asyncio.to_thread(self._persist, state)
+            self._persisted = state
 
     def process_entities(self, tlo: object) -> None:
-        rows = self._entities_to_rows(tlo)
-        if rows:
-            self._entities.update(rows)
-            for row in rows:
-                if row[0] != 0:  # Telethon's self-marker row (id 0) stays in memory only
-                    self.pending_entities[row[0]] = row
+        # Only peers new to this session, or whose hash, username, phone or name changed, are written:
+        # the same peers come with every update and every reconnect (the account itself with each
+        # get_me). Rows are kept as the entity table stores them, so a loaded row compares equal.
+        for peer_id, access_hash, username, phone, name in self._entities_to_rows(tlo):
+            row = (peer_id, access_hash, username or "", phone or "", (name or "")[:255])
+            if row in self._entities:
+                continue
+            self._entities.add(row)
+            if peer_id != 0:  # Telethon's self-marker row (id 0) stays in memory only
+                self.pending_entities[peer_id] = row
 
     def take_pending_entities(self) -> list[tuple[int, int, str, str, str]]:
         rows, self.pending_entities = list(self.pending_entities.values()), {}

@@ -7,9 +7,10 @@ import asyncio
 
 import pytest
 
+from accounts import leases
 from accounts.host import lifecycle
 from accounts.host.runtime import SessionHost
-from accounts.models import Account, Lease
+from accounts.models import Account, HostLiveness
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,6 +32,7 @@ def test_a_claim_racing_a_drop_of_the_same_account_connects_only_after_it_and_st
 ):
     account = make_account(status=Account.Status.ACTIVE)
     host = SessionHost(name="host-a", capacity=10, ttl=30)
+    leases.join(holder="host-a", ttl=30)
     connects: list[tuple[object, bool]] = []  # (hosted, was the old client still connected?)
     old_client = SlowClient()
 
@@ -48,10 +50,12 @@ def test_a_claim_racing_a_drop_of_the_same_account_connects_only_after_it_and_st
         # The watchdog drops it (no renewal in time), and its disconnect is slow...
         dropping = asyncio.create_task(host.drop(old, save=False, release=False))
         await asyncio.sleep(0.1)
-        # ...while the lease expires in the database and this host claims the account again.
+        # ...while this host's liveness expires in the database, and it joins again and claims the
+        # account again.
         await asyncio.to_thread(
-            lambda: Lease.objects.filter(pk=account.pk).update(expires_at="2000-01-01T00:00:00Z")
+            lambda: HostLiveness.objects.filter(holder="host-a").update(expires_at="2000-01-01T00:00:00Z")
         )
+        await asyncio.to_thread(leases.join, holder="host-a", ttl=30)
         await host._claim()
         new = host.accounts[account.pk]
         assert new is not old

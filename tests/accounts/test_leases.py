@@ -6,20 +6,36 @@ import pytest
 from django.db import connection
 
 from accounts import leases, sessions
-from accounts.models import Account, Lease
+from accounts.models import Account, HostLiveness
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_claimed_account_is_not_claimed_again_until_its_lease_expires(make_account):
+@pytest.fixture(autouse=True)
+def hosts_alive(transactional_db):
+    for name in ("host-a", "host-b", "h"):
+        leases.join(holder=name, ttl=30)
+
+
+def die(holder: str) -> None:
+    """The host stops renewing (killed, or paused past the TTL): its liveness expires."""
+    HostLiveness.objects.filter(holder=holder).update(expires_at="2000-01-01T00:00:00Z")
+
+
+def wanted(holder: str) -> set[int]:
+    return {h.grant.account_id for h in leases.holdings(holder=holder) if h.wanted}
+
+
+def test_a_claimed_account_is_not_claimed_again_while_its_holder_lives(make_account):
     account = make_account(status=Account.Status.ACTIVE)
     first = leases.claim(holder="host-a", limit=10, ttl=30)
     assert [g.account_id for g in first] == [account.pk]
     assert leases.claim(holder="host-b", limit=10, ttl=30) == []
 
 
-def test_an_expired_lease_moves_to_a_new_holder_with_a_higher_token(make_account):
+def test_a_dead_holder_s_lease_moves_to_a_new_holder_with_a_higher_token(make_account):
     account = make_account(status=Account.Status.ACTIVE)
+    leases.join(holder="host-a", ttl=0.05)
     (first,) = leases.claim(holder="host-a", limit=10, ttl=0.05)
     import time
 
@@ -27,8 +43,9 @@ def test_an_expired_lease_moves_to_a_new_holder_with_a_higher_token(make_account
     (second,) = leases.claim(holder="host-b", limit=10, ttl=30)
     assert second.account_id == account.pk
     assert second.token == first.token + 1
-    assert leases.renew(holder="host-a", grants=[first], ttl=30) == set()
-    assert leases.renew(holder="host-b", grants=[second], ttl=30) == {account.pk}
+    assert not leases.is_current(holder="host-a", grant=first)
+    assert not leases.beat(holder="host-a", ttl=30).alive  # an expired liveness is never renewed
+    assert leases.is_current(holder="host-b", grant=second)
 
 
 def test_banned_disabled_and_reauth_accounts_are_not_hosted(make_account):
@@ -49,6 +66,8 @@ def test_concurrent_claims_never_hand_one_account_to_two_hosts(make_account):
         results[name] = got
         connection.close()
 
+    for i in range(4):
+        leases.join(holder=f"host-{i}", ttl=30)
     threads = [threading.Thread(target=grab, args=(f"host-{i}",)) for i in range(4)]
     for t in threads:
         t.start()
@@ -74,7 +93,7 @@ def test_only_the_current_lease_holder_can_write_the_session(make_account):
     version = sessions.session_store(holder="host-a", grant=old, state=state, version=0)
     assert version == 1
 
-    Lease.objects.filter(pk=account.pk).update(expires_at="2000-01-01T00:00:00Z")  # host-a paused past TTL
+    die("host-a")  # paused past the TTL
     (new,) = leases.claim(holder="host-b", limit=1, ttl=30)
     state.pts = 99
     with pytest.raises(sessions.FencedOut):
@@ -132,8 +151,8 @@ def test_a_revoked_lease_is_not_claimable_until_its_holder_has_let_go(make_accou
     leases.revoke(account_id=account.pk)
     # The holder may still be connected: nobody else may connect the same auth key yet.
     assert leases.claim(holder="host-b", limit=10, ttl=30) == []
-    # The holder learns of it at its next renewal, may no longer run commands or write the session...
-    assert leases.renew(holder="host-a", grants=[grant], ttl=30) == set()
+    # The holder learns of it at its next check, may no longer run commands or write the session...
+    assert wanted("host-a") == set()
     assert not leases.is_current(holder="host-a", grant=grant)
     state = sessions.SessionState(dc_id=2, server_address="127.0.0.1", port=1, auth_key=b"k" * 256)
     with pytest.raises(sessions.FencedOut):
@@ -142,15 +161,17 @@ def test_a_revoked_lease_is_not_claimable_until_its_holder_has_let_go(make_accou
     assert leases.release(holder="host-a", grant=grant)
     (again,) = leases.claim(holder="host-b", limit=10, ttl=30)
     assert again.token == grant.token + 1
-    assert leases.renew(holder="host-b", grants=[again], ttl=30) == {account.pk}
+    assert wanted("host-b") == {account.pk}
 
 
-def test_a_revoked_lease_whose_holder_never_lets_go_is_claimable_once_it_expires(make_account):
+def test_a_revoked_lease_whose_holder_dies_is_claimable_once_its_liveness_expires(make_account):
     account = make_account(status=Account.Status.ACTIVE)
     (grant,) = leases.claim(holder="host-a", limit=1, ttl=30)
     leases.revoke(account_id=account.pk)
     assert leases.claim(holder="host-b", limit=10, ttl=30) == []
-    Lease.objects.filter(pk=account.pk).update(expires_at="2000-01-01T00:00:00Z")  # host-a died holding it
+    assert leases.beat(holder="host-a", ttl=30).alive  # while its holder lives, the lease stays put
+    assert leases.claim(holder="host-b", limit=10, ttl=30) == []
+    die("host-a")  # died holding it
     (again,) = leases.claim(holder="host-b", limit=10, ttl=30)
     assert again.token == grant.token + 1
     assert leases.is_current(holder="host-b", grant=again)

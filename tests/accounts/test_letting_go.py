@@ -1,5 +1,5 @@
 """Letting go of an account under faults a review found: a revoke racing a claim, a disabled account's
-renewal, a delete while connected, a final checkpoint outliving the lease, a queue consumed while being
+lease, a delete while connected, a final checkpoint outliving the lease, a queue consumed while being
 dropped, and a database error in the middle of a command (real database, the host's own loop; clients
 are stand-ins)."""
 
@@ -19,6 +19,12 @@ from accounts.host.runtime import SessionHost
 from accounts.models import Account, Lease, TelegramSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def hosts_alive(transactional_db):
+    for name in ("host-a", "host-b"):
+        leases.join(holder=name, ttl=30)
 
 
 class StandInClient:
@@ -76,11 +82,11 @@ def test_a_claim_racing_a_disable_of_a_free_lease_never_hosts_the_disabled_accou
     assert Account.objects.get(pk=account.pk).status == Account.Status.DISABLED
 
 
-def test_a_lease_whose_account_no_longer_wants_a_host_is_not_renewed(make_account):
+def test_a_lease_whose_account_no_longer_wants_a_host_is_let_go(make_account):
     account = make_account(status=Account.Status.ACTIVE)
     (grant,) = leases.claim(holder="host-a", limit=1, ttl=30)
     Account.objects.filter(pk=account.pk).update(status=Account.Status.BANNED)
-    assert leases.renew(holder="host-a", grants=[grant], ttl=30) == set()
+    assert leases.holdings(holder="host-a") == [leases.Holding(grant, wanted=False)]
 
 
 def test_deleting_a_connected_account_takes_it_offline_and_keeps_its_key_until_the_host_lets_go(make_account):

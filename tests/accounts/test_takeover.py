@@ -107,6 +107,8 @@ def test_a_paused_zombie_host_can_neither_write_the_session_nor_send(tgsim, host
                     what="the heir to take the account over",
                 )
                 heir_token = Lease.objects.get(pk=account.pk).token
+                # A checkpoint writes only once the update state moved: a message received moves it.
+                tgsim.world_call("say", friend, to_user_id=me, text="to the heir")
                 wait_for(
                     lambda: TelegramSession.objects.get(pk=account.pk).fencing_token == heir_token,
                     timeout=20,

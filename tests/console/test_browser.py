@@ -192,7 +192,7 @@ def test_the_fleet_filters_and_acts_in_bulk_without_reloading(admin_page, make_a
     from django.utils import timezone
 
     from accounts import budgets
-    from accounts.models import Lease
+    from accounts.models import HostLiveness, Lease
 
     page = admin_page
     names = ["Ada", "Bea", "Cy", "Dot", "Eve", "Fay"]
@@ -208,9 +208,8 @@ def test_the_fleet_filters_and_acts_in_bulk_without_reloading(admin_page, make_a
     Account.objects.filter(pk=accounts[2].pk).update(cooldown_until=now + timedelta(minutes=4))
     Account.objects.filter(pk=accounts[3].pk).update(outreach_paused_until=now + timedelta(hours=20))
     for account in accounts[:4]:
-        Lease.objects.filter(account=account).update(
-            holder="sessionhost-1@web-a", expires_at=now + timedelta(hours=1)
-        )
+        Lease.objects.filter(account=account).update(holder="sessionhost-1@web-a")
+    HostLiveness.objects.create(holder="sessionhost-1@web-a", expires_at=now + timedelta(hours=1))
     for account in accounts:
         budgets.reset(account_id=account.pk)  # bucket keys are per account id, which other runs reuse
     for _ in range(3):

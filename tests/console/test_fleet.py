@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import budgets, selectors
-from accounts.models import Account, AccountEvent, Lease
+from accounts.models import Account, AccountEvent, HostLiveness, Lease
 from accounts.services import OUTREACH_PAUSED_INDEFINITELY
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,8 @@ def test_it_lists_every_account_with_status_host_budget_and_activity(admin_clien
     quiet = make_account()
     busy = make_account(status=S.ACTIVE)
     Account.objects.filter(pk=busy.pk).update(first_name="Busy", last_activity_at=timezone.now())
-    Lease.objects.filter(account=busy).update(holder="host-a@box", expires_at=timezone.now() + timedelta(60))
+    Lease.objects.filter(account=busy).update(holder="host-a@box")
+    HostLiveness.objects.create(holder="host-a@box", expires_at=timezone.now() + timedelta(60))
     # Budget buckets live in Redis under the account id, which other test runs reuse: start both full.
     budgets.reset(account_id=quiet.pk)
     budgets.reset(account_id=busy.pk)
@@ -104,14 +105,13 @@ def test_bulk_pause_and_resume_stop_and_restart_outreach(admin_client, make_acco
 def test_bulk_disable_takes_accounts_from_their_host_and_resume_brings_them_back(admin_client, make_account):
     account = make_account(status=S.ACTIVE)
     Account.objects.filter(pk=account.pk).update(telegram_id=424242)
-    Lease.objects.filter(account=account).update(
-        holder="h", token=7, expires_at=timezone.now() + timedelta(60)
-    )
+    Lease.objects.filter(account=account).update(holder="h", token=7)
+    HostLiveness.objects.create(holder="h", expires_at=timezone.now() + timedelta(60))
     bulk(admin_client, "disable", [account])
     account.refresh_from_db()
     lease = Lease.objects.get(account=account)
     assert account.status == S.DISABLED
-    # The old holder's renewals now fail; it keeps the lease only until it has disconnected.
+    # The old holder learns of it at its next check; it keeps the lease only until it has disconnected.
     assert (lease.holder, lease.token, lease.revoking) == ("h", 7, True)
     bulk(admin_client, "resume", [account])
     account.refresh_from_db()
