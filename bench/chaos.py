@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,8 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=120.0, help="at most this long for the end state")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args()
+    # A SIGTERM (the test's timeout) unwinds like an error: hosts stopped, private services removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     seconds = args.minutes * 60
     plan = Plan(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import statistics
 import subprocess
@@ -86,10 +87,25 @@ def start_host(name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def logged_in_accounts(sim, phones: list[str], *, first_name: str = "Bench") -> list[tuple[int, int]]:
-    """tests.support.accounts.logged_in_accounts, imported once Django is set up."""
-    from tests.support.accounts import logged_in_accounts
+    """Create the numbers in tgsim, log each in (50 at a time) and import it: [(account id, user id)]."""
+    from accounts import imports, services
+    from accounts.models import ApiApp
+    from tests.support.accounts import log_in
 
-    return logged_in_accounts(sim, phones, first_name=first_name)
+    app = ApiApp.objects.first() or services.api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
+    users = [sim.world_call("create_user", phone=p, first_name=f"{first_name}{p[-4:]}") for p in phones]
+
+    async def all_of_them():
+        states = []
+        for start in range(0, len(phones), 50):
+            states += await asyncio.gather(*(log_in(sim, phone=p) for p in phones[start : start + 50]))
+        return states
+
+    states = sim.run(all_of_them(), timeout=900)
+    ids = [
+        imports.account_import(state=s, api_app=app, phone=p).pk for s, p in zip(states, phones, strict=True)
+    ]
+    return list(zip(ids, users, strict=True))
 
 
 def wait(predicate: Callable[[], object], timeout: float, interval: float = 0.25) -> float:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 from collections.abc import Callable
 
-from accounts import imports, services
+from accounts import imports
 from accounts.models import Account, ApiApp
 from accounts.sessions import SessionState
 
@@ -66,21 +65,3 @@ def ready_account(
     state = login_session(tgsim, phone=phone, password=password)
     account = imports.account_import(state=state, api_app=api_app, phone=phone)
     return account, user_id
-
-
-def logged_in_accounts(tgsim, phones: list[str], *, first_name: str = "Bench") -> list[tuple[int, int]]:
-    """Create the numbers in tgsim, log each in (50 at a time) and import it: [(account id, user id)]."""
-    app = ApiApp.objects.first() or services.api_app_create(name="bench", api_id=1, api_hash="ab" * 16)
-    users = [tgsim.world_call("create_user", phone=p, first_name=f"{first_name}{p[-4:]}") for p in phones]
-
-    async def all_of_them() -> list[SessionState]:
-        states: list[SessionState] = []
-        for start in range(0, len(phones), 50):
-            states += await asyncio.gather(*(log_in(tgsim, phone=p) for p in phones[start : start + 50]))
-        return states
-
-    states = tgsim.run(all_of_them(), timeout=900)
-    ids = [
-        imports.account_import(state=s, api_app=app, phone=p).pk for s, p in zip(states, phones, strict=True)
-    ]
-    return list(zip(ids, users, strict=True))

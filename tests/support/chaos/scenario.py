@@ -118,20 +118,31 @@ class Chaos:
             took = self._wait_connected()
             self.say(f"{self.plan.hosts} hosts connected and backfilled every account in {took:.0f} s")
             self.campaign = self._campaign()
-            world.start_sampling(self.sim, self.cast)
-            sample_from = len(self.cast.samples)
-            self._chaos()
-            settled = self._settle()
-            self.say(f"settled in {settled:.0f} s")
-            return self._count(sample_from)
+            sampler = world.start_sampling(self.sim, self.cast)
+            try:
+                self._chaos()
+                settled = self._settle()
+                self.say(f"settled in {settled:.0f} s")
+            finally:
+                self.sim.run(sampler.cancel)
+            return self._count()
         finally:
             self.hosts.stop()
 
     def _accounts(self) -> list[tuple[int, int]]:
-        from tests.support.accounts import logged_in_accounts
+        """Active accounts imported from signed-in sessions: [(account id, tgsim user id)]."""
+        from accounts import imports, services
+        from accounts.sessions import SessionState
 
+        app = services.api_app_create(name="chaos", api_id=1, api_hash="ab" * 16)
         phones = [f"999662{n:04d}" for n in range(self.plan.accounts)]
-        return logged_in_accounts(self.sim, phones, first_name="Chaos")
+        keys = world.signed_in_keys(self.sim, phones)
+        dc = self.sim.sim
+        imported = []
+        for phone, (uid, key) in zip(phones, keys, strict=True):
+            state = SessionState(dc_id=dc.dc_id, server_address="127.0.0.1", port=dc.port, auth_key=key)
+            imported.append((imports.account_import(state=state, api_app=app, phone=phone).pk, uid))
+        return imported
 
     def _wait_connected(self) -> float:
         from accounts.models import Account, AccountEvent
@@ -330,7 +341,7 @@ class Chaos:
         )
         return counting.inbound(expected=world.expected_inbound(self.sim, self.cast), stored=stored)
 
-    def _count(self, sample_from: int) -> counting.Report:
+    def _count(self) -> counting.Report:
         from accounts.models import Operation
 
         inbound = self._inbound()
@@ -346,25 +357,35 @@ class Chaos:
             commands=len(operations),
             commands_lost=self._open_operations(),
             auth_key_duplicated=world.auth_key_duplicated(self.sim),
-            longest_offline=counting.longest_offline(
-                self.cast.samples[sample_from:], [a for a, _ in self.accounts]
-            ),
+            longest_offline=counting.longest_offline(self.cast.samples, [a for a, _ in self.accounts]),
         )
         report.faults.update(self.faults)
         for message, n in self.sim.run(lambda: dict(self.sim.faults.served)).items():
             report.faults[f"tgsim answered {message}"] += n
         report.notes += list(inbound.examples) + [f"sent twice: {m}" for m in twice]
         still_open = Operation.objects.exclude(state__in=(Operation.State.DONE, Operation.State.FAILED))
-        report.notes += [
-            f"open: {op.command} {op.state} {op.wait_reason} {op.reason!r} account {op.account_id} "
-            f"queued {op.queued_at:%H:%M:%S} updated {op.updated_at:%H:%M:%S} id {op.pk}"
-            for op in still_open[:10]
-        ]
+        report.notes += self._explain(list(still_open[:10]))
         failed = Counter(f"{c}: {r}" for s, c, r in operations if s == Operation.State.FAILED)
         report.notes += [f"{n} failed for good: {why}" for why, n in failed.most_common(8)]
         report.notes += [f"{n} traffic calls met {what}" for what, n in self.errors.most_common()]
         report.notes.append(f"{self.cast.sent} storm messages, {self.replies} operator replies queued")
         return report
+
+    def _explain(self, still_open: list[Any]) -> list[str]:
+        """Where each open operation's account stands: its lease holder and its broker queue."""
+        from accounts.models import Lease, command_queue
+
+        if not still_open:
+            return []
+        holders = dict(Lease.objects.values_list("account_id", "holder"))
+        queues = self.services.queues()
+        return [
+            f"open: {op.command} {op.state} {op.wait_reason} {op.reason!r} account {op.account_id} "
+            f"queued {op.queued_at:%H:%M:%S} updated {op.updated_at:%H:%M:%S} id {op.pk}; "
+            f"held by {holders.get(op.account_id)!r}; queue (ready, unacked, consumers) "
+            f"{queues.get(command_queue(op.account_id))}"
+            for op in still_open
+        ]
 
 
 def _every(interval: float, until: float) -> list[float]:

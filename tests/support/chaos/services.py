@@ -182,6 +182,16 @@ class PrivateServices:
                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
         wait_listening(self.amqp_port)
 
+    def queues(self) -> dict[str, tuple[int, int, int]]:
+        """Each queue of the private node: (messages ready, unacknowledged, consumers)."""
+        listing = subprocess.run(
+            ["rabbitmqctl", "-n", self.node, "-q", "list_queues", "name", "messages_ready",
+             "messages_unacknowledged", "consumers"],
+            check=True, env=self._rabbitmq_env(), capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        rows = [line.split("\t") for line in listing.splitlines()]
+        return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in rows if row[-1].isdigit()}
+
     def restart_rabbitmq(self) -> None:
         """The broker application stops (every connection closes) and starts again; durable queues and
         persistent messages survive it."""
