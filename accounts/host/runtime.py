@@ -135,6 +135,16 @@ class SessionHost:
     async def _tick(self) -> None:
         await self._claim()
         await self._checkpoint_due()
+        self._match_queues()
+
+    def _match_queues(self) -> None:
+        """Have the Celery consumer consume exactly the queues of the accounts we consume. A queue
+        change asked of it while its broker connection drops can be lost (the consumer resets, and what
+        was pending runs against the dead connection or not at all), and a held account whose queue
+        nobody consumes keeps its commands waiting for good (invariant 2): so every tick checks."""
+        if self._consumer is not None:
+            wanted = frozenset(h.queue for h in self.accounts.values() if h.consuming)
+            self._consumer.call_soon(_match_queues, self._consumer, wanted)
 
     async def _renewer(self) -> None:
         """Renew on a loop of its own, so that claims, checkpoints and drops never delay a renewal past
@@ -311,3 +321,17 @@ class SessionHost:
         for task in (self._renewer_task, self._watchdog_task):
             if task:
                 task.cancel()
+
+
+def _match_queues(consumer: Any, wanted: frozenset[str]) -> None:
+    """On the consumer's own thread: consume every wanted account queue, and no other account queue."""
+    tasks = consumer.task_consumer
+    if tasks is None:
+        return  # reconnecting: attach_consumer adds the queues once it has started again
+    prefix = f"{settings.COMMAND_QUEUE_PREFIX}."
+    for queue in wanted:
+        if not tasks.consuming_from(queue):
+            consumer.add_task_queue(queue)
+    for queue in {q.name for q in tasks.queues} - wanted:
+        if queue.startswith(prefix) and tasks.consuming_from(queue):
+            consumer.cancel_task_queue(queue)
