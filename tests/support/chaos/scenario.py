@@ -116,7 +116,7 @@ class Chaos:
                 self.hosts.start()
             self.hosts.start_worker()
             took = self._wait_connected()
-            self.say(f"{self.plan.hosts} hosts connected and backfilled every account in {took:.0f} s")
+            self.say(f"{self.plan.hosts} hosts connected every account in {took:.0f} s")
             self.campaign = self._campaign()
             sampler = world.start_sampling(self.sim, self.cast)
             try:
@@ -145,17 +145,15 @@ class Chaos:
         return imported
 
     def _wait_connected(self) -> float:
-        from accounts.models import Account, AccountEvent
+        from accounts.models import Account
 
         ids = [a for a, _ in self.accounts]
         started = time.monotonic()
-        while time.monotonic() - started < 600:
-            connected = Account.objects.filter(pk__in=ids, telegram_id__isnull=False).count()
-            backfilled = AccountEvent.objects.filter(account_id__in=ids, kind="inbox_backfilled").count()
-            if connected == backfilled == len(ids):
-                return time.monotonic() - started
+        while (connected := Account.objects.filter(pk__in=ids, telegram_id__isnull=False).count()) < len(ids):
+            if time.monotonic() - started > 600:
+                raise TimeoutError(f"{connected} of {len(ids)} accounts connected")
             time.sleep(1)
-        raise TimeoutError(f"{connected} connected, {backfilled} backfilled of {len(ids)}")
+        return time.monotonic() - started
 
     def _campaign(self) -> Any:
         """A campaign from the first senders to every recipient, paced to last the whole run."""
@@ -377,15 +375,21 @@ class Chaos:
 
         if not still_open:
             return []
-        holders = dict(Lease.objects.values_list("account_id", "holder"))
+        leases = {lease.account_id: lease for lease in Lease.objects.all()}
         queues = self.services.queues()
-        return [
-            f"open: {op.command} {op.state} {op.wait_reason} {op.reason!r} account {op.account_id} "
-            f"queued {op.queued_at:%H:%M:%S} updated {op.updated_at:%H:%M:%S} id {op.pk}; "
-            f"held by {holders.get(op.account_id)!r}; queue (ready, unacked, consumers) "
-            f"{queues.get(command_queue(op.account_id))}"
-            for op in still_open
-        ]
+        alive = {proc.pid for proc in self.hosts.running if proc.poll() is None}
+        lines = []
+        for op in still_open:
+            lease = leases.get(op.account_id)
+            holder = f"{lease.holder!r} until {lease.expires_at:%H:%M:%S}" if lease else "nobody"
+            pids = Hosts.holding([lease.holder]) if lease else {}
+            lines.append(
+                f"open: {op.command} {op.state} {op.wait_reason} {op.reason!r} account {op.account_id} "
+                f"queued {op.queued_at:%H:%M:%S} updated {op.updated_at:%H:%M:%S}; held by {holder} "
+                f"(alive: {bool(set(pids) & alive)}); queue (ready, unacked, consumers) "
+                f"{queues.get(command_queue(op.account_id))}"
+            )
+        return lines
 
 
 def _every(interval: float, until: float) -> list[float]:
