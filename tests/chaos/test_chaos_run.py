@@ -55,7 +55,7 @@ def chaos_run(*args: str, timeout: float) -> tuple[dict | None, str]:
 
 def test_under_kills_pauses_drops_flood_waits_and_service_restarts_nothing_is_lost_or_sent_twice():
     report, tail = chaos_run(
-        "--minutes", "0.75", "--accounts", ACCOUNTS, "--kill-every", "15", "--settle", "30", timeout=170
+        "--minutes", "0.75", "--accounts", ACCOUNTS, "--kill-every", "15", "--settle", "45", timeout=175
     )
     assert report is not None, tail
     zeros = {name: report[name] for name in ("inbound_lost", "inbound_duplicated", "outbound_duplicated",
