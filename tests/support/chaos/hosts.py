@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,7 +52,9 @@ class Hosts:
         """Accounts per host pid, from lease holders ("<celery hostname>/<pid>/<nonce>")."""
         return Counter(int(h.split("/")[1]) for h in holders if h.count("/") >= 2)
 
-    def victim(self, holders: list[str], pick) -> subprocess.Popen | None:
+    def victim(
+        self, holders: list[str], pick: Callable[[list[subprocess.Popen]], subprocess.Popen]
+    ) -> subprocess.Popen | None:
         """A running, unpaused host, preferably one holding accounts."""
         awake = [p for p in self.running if p.pid not in self.paused and p.poll() is None]
         busy = [p for p in awake if self.holding(holders)[p.pid]]
