@@ -376,7 +376,6 @@ class Chaos:
         if not still_open:
             return []
         leases = {lease.account_id: lease for lease in Lease.objects.all()}
-        queues = self.services.queues()
         alive = {proc.pid for proc in self.hosts.running if proc.poll() is None}
         lines = []
         for op in still_open:
@@ -386,8 +385,8 @@ class Chaos:
             lines.append(
                 f"open: {op.command} {op.state} {op.wait_reason} {op.reason!r} account {op.account_id} "
                 f"queued {op.queued_at:%H:%M:%S} updated {op.updated_at:%H:%M:%S}; held by {holder} "
-                f"(alive: {bool(set(pids) & alive)}); queue (ready, unacked, consumers) "
-                f"{queues.get(command_queue(op.account_id))}"
+                f"(alive: {bool(set(pids) & alive)}); queue (ready, consumers) "
+                f"{self.services.queue(command_queue(op.account_id))}"
             )
         return lines
 

@@ -182,15 +182,18 @@ class PrivateServices:
                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
         wait_listening(self.amqp_port)
 
-    def queues(self) -> dict[str, tuple[int, int, int]]:
-        """Each queue of the private node: (messages ready, unacknowledged, consumers)."""
-        listing = subprocess.run(
-            ["rabbitmqctl", "-n", self.node, "-q", "list_queues", "name", "messages_ready",
-             "messages_unacknowledged", "consumers"],
-            check=True, env=self._rabbitmq_env(), capture_output=True, text=True,
-        ).stdout  # fmt: skip
-        rows = [line.split("\t") for line in listing.splitlines()]
-        return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in rows if row[-1].isdigit()}
+    def queue(self, name: str) -> tuple[int, int] | None:
+        """A queue of the private node: (messages ready, consumers), or None if it does not exist. Over
+        AMQP (a passive declare), not rabbitmqctl, whose Erlang start takes seconds on a loaded machine."""
+        from amqp.exceptions import NotFound
+        from kombu import Connection
+
+        with Connection(self.env("")["CELERY_BROKER_URL"], connect_timeout=5) as conn:
+            try:
+                _, ready, consumers = conn.channel().queue_declare(name, passive=True)
+            except NotFound:
+                return None
+        return ready, consumers
 
     def restart_rabbitmq(self) -> None:
         """The broker application stops (every connection closes) and starts again; durable queues and
