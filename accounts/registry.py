@@ -18,6 +18,7 @@ the ``command_finished`` signal, which is the one place other code subscribes to
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,9 +28,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, get_type_hint
 
 from celery import shared_task
 from celery.exceptions import Reject
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnreachable
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from accounts import budgets
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
     from accounts.host.hosted import Hosted
 
 log = logging.getLogger(__name__)
+
+UNQUEUED = "The message broker could not be reached, so the command was never queued; try again"
 
 # Sent on the host as every outcome is recorded, inside the transaction that records it: sender=the
 # Command, operation=the Operation row.
@@ -160,13 +165,31 @@ class Command(Generic[P, R]):
         account_id = account if isinstance(account, int) else account.pk
         operation_id = str(uuid.uuid4())
         Operation.objects.create(id=operation_id, account_id=account_id, command=self.name)
-        kwargs = {"account_id": account_id, **params.model_dump(mode="json")}
-        transaction.on_commit(
-            lambda: self.task.apply_async(
-                kwargs=kwargs, queue=command_queue(account_id), task_id=operation_id
-            )
-        )
+        transaction.on_commit(lambda: self._publish(operation_id, account_id, params))
         return operation_id
+
+    def _publish(self, operation_id: str, account_id: int, params: P) -> None:
+        """Hand the command to the broker. A broker restart takes seconds, so publishing is retried for
+        COMMAND_PUBLISH_PATIENCE seconds; a broker still away after that fails the operation for good, in
+        plain words and through the command's failure hook (a reply marked failed, a campaign send given
+        back to the pool). Otherwise it would stay queued with no message any host could ever consume
+        (invariant 2: commands are never lost)."""
+        patience = settings.COMMAND_PUBLISH_PATIENCE
+        try:
+            self.task.apply_async(
+                kwargs={"account_id": account_id, **params.model_dump(mode="json")},
+                queue=command_queue(account_id),
+                task_id=operation_id,
+                retry=True,
+                retry_policy={"max_retries": math.ceil(patience * 2), "interval_start": 0,
+                              "interval_step": 0.5, "interval_max": 0.5},
+            )  # fmt: skip
+        except BrokerUnreachable:
+            log.warning("command %s for account %s: the broker is unreachable", self.name, account_id)
+            error = CommandError(UNQUEUED)
+            if self.on_failure is not None:
+                self.on_failure(account_id, params, error)
+            record(self, operation_id=operation_id, account_id=account_id, error=error)
 
     def run(self, account: Account | int, *, timeout: float = 60.0, **values: Any) -> R:
         """Queue the command and wait for its result; raises Wait, Unavailable, InputError,

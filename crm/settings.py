@@ -192,6 +192,9 @@ TELEGRAM_DC = env.string("TELEGRAM_DC", "")
 TELEGRAM_SERVER_KEYS = env.string("TELEGRAM_SERVER_KEYS", "")
 # Each account's commands wait in the queue "<prefix>.<account id>" until its session host takes them.
 COMMAND_QUEUE_PREFIX = env.string("COMMAND_QUEUE_PREFIX", "acct")
+# How long queueing an account command keeps trying to reach the broker (a restart takes seconds) before
+# the command fails for good, in plain words (accounts.registry).
+COMMAND_PUBLISH_PATIENCE = env.number("COMMAND_PUBLISH_PATIENCE", 10.0)
 # How long the outcome of each account command (accounts.Operation) is kept.
 OPERATIONS_KEEP_DAYS = env.integer("OPERATIONS_KEEP_DAYS", 7)
 # How long an API or MCP call waits for its account command before answering 202 (writes) or 504.

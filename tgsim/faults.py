@@ -11,7 +11,7 @@ import asyncio
 import math
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -103,6 +103,7 @@ class Faults:
         self._banned: set[int] = set()
         self._latency = 0.0
         self.withheld: dict[int, int] = {}  # channel id -> members getParticipants leaves out
+        self.served: Counter[str] = Counter()  # injected errors answered so far, by error message
 
     def attach(self, server: Server) -> None:
         self.server = server
@@ -210,4 +211,5 @@ class Faults:
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         self._injected.remove(rule)
+                self.served[rule.message] += 1
                 raise RpcError(rule.code, rule.message)

@@ -171,6 +171,7 @@ class Server:
                 continue
             if now - oc.last_recv <= self.faults.duplicate_window:
                 rec.duplicated = True
+                self.stats["auth_key_duplicated"] += 1
             else:
                 oc.close()
 

@@ -47,6 +47,7 @@ from accounts.telegram import errors as tg_errors
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Something went wrong while running the command; try again"
+RESUME_ATTEMPTS = 6  # tries at saving "cooldown over", 1, 2, 4, 8 and 16 s apart
 
 
 def run(host: Host, task: Any, spec: Command[Any, Any], *, account_id: int, values: dict[str, Any]) -> Any:
@@ -220,10 +221,20 @@ async def _resume(host: Host, hosted: Hosted) -> None:
     if host.accounts.get(hosted.account_id) is not hosted or hosted.lost:
         return
     hosted.paused_until = 0.0
-    account = await db(Account.objects.get)(pk=hosted.account_id)
-    if account.status == Account.Status.COOLDOWN:
-        await db(account_transition)(
-            account_id=hosted.account_id, to=Account.Status.ACTIVE, reason="Cooldown over"
-        )
-        hosted.status = Account.Status.ACTIVE
+    # The queue first: were the database away right now (a restart), the status change below would fail,
+    # and a queue left unconsumed would keep the account's commands waiting for good (invariant 2).
     host.consume(hosted)
+    for attempt in range(RESUME_ATTEMPTS):
+        try:
+            await db(_cooldown_over)(account_id=hosted.account_id)
+            break
+        except DatabaseError:
+            log.warning("account %s: cooldown over, but its status could not be saved yet", hosted.account_id)
+            await asyncio.sleep(2**attempt)
+    if hosted.status == Account.Status.COOLDOWN:
+        hosted.status = Account.Status.ACTIVE
+
+
+def _cooldown_over(*, account_id: int) -> None:
+    if Account.objects.filter(pk=account_id, status=Account.Status.COOLDOWN).exists():
+        account_transition(account_id=account_id, to=Account.Status.ACTIVE, reason="Cooldown over")

@@ -15,7 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
+
+from django.conf import settings
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,8 @@ log = logging.getLogger(__name__)
 class Consuming:
     def __init__(self) -> None:
         self._consumer: Any = None
-        self._changes: list[tuple[bool, str]] = []  # (start?, queue), in the order asked
+        # ("start" | "stop", queue) or ("match", every queue wanted), in the order asked
+        self._changes: list[tuple[str, Any]] = []
         self._lock = threading.Lock()  # the host loop asks, the consumer's thread applies
         self.started = 0  # queues started so far, and the consumer thread's time spent starting them
         self.seconds = 0.0
@@ -32,19 +36,24 @@ class Consuming:
         """The Celery consumer (re)started: consume ``queues`` (every account held) and nothing else."""
         with self._lock:
             self._consumer = consumer
-            self._changes = [(True, queue) for queue in queues]
+            self._changes = [("start", queue) for queue in queues]
         if queues:
             consumer.call_soon(self._apply)
 
     def start(self, queue: str) -> None:
-        self._change(True, queue)
+        self._change("start", queue)
 
     def stop(self, queue: str) -> None:
-        self._change(False, queue)
+        self._change("stop", queue)
 
-    def _change(self, start: bool, queue: str) -> None:
+    def match(self, queues: Iterable[str]) -> None:
+        """Consume exactly these account queues, whatever starts and stops were lost on the way (a
+        change pending while the broker connection dropped); applied in order with the others."""
+        self._change("match", frozenset(queues))
+
+    def _change(self, kind: str, what: Any) -> None:
         with self._lock:
-            self._changes.append((start, queue))
+            self._changes.append((kind, what))
             consumer = self._consumer if len(self._changes) == 1 else None
         if consumer is not None:
             consumer.call_soon(self._apply)  # the first change since the last apply schedules one
@@ -57,16 +66,32 @@ class Consuming:
         if consumer is None:
             return
         starting: list[str] = []
-        for start, queue in changes:
-            if start:
-                starting.append(queue)
+        for kind, what in changes:
+            if kind == "start":
+                starting.append(what)
                 continue
             if starting:
                 self._start_all(consumer, starting)
                 starting = []
-            consumer.cancel_task_queue(queue)
+            if kind == "stop":
+                consumer.cancel_task_queue(what)
+            else:
+                self._match(consumer, what)
         if starting:
             self._start_all(consumer, starting)
+
+    def _match(self, consumer: Any, wanted: frozenset[str]) -> None:
+        tasks = consumer.task_consumer
+        if tasks is None:
+            return  # reconnecting: attach() consumes every held account's queue once it has started
+        missing = [queue for queue in wanted if not tasks.consuming_from(queue)]
+        if missing:
+            log.warning("consuming %d command queues that were lost on the way", len(missing))
+            self._start_all(consumer, missing)
+        prefix = f"{settings.COMMAND_QUEUE_PREFIX}."
+        for queue in {q.name for q in tasks.queues} - wanted:
+            if queue.startswith(prefix) and tasks.consuming_from(queue):
+                consumer.cancel_task_queue(queue)
 
     def _start_all(self, consumer: Any, names: list[str]) -> None:
         began = time.monotonic()

@@ -174,6 +174,14 @@ class SessionHost:
             self._checked_at = now
             await self._check_holdings()
         await self._checkpoint_due()
+        self._match_queues()
+
+    def _match_queues(self) -> None:
+        """Have the Celery consumer consume exactly the queues of the accounts we consume. A queue
+        change asked of it while its broker connection drops can be lost (the consumer resets, and what
+        was pending runs against the dead connection or not at all), and a held account whose queue
+        nobody consumes keeps its commands waiting for good (invariant 2): so every tick checks."""
+        self._queues.match(h.queue for h in list(self.accounts.values()) if h.consuming)
 
     async def _renewer(self) -> None:
         """Renew on a loop of its own, so that claims, checkpoints and drops never delay a renewal past
