@@ -29,7 +29,7 @@ from accounts.host.errors import NotHeld, Paused
 from accounts.host.hosted import Hosted
 from accounts.host.interface import Host
 from accounts.host.orm import db
-from accounts.models import Account
+from accounts.models import HOSTED_STATUSES, Account
 from accounts.registry import (
     Command,
     CommandError,
@@ -60,6 +60,12 @@ def run(host: Host, task: Any, spec: Command[Any, Any], *, account_id: int, valu
                 raise Unavailable("The account no longer exists")
         result = host.submit(execute(host, spec, account_id=account_id, params=params), timeout=spec.timeout)
     except (NotHeld, Paused) as not_here:
+        unhosted = _unhosted(account_id)
+        if unhosted is not None:
+            # Dropped because it wants no host any more (banned, re-login needed, disabled): no host
+            # will consume its queue, so the command fails now instead of waiting there for ever.
+            _failed(spec, operation_id, account_id, values, unhosted)
+            return {"ok": False, "error": unhosted.reason, "status": unhosted.status}
         # Not ours (any more), cooling down, or our lease could not be checked: back to the account's
         # queue, where the owner — or this host later — picks it up again. Nothing is lost or run twice.
         if isinstance(not_here, Paused) and not_here.flood:
@@ -81,6 +87,17 @@ def run(host: Host, task: Any, spec: Command[Any, Any], *, account_id: int, valu
     if not spec.read_only:
         _quietly(account_touch, account_id=account_id)
     return {"ok": True, **result.model_dump(mode="json")}
+
+
+def _unhosted(account_id: int) -> Unavailable | None:
+    """Why no host will run this account's commands (its status wants none), or None when one may."""
+    with requeue_on_database_error():
+        account = Account.objects.filter(pk=account_id).only("status", "status_reason").first()
+    if account is None:
+        return Unavailable("The account no longer exists")
+    if account.status in HOSTED_STATUSES:
+        return None
+    return Unavailable(account.status_reason or account.get_status_display(), status=account.status)
 
 
 def _failed(
