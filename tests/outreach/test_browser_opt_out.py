@@ -116,6 +116,12 @@ def test_the_open_queue_shows_a_campaign_conversation_only_once_the_person_answe
                 interval=0.5,
                 what="both first messages to go",
             )
+            # A send is marked sent when Telegram answers; its conversation is stored just after.
+            wait_for(
+                lambda: Conversation.objects.filter(account=sender).count() == 2,
+                timeout=30,
+                what="both conversations to be stored",
+            )
             convos = {c.peer_id: c for c in Conversation.objects.filter(account=sender)}
             assert all(c.outreach_pending for c in convos.values())
             page.goto("/inbox/")
