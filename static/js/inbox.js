@@ -126,12 +126,19 @@
     var id = event.detail.target && event.detail.target.id;
     if (id === "pane" || ((id === "recent" || id === "conversation") && stick)) toBottom();
     var convo = document.getElementById("conversation");
-    if (convo) markActive(convo.dataset.conversation);
+    // While a keyed conversation is still on its way, the selection stays where j/k put it: an earlier
+    // one settling must not pull it back, or the next press would move from the wrong row.
+    if (convo) markActive(keyed ? keyed.id : convo.dataset.conversation);
     if (id === "pane" && convo && keyed && keyed.id === convo.dataset.conversation) {
       // window.history: this script's own history() (the message pane) shadows the global.
       window.history.pushState({ htmx: true }, "", keyed.href);
       keyed = null;
     }
   });
+  function keyedFailed(event) {
+    if (event.detail.target && event.detail.target.id === "pane") keyed = null;
+  }
+  document.addEventListener("htmx:responseError", keyedFailed);
+  document.addEventListener("htmx:sendError", keyedFailed);
   document.addEventListener("DOMContentLoaded", toBottom);
 })();

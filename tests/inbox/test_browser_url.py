@@ -71,3 +71,47 @@ def _wait_for_path(page, path):
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"the address bar shows {seen}, not {path}")
+
+
+def test_an_earlier_conversation_settling_does_not_pull_the_selection_back(operator_page, three):
+    # j opens Alan, whose answer is held; j moves on to Ada; Alan's answer lands. The selection must
+    # stay on Ada, so k goes back to Alan, not to Grace.
+    page = operator_page
+    grace, alan, ada = three
+    held = []
+    page.route(f"**/inbox/c/{alan.pk}/**", lambda route: held.append(route) if not held else route.continue_())
+    page.goto("/inbox/")
+    page.wait_for_selector(".conv-row")
+    page.keyboard.press("j")
+    page.wait_for_selector(f"#conversation[data-conversation='{grace.pk}']")
+    page.keyboard.press("j")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the request for Alan never left"
+    page.keyboard.press("j")
+    assert page.locator(".conv-row.active").get_attribute("data-conversation") == str(ada.pk)
+    held[0].continue_()
+    page.wait_for_selector(f"#conversation[data-conversation='{ada.pk}']")
+    assert page.locator(".conv-row.active").get_attribute("data-conversation") == str(ada.pk)
+    page.keyboard.press("k")
+    page.wait_for_selector(f"#conversation[data-conversation='{alan.pk}']")
+    _wait_for_path(page, f"/inbox/c/{alan.pk}/")
+    assert page.locator(".conv-row.active").get_attribute("data-conversation") == str(alan.pk)
+
+
+def test_a_conversation_that_fails_to_open_does_not_hold_the_selection(operator_page, three):
+    page = operator_page
+    grace, alan, _ = three
+    page.route(f"**/inbox/c/{alan.pk}/**", lambda route: route.fulfill(status=500, body="boom"))
+    page.goto("/inbox/")
+    page.wait_for_selector(".conv-row")
+    page.keyboard.press("j")
+    page.wait_for_selector(f"#conversation[data-conversation='{grace.pk}']")
+    page.keyboard.press("j")  # Alan fails to load: Grace stays shown
+    page.wait_for_timeout(500)
+    page.unroute(f"**/inbox/c/{alan.pk}/**")
+    page.locator(f".conv-row[data-conversation='{grace.pk}']").click()
+    page.wait_for_selector(f".conv-row.active[data-conversation='{grace.pk}']")
+    assert page.locator(".conv-row.active").count() == 1
