@@ -16,12 +16,11 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import available_timezones
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm import live as push
-from inbox import selectors
+from inbox import selectors, signals
 from inbox.models import Conversation, Message, Note, Notification, NotificationPreference, Task
 
 log = logging.getLogger(__name__)
@@ -148,17 +147,9 @@ def messages_notify(*, message_ids: Iterable[int]) -> int:
     return written
 
 
-def on_messages_stored(sender: Any, received: Iterable[int] = (), **kwargs: Any) -> None:
-    """Runs inside the transaction that stores the messages: a notification that cannot be written is
-    logged and skipped (its own savepoint), never a reason for the messages not to be stored."""
-    ids = list(received)
-    if not ids:
-        return
-    try:
-        with transaction.atomic():
-            messages_notify(message_ids=ids)
-    except Exception:
-        log.exception("could not notify about %d stored messages; they are stored", len(ids))
+on_messages_stored = signals.on_received(
+    lambda ids: messages_notify(message_ids=ids), what="notify assignees"
+)
 
 
 # --- reads and marks ---------------------------------------------------------------------------------

@@ -17,7 +17,31 @@ conversations whose peer has now read our messages further (``Conversation.read_
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import transaction
 from django.dispatch import Signal
+
+log = logging.getLogger(__name__)
 
 messages_stored = Signal()
 outbox_read = Signal()
+
+
+def on_received(work: Callable[[list[int]], object], *, what: str) -> Callable[..., None]:
+    """A ``messages_stored`` receiver that hands ``work`` the received ids in a savepoint of its own: work
+    that fails is logged and skipped, never a reason for the messages not to be stored."""
+
+    def receiver(sender: Any, received: Iterable[int] = (), **kwargs: Any) -> None:
+        ids = list(received)
+        if not ids:
+            return
+        try:
+            with transaction.atomic():
+                work(ids)
+        except Exception:
+            log.exception("could not %s for %d stored messages; they are stored", what, len(ids))
+
+    return receiver

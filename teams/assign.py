@@ -19,9 +19,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db import transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -29,6 +27,7 @@ from accounts.models import Account
 from crm.presence import online_since
 from inbox import notify
 from inbox import services as inbox_services
+from inbox import signals as inbox_signals
 from inbox.models import Conversation, Message
 from teams.models import Member, Team
 
@@ -42,19 +41,9 @@ NOBODY_MAY_SEE = "no online member is granted the account"
 ALL_FULL = "all online operators are at capacity"
 
 
-def on_messages_stored(sender: Any, received: Iterable[int] = (), **kwargs: Any) -> None:
-    """Runs inside the transaction that stores the messages: an assignment that cannot be made is
-    logged and skipped (its own savepoint), never a reason for the messages not to be stored."""
-    ids = list(received)
-    if not ids:
-        return
-    try:
-        with transaction.atomic():
-            conversations_auto_assign(message_ids=ids)
-    except Exception:
-        log.exception(
-            "could not auto-assign the conversations of %d stored messages; they are stored", len(ids)
-        )
+on_messages_stored = inbox_signals.on_received(
+    lambda ids: conversations_auto_assign(message_ids=ids), what="auto-assign their conversations"
+)
 
 
 def conversations_auto_assign(*, message_ids: Iterable[int]) -> dict[int, int]:
