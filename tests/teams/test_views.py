@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.models import Account
 from teams.models import Member, Team, TeamAccount
-from tests.support.teams import arrive, offline
+from tests.support.inbox import conversation_make
+from tests.support.teams import arrive, offline, online
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +62,28 @@ def test_the_page_says_why_a_new_conversation_stayed_unassigned(sales, admin_cli
     page = admin_client.get(URL).content.decode()
     assert "1 open conversation on its accounts waits unassigned" in page
     assert "stayed unassigned: no operator online." in page
+
+
+def test_an_unassigned_conversation_says_why_auto_assignment_left_it(sales, admin_client, operator, bea):
+    offline(operator, bea)
+    waiting = arrive(sales.one)
+    pane = admin_client.get(f"/inbox/c/{waiting.pk}/").content.decode()
+    assert "Team Sales assigns new conversations by itself" in pane
+    assert "no operator online. The next message here tries again." in pane
+    online(operator)
+    taken = arrive(sales.one)
+    assert taken.assignee_id == operator.pk
+    for pk in (waiting.pk, taken.pk):  # the reason is gone once a later one was assigned
+        pane = admin_client.get(f"/inbox/c/{pk}/").content.decode()
+        assert "assigns new conversations by itself" not in pane
+
+
+def test_a_conversation_outside_any_team_says_nothing_of_teams(make_account, admin_client):
+    account = make_account(status=Account.Status.ACTIVE)
+    c = conversation_make(account, title="Solo", peer_id=901, texts=("Hi",))
+    pane = admin_client.get(f"/inbox/c/{c.pk}/")
+    assert pane.status_code == 200
+    assert "assigns new conversations" not in pane.content.decode()
 
 
 def test_the_page_warns_of_a_member_without_a_grant(sales, admin_client, operator):
