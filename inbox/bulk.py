@@ -18,7 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from crm.parsing import MAX_IDS, parse_id
-from inbox import live, selectors, services
+from inbox import live, notify, selectors, services
 from inbox.models import Conversation, Label
 
 LIMIT = MAX_IDS  # conversations one request may name
@@ -83,10 +83,19 @@ def bulk_assign(*, by: Any, ids: Iterable[Any], assignee: Any) -> BulkResult:
         name = assignee.get_username()
         result = BulkResult(verb=f"assigned to {name}", unchanged_as=f"already assigned to {name}")
 
-    def assign(conversation: Conversation) -> bool:
-        return services.conversation_assign(conversation=conversation, assignee=assignee, by=by)
+    given: list[Conversation] = []
 
-    return _each(by, ids, result, assign)
+    def assign(conversation: Conversation) -> bool:
+        changed = services.conversation_assign(
+            conversation=conversation, assignee=assignee, by=by, tell=False
+        )
+        if changed:
+            given.append(conversation)
+        return changed
+
+    _each(by, ids, result, assign)
+    notify.bulk_assigned_notify(conversations=given, assignee=assignee, by=by)
+    return result
 
 
 def bulk_label(*, by: Any, ids: Iterable[Any], label: Label, add: bool) -> BulkResult:

@@ -47,6 +47,10 @@ def notify(
     )
 
 
+# How many conversations a notification of a bulk assignment names.
+BULK_NAMED = 3
+
+
 def rows_notify(rows: list[Notification]) -> list[Notification]:
     """Write these notifications, less those their users' preferences turn off, in one statement;
     pushed after commit."""
@@ -87,6 +91,28 @@ def assigned_notify(*, conversation: Conversation, assignee: Any, by: Any = None
         return []
     giver = by.get_username() if getattr(by, "pk", None) else "Someone"
     return rows_notify([_assigned(conversation, user_id=assignee.pk, giver=giver)])
+
+
+def bulk_assigned_notify(*, conversations: list[Conversation], assignee: Any, by: Any) -> list[Notification]:
+    """Tell ``assignee`` someone gave them these conversations at once: one notification, naming a few
+    (a single one reads as ``assigned_notify``). Nobody is told of what they took themselves."""
+    if len(conversations) == 1:
+        return assigned_notify(conversation=conversations[0], assignee=assignee, by=by)
+    if not conversations or assignee is None or getattr(by, "pk", None) == assignee.pk:
+        return []
+    giver = by.get_username() if getattr(by, "pk", None) else "Someone"
+    names = [c.title or c.username or f"conversation {c.pk}" for c in conversations[:BULK_NAMED]]
+    more = len(conversations) - len(names)
+    text = f"{giver} assigned you {len(conversations):,} conversations: " + ", ".join(names)
+    return rows_notify(
+        [
+            Notification(
+                user_id=assignee.pk,
+                kind=Notification.Kind.ASSIGNED,
+                text=text + (f" and {more:,} more" if more else ""),
+            )
+        ]
+    )
 
 
 def team_assigned_notify(*, conversations: list[Conversation], team: str) -> list[Notification]:

@@ -209,10 +209,11 @@ def conversation_mark_read(*, conversation: Conversation) -> None:
     conversation.unread_count = 0
 
 
-def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any) -> bool:
+def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any, tell: bool = True) -> bool:
     """Assign the conversation (None: unassign); True if that changed it. The new assignee is notified
-    unless they took it themselves. Refused (ValueError, in words an operator can act on) when the
-    assignee may not see the conversation's account."""
+    unless they took it themselves (or ``tell`` is off: a bulk assignment tells once). Refused
+    (ValueError, in words an operator can act on) when the assignee may not see the conversation's
+    account."""
     if assignee is not None and not assignee_may_see(assignee=assignee, conversation=conversation):
         raise ValueError(
             f"{assignee.get_username()} may not see conversations of {conversation.account.display_name}"
@@ -222,7 +223,7 @@ def conversation_assign(*, conversation: Conversation, assignee: Any, by: Any) -
         rows = rows.exclude(assignee__isnull=True) if assignee is None else rows.exclude(assignee=assignee)
         changed = bool(rows.update(assignee=assignee))
         if changed:
-            if assignee is not None:
+            if assignee is not None and tell:
                 notify.assigned_notify(conversation=conversation, assignee=assignee, by=by)
             live.bump([conversation.account_id])
     conversation.assignee = assignee

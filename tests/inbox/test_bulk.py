@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.models import Account
 from crm.models import User
 from inbox import bulk
-from inbox.models import Conversation, Label, ResponseEvent
+from inbox.models import Conversation, Label, Notification, ResponseEvent
 from tests.support.inbox import conversation_make
 
 
@@ -128,6 +128,26 @@ def test_assigning_refuses_each_conversation_the_assignee_may_not_see(operator, 
     assert result.refusals() == ["Bob: bea may not see conversations of Support Two"]
     assert Conversation.objects.get(pk=here.pk).assignee == colleague
     assert Conversation.objects.get(pk=there.pk).assignee is None
+
+
+def test_a_bulk_assignment_tells_the_assignee_once(operator, colleague, granted, mine):
+    many = mine + [
+        conversation_make(granted, title=f"Lead {n}", peer_id=1100 + n, texts=("Hi",)) for n in range(2)
+    ]
+    bulk.bulk_assign(by=operator, ids=_ids(many[:1]), assignee=colleague)  # already hers: not told again
+    bulk.bulk_assign(by=operator, ids=_ids(many), assignee=colleague)
+    told = list(
+        Notification.objects.filter(user=colleague).order_by("id").values_list("text", "conversation")
+    )
+    assert told[0] == ("otto assigned you Buyer 0: Hi", many[0].pk)
+    assert told[1:] == [("otto assigned you 4 conversations: Buyer 1, Buyer 2, Lead 0 and 1 more", None)]
+    bulk.bulk_assign(by=colleague, ids=_ids(mine), assignee=operator)  # 3: all named, none "more"
+    assert (
+        Notification.objects.get(user=operator).text
+        == "bea assigned you 3 conversations: Buyer 0, Buyer 1, Buyer 2"
+    )
+    bulk.bulk_assign(by=operator, ids=_ids(mine), assignee=operator)  # taken back by himself: nobody told
+    assert Notification.objects.filter(user=operator).count() == 1
 
 
 def test_assigning_again_and_unassigning(operator, mine):
