@@ -79,7 +79,14 @@ def test_an_earlier_conversation_settling_does_not_pull_the_selection_back(opera
     page = operator_page
     grace, alan, ada = three
     held = []
-    page.route(f"**/inbox/c/{alan.pk}/**", lambda route: held.append(route) if not held else route.continue_())
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(f"**/inbox/c/{alan.pk}/**", hold_the_first)
     page.goto("/inbox/")
     page.wait_for_selector(".conv-row")
     page.keyboard.press("j")
