@@ -6,9 +6,10 @@ each held account's command queue (acct.<id>) through the Celery consumer, recon
 checkpoints session state under the lease's fence, and on stop saves every session and releases every
 lease so another host can take over at once.
 
-A watchdog disconnects every client whose lease this host could not renew in time, on a local monotonic
-deadline that needs no answer from the database: a host cut off from PostgreSQL lets go before its
-liveness expires and another host connects the same auth key (invariant 1).
+A fence (accounts.host.fence), on a thread of its own, cuts every client whose lease this host could not
+renew in time, on a local monotonic deadline that needs neither an answer from the database nor the
+host's loop: a host cut off from PostgreSQL, or whose loop is stuck, lets go before its liveness expires
+and another host connects the same auth key (invariant 1).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.db import DatabaseError, connection
 from accounts import leases
 from accounts.host import commands, lifecycle, loading
 from accounts.host.batch import Batched
+from accounts.host.fence import Fence
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.host.queues import Consuming
@@ -41,11 +43,10 @@ log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 200
 # A lease is certainly ours until (start of the renewal that extended it) + TTL * this margin: the
-# rest of the TTL covers clock slack, the watchdog's period and the disconnect itself.
+# rest of the TTL covers clock slack and the fence's cut itself.
 LEASE_MARGIN = 0.8
-# Liveness is renewed every TTL / BEATS_PER_TTL: four tries before the watchdog's deadline.
+# Liveness is renewed every TTL / BEATS_PER_TTL: four tries before the fence's deadline.
 BEATS_PER_TTL = 5
-WATCHDOG_INTERVAL = 0.25
 # Checkpoints that may wait on the database at once: about the host's database threads.
 CHECKPOINTS_AT_ONCE = 8
 CHECKPOINT_CHUNK = 200
@@ -69,7 +70,6 @@ class SessionHost:
         self._queues = Consuming()
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
-        self._watchdog_task: asyncio.Task[None] | None = None
         self._renewer_task: asyncio.Task[None] | None = None
         self._renew_now: asyncio.Event | None = None
         self._connect_slots: asyncio.Semaphore | None = None
@@ -79,10 +79,16 @@ class SessionHost:
         self._check_now = False
         self._checked_at = 0.0
         # Renewals never queue behind the loop's other database work (connects, checkpoints) in the
-        # shared executor: a renewal late by the watchdog's margin would drop every account of a healthy host.
+        # shared executor: a renewal late by the lease margin would drop every account of a healthy host.
         self._beat_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-host-beat")
         self.commands_running = 0
         self._commands_lock = threading.Lock()  # pool threads count themselves in and out
+        # list() copies the dict in one step under the GIL: safe on the fence's thread while the loop
+        # claims and drops.
+        self._fence = Fence(
+            held=lambda: list(self.accounts.values()),
+            cut=lambda hosted: self.loop.call_soon_threadsafe(self._cut, hosted),
+        )
 
     # --- what an account's lifecycle reads (accounts.host.interface.Host) -------------------------
 
@@ -158,7 +164,7 @@ class SessionHost:
         self._renew_now = asyncio.Event()
         self._main_task = self.loop.create_task(self._main())
         self._renewer_task = self.loop.create_task(self._renewer())
-        self._watchdog_task = self.loop.create_task(self._watchdog())
+        self._fence.start()
         self.loop.run_forever()
 
     async def _main(self) -> None:
@@ -185,7 +191,7 @@ class SessionHost:
 
     async def _renewer(self) -> None:
         """Renew on a loop of its own, so that claims, checkpoints and drops never delay a renewal past
-        the lease deadline (the watchdog would then drop every account of a healthy host). It runs until
+        the lease deadline (the fence would then drop every account of a healthy host). It runs until
         shutdown has let go of every account."""
         assert self._renew_now is not None
         await self._every(
@@ -206,7 +212,7 @@ class SessionHost:
             try:
                 await step()
             except Exception:
-                # A renewal that fails is retried; the watchdog drops what expires meanwhile.
+                # A renewal that fails is retried; the fence drops what expires meanwhile.
                 log.exception("session host: %s failed; retrying", step.__name__)
             pause = max(0.2, interval * random.uniform(0.8, 1.0) - (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
@@ -225,7 +231,7 @@ class SessionHost:
             self._lapsed()
             return
         # Count the TTL from when we asked, minus a margin for clock and scheduling slack. Only leases
-        # still certain when we asked: one past its deadline is the watchdog's, whatever the answer.
+        # still certain when we asked: one past its deadline is the fence's, whatever the answer.
         deadline = asked + self.ttl * LEASE_MARGIN
         for hosted in self.accounts.values():
             if not hosted.lost and hosted.lease_deadline > asked:
@@ -266,7 +272,7 @@ class SessionHost:
 
     async def _check_holdings(self) -> None:
         """Let go of what is held but no longer wanted (revoked, account disabled, banned, re-login needed,
-        deleted), and release what is held under our name but not hosted any more: a client the watchdog
+        deleted), and release what is held under our name but not hosted any more: a client the fence
         cut keeps its lease, which lives as long as this host does."""
         found = await db(leases.holdings)(holder=self.name)
         wanted = {holding.grant for holding in found if holding.wanted}
@@ -305,6 +311,8 @@ class SessionHost:
             hosted = Hosted(grant=grant, lease_deadline=asked + self.ttl * LEASE_MARGIN)
             self.accounts[grant.account_id] = hosted
             hosted.supervisor = self.loop.create_task(self._host(hosted, previous=previous))
+        if grants:
+            self._fence.changed()
 
     async def _hand_back(self, count: int) -> None:
         """Let go of ``count`` accounts gracefully (the newest first), and wake the hosts to claim them."""
@@ -320,20 +328,9 @@ class SessionHost:
             await self.drop(previous, save=False, release=False)  # its lease has moved on: to us
         await lifecycle.supervise(self, hosted)
 
-    async def _watchdog(self) -> None:
-        """Disconnect every client past its lease deadline, whatever the database (or a hung renewal)
-        is doing: by the time the lease expires and another host may connect, this one has let go."""
-        # It runs through shutdown too, and also cuts a drop already under way (a final checkpoint
-        # waiting on handlers or on the database) once the deadline passes.
-        while True:
-            now = time.monotonic()
-            for hosted in list(self.accounts.values()):
-                if not hosted.severed and now >= hosted.lease_deadline:
-                    log.warning("account %s: lease not renewed in time; disconnecting", hosted.account_id)
-                    self._cut(hosted)
-            await asyncio.sleep(WATCHDOG_INTERVAL)
-
     def _cut(self, hosted: Hosted) -> None:
+        """Let go of a client without saving (its lease deadline passed, or our liveness lapsed). It also
+        cuts a drop already under way (a final checkpoint waiting on handlers or on the database)."""
         if hosted.severed:
             return
         hosted.severed = hosted.lost = True
@@ -378,7 +375,7 @@ class SessionHost:
                     log.exception("account %s: checkpoint failed", hosted.account_id)
 
         # A checkpoint with nothing new never waits: a few hundred in one turn of the loop at most, so
-        # the liveness beats and the watchdog keep their times.
+        # the liveness beats keep their times.
         for start in range(0, len(due), CHECKPOINT_CHUNK):
             await asyncio.gather(*(one(h) for h in due[start : start + CHECKPOINT_CHUNK]))
 
@@ -421,7 +418,7 @@ class SessionHost:
             return
         await asyncio.shield(hosted.drop_task)
         if release:
-            # The first drop kept the lease (e.g. the watchdog's); this caller frees it now that the client
+            # The first drop kept the lease (e.g. the fence's); this caller frees it now that the client
             # is gone. Fenced by the token: a lease that has moved on is left alone.
             await db(leases.release)(holder=self.name, grant=hosted.grant)
 
@@ -460,9 +457,9 @@ class SessionHost:
             return_exceptions=True,
         )
         # Renewals went on until now, so the final checkpoints had their lease's time.
-        for task in (self._renewer_task, self._watchdog_task):
-            if task:
-                task.cancel()
+        if self._renewer_task:
+            self._renewer_task.cancel()
+        self._fence.stop()
         if self._lapse_timer is not None:
             self._lapse_timer.cancel()
         try:
