@@ -33,6 +33,7 @@ class Fence:
         self._held = held
         self._cut = cut
         self._wake = threading.Event()
+        self._lock = threading.Lock()  # the beat thread cuts too, when the host's liveness lapsed
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="session-host-fence", daemon=True)
         self.wakes = 0
@@ -62,17 +63,28 @@ class Fence:
     def cut_due(self, now: float) -> float | None:
         """Cut every client past its deadline; returns the soonest deadline still ahead, if any."""
         soonest = None
-        for hosted in self._held():
-            if hosted.fenced:
-                continue
-            if hosted.lease_deadline > now:
-                soonest = hosted.lease_deadline if soonest is None else min(soonest, hosted.lease_deadline)
-                continue
-            hosted.fenced = True
-            # Before the socket goes: a supervisor seeing the connection end must not reconnect.
-            hosted.lost = True
-            if hosted.client is not None:
-                internals.sever(hosted.client)
-            log.warning("account %s: lease not renewed in time; disconnected", hosted.account_id)
-            self._cut(hosted)
+        with self._lock:
+            for hosted in self._held():
+                if hosted.fenced:
+                    continue
+                if hosted.lease_deadline > now:
+                    soonest = min(soonest or hosted.lease_deadline, hosted.lease_deadline)
+                    continue
+                log.warning("account %s: lease not renewed in time; disconnecting", hosted.account_id)
+                self._cut_one(hosted)
         return soonest
+
+    def cut_all(self) -> None:
+        """Cut every client now, on the caller's thread (the host's liveness expired)."""
+        with self._lock:
+            for hosted in self._held():
+                if not hosted.fenced:
+                    self._cut_one(hosted)
+
+    def _cut_one(self, hosted: Hosted) -> None:
+        hosted.fenced = True
+        # Before the socket goes: a supervisor seeing the connection end must not reconnect.
+        hosted.lost = True
+        if hosted.client is not None:
+            internals.sever(hosted.client)
+        self._cut(hosted)

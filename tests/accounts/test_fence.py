@@ -1,9 +1,11 @@
-"""The fence: a host whose asyncio loop is stuck (a starved process, a callback that blocks) still closes
-its clients' connections before another host may claim their leases (invariant 1). Real database, real
-Telethon clients against tgsim; the host runs in this process so that the test can block its loop."""
+"""The fence: a host whose asyncio loop is stuck (a starved process, a callback that blocks) and whose
+renewals fail still closes its clients' connections before another host may claim their leases
+(invariant 1); one whose renewals go on keeps them. Real database, real Telethon clients against tgsim;
+the host runs in this process so that the test can block its loop."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -15,6 +17,7 @@ from accounts.models import Account
 from tests.accounts.test_lease_faults import live_connections
 from tests.accounts.test_liveness import (
     StandInClient,
+    hanging_for,
     no_connections_left_behind,  # noqa: F401 (autouse fixture)
     stand_in_supervisor,
     wait,
@@ -27,9 +30,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 TTL = 4.0
 
 
-def test_a_host_whose_loop_is_blocked_past_the_ttl_closes_its_connections_before_another_can_claim(
-    tgsim, api_app, settings
-):
+@pytest.fixture
+def connected_host(tgsim, api_app, settings):
+    """A host in this process holding two accounts connected to tgsim: (host, tgsim's connections, users)."""
     env = tgsim.host_env()
     settings.TELEGRAM_DC, settings.TELEGRAM_SERVER_KEYS = env["TELEGRAM_DC"], env["TELEGRAM_SERVER_KEYS"]
     pool = [ready_account(tgsim, api_app, first_name=f"Blocked{i}") for i in range(2)]
@@ -43,8 +46,20 @@ def test_a_host_whose_loop_is_blocked_past_the_ttl_closes_its_connections_before
             timeout=40,
             what="the host to connect its accounts",
         )
-        # A callback that holds the loop well past the TTL: nothing else runs on it meanwhile, neither
-        # the renewals nor anything that would disconnect a client.
+        yield host, theirs, users
+    finally:
+        host.stop(timeout=30)
+
+
+def test_a_host_whose_loop_and_database_are_lost_past_the_ttl_closes_its_connections_before_another_can_claim(
+    tgsim, connected_host, monkeypatch
+):
+    host, theirs, users = connected_host
+    lost = threading.Event()
+    try:
+        # A callback that holds the loop well past the TTL: nothing else runs on it meanwhile, nothing
+        # that would disconnect a client. And the database stops answering the host's renewals.
+        monkeypatch.setattr(leases, "beat", hanging_for("blocked", leases.beat, until=lost))
         host.loop.call_soon_threadsafe(time.sleep, 3 * TTL)
         blocked_at = time.monotonic()
         grants = wait_for(
@@ -56,10 +71,23 @@ def test_a_host_whose_loop_is_blocked_past_the_ttl_closes_its_connections_before
         open_at_claim = theirs & live_connections(tgsim, users)
         claimed_after = time.monotonic() - blocked_at
     finally:
-        host.stop(timeout=30)
-    assert len(grants) == len(pool)
+        lost.set()
+    assert len(grants) == len(users)
     assert claimed_after < 3 * TTL, "the loop was unblocked before the claim: this proves nothing"
     assert not open_at_claim, "another host claimed the accounts while the blocked host was still connected"
+
+
+def test_a_host_whose_loop_is_stuck_but_whose_database_answers_keeps_its_accounts(tgsim, connected_host):
+    host, theirs, users = connected_host
+    # Renewals run on a thread of their own: a loop held up (thousands of connects on a loaded machine)
+    # neither lets the liveness expire nor has the fence cut a healthy host's clients.
+    host.loop.call_soon_threadsafe(time.sleep, 2 * TTL)
+    stuck_until = time.monotonic() + 2 * TTL
+    while time.monotonic() < stuck_until:
+        assert not leases.claim(holder="heir", limit=10, ttl=60), "the stuck host's liveness expired"
+        time.sleep(0.2)
+    time.sleep(1)  # the loop runs again: whatever it was asked meanwhile is done
+    assert theirs <= live_connections(tgsim, users), "a client of a host with a live lease was cut"
 
 
 def test_the_fence_of_a_healthy_host_wakes_about_once_per_deadline_whatever_it_holds(
