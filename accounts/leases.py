@@ -4,7 +4,7 @@ A lease row carries the holder and a fencing token; it is live while its holder 
 its HostLiveness row has not expired, by the database's clock (never one machine's clock compared with
 another's): the host renews that one row every second or so with one small UPDATE, however many accounts
 it holds, and a host that cannot renew in time disconnects every client on its own, well before the row
-expires (the watchdog in accounts.host.runtime). Once a host's row has expired, every lease it held may
+expires (the fence in accounts.host.fence). Once a host's row has expired, every lease it held may
 be claimed by others, in batches, with SELECT … FOR UPDATE SKIP LOCKED (two hosts never wait on, or
 take, the same row) and a new token; every write of the account's session succeeds only while the
 writer's token is the current one and its holder alive, so a paused "zombie" host can never overwrite the
@@ -52,7 +52,7 @@ class Holding:
 def join(*, holder: str, ttl: float) -> None:
     """Start a host's life, or start it again after its liveness expired (it was paused, or cut off from
     the database, longer than the TTL). The leases a previous life left under the name are freed: by
-    then every client of that life has been disconnected by the watchdog, and they were claimable anyway.
+    then every client of that life has been disconnected by the fence, and they were claimable anyway.
     Claims and renewals work only for a live host, so nothing is claimed under the name in between."""
     with transaction.atomic(), connection.cursor() as cursor:
         # Rows of hosts long dead that hold nothing: one row is left per host process otherwise.

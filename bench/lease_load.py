@@ -2,9 +2,11 @@
 session hosts hold many accounts and nothing else happens.
 
 Run:  DEBUG=0 .venv/bin/python bench/lease_load.py [--accounts 5000] [--hosts 2] [--seconds 60]
-Its own database (takeover_bench_leases, recreated). The accounts are rows only: each host is a real
-SessionHost (its loop, renewals, claims, checks and watchdog) in this process, but its clients are
-stand-ins, so no Telegram connection, checkpoint or command adds to the figures. Reads PostgreSQL's own
+      [--database NAME]
+Its own database (takeover_bench_leases unless --database names another, recreated). The accounts are
+rows only: each host is a real SessionHost (its loop, renewals, claims, checks and fence) in this
+process, but its clients are stand-ins, so no Telegram connection, checkpoint or command adds to the
+figures. Reads PostgreSQL's own
 counters for the database (pg_stat_database) before and after ``--seconds`` of idle hosting, and counts
 calls into accounts.leases. Runs against any revision whose SessionHost takes (name, capacity, ttl).
 """
@@ -72,9 +74,10 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=5000)
     parser.add_argument("--hosts", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--database", default="takeover_bench_leases", help="its own database (recreated)")
     args = parser.parse_args()
 
-    setup(database="takeover_bench_leases", queue_prefix="takeoverbench")
+    setup(database=args.database, queue_prefix="takeoverbench")
     from django.conf import settings
 
     from accounts.host import lifecycle

@@ -220,7 +220,7 @@ AGENT_HOOK_LOG_KEEP_DAYS = env.integer("AGENT_HOOK_LOG_KEEP_DAYS", 30)
 # Session hosts: how many accounts one process holds, the TTL of a host's liveness (its leases live and
 # die with it: a dead host's accounts move after at most this long), and how often state is saved.
 SESSION_HOST_CAPACITY = env.integer("SESSION_HOST_CAPACITY", 500)
-SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 30.0)  # 5 for a fast takeover: docs/session-host.md
+SESSION_LEASE_TTL = env.number("SESSION_LEASE_TTL", 5.0)  # the takeover time: docs/session-host.md
 SESSION_CHECKPOINT_INTERVAL = env.number("SESSION_CHECKPOINT_INTERVAL", 15.0)
 SESSION_ENTITY_CACHE_SIZE = env.integer("SESSION_ENTITY_CACHE_SIZE", 2000)
 # A connect (TCP, MTProto handshake, first request) that takes longer is abandoned and retried with

@@ -29,7 +29,8 @@ class Hosted:
     paused_until: float = 0.0  # monotonic; cooldown keeps the queue unconsumed until then
     lost: bool = False
     drop_task: asyncio.Task[None] | None = None  # set once the host starts letting go of this client
-    severed: bool = False  # the watchdog cut the connection: its lease deadline passed
+    severed: bool = False  # let go of without saving: its lease deadline passed, or the liveness lapsed
+    fenced: bool = False  # the fence's thread shut its connection at the deadline (accounts.host.fence)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     supervisor: asyncio.Task[None] | None = None
     # The client's update state at the last checkpoint that wrote it (internals.update_mark).

@@ -88,8 +88,7 @@ async def _connect(host: Host, hosted: Hosted) -> bool:
     would pin this supervisor and the slot forever. A timeout is retried with backoff like any network
     error, and the half-open client is thrown away with the rest (see _discard_client). The build takes
     a slot too: thousands of accounts claimed at once then load in batches of about the slots, and
-    never build thousands of clients in one turn of the loop (which would hold up the liveness beats
-    and the watchdog).
+    never build thousands of clients in one turn of the loop (which would hold up the liveness beats).
     """
     async with host.connect_slots:
         if hosted.client is None and not await _build(host, hosted):

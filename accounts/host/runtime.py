@@ -6,9 +6,10 @@ each held account's command queue (acct.<id>) through the Celery consumer, recon
 checkpoints session state under the lease's fence, and on stop saves every session and releases every
 lease so another host can take over at once.
 
-A watchdog disconnects every client whose lease this host could not renew in time, on a local monotonic
-deadline that needs no answer from the database: a host cut off from PostgreSQL lets go before its
-liveness expires and another host connects the same auth key (invariant 1).
+A fence (accounts.host.fence), on a thread of its own, cuts every client whose lease this host could not
+renew in time, on a local monotonic deadline that needs neither an answer from the database nor the
+host's loop: a host cut off from PostgreSQL, or whose loop is stuck, lets go before its liveness expires
+and another host connects the same auth key (invariant 1).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.db import DatabaseError, connection
 from accounts import leases
 from accounts.host import commands, lifecycle, loading
 from accounts.host.batch import Batched
+from accounts.host.fence import Fence
 from accounts.host.hosted import Hosted
 from accounts.host.orm import db
 from accounts.host.queues import Consuming
@@ -41,11 +43,10 @@ log = logging.getLogger(__name__)
 
 CLAIM_BATCH = 200
 # A lease is certainly ours until (start of the renewal that extended it) + TTL * this margin: the
-# rest of the TTL covers clock slack, the watchdog's period and the disconnect itself.
+# rest of the TTL covers clock slack and the fence's cut itself.
 LEASE_MARGIN = 0.8
-# Liveness is renewed every TTL / BEATS_PER_TTL: four tries before the watchdog's deadline.
+# Liveness is renewed every TTL / BEATS_PER_TTL: four tries before the fence's deadline.
 BEATS_PER_TTL = 5
-WATCHDOG_INTERVAL = 0.25
 # Checkpoints that may wait on the database at once: about the host's database threads.
 CHECKPOINTS_AT_ONCE = 8
 CHECKPOINT_CHUNK = 200
@@ -69,20 +70,24 @@ class SessionHost:
         self._queues = Consuming()
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
-        self._watchdog_task: asyncio.Task[None] | None = None
-        self._renewer_task: asyncio.Task[None] | None = None
-        self._renew_now: asyncio.Event | None = None
+        self._renew_now = threading.Event()
+        self._beats_stopped = False
         self._connect_slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
-        self._joined = False  # our liveness row is (or was last seen) alive
+        self._joined = False  # our liveness row is (or was last seen) alive; the beat thread's own
         self._lapse_timer: asyncio.TimerHandle | None = None
         self._check_now = False
         self._checked_at = 0.0
-        # Renewals never queue behind the loop's other database work (connects, checkpoints) in the
-        # shared executor: a renewal late by the watchdog's margin would drop every account of a healthy host.
+        # Renewals (and the final leave) on a thread of their own: see _beats.
         self._beat_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-host-beat")
         self.commands_running = 0
         self._commands_lock = threading.Lock()  # pool threads count themselves in and out
+        # list() copies the dict in one step under the GIL: safe on the fence's thread while the loop
+        # claims and drops.
+        self._fence = Fence(
+            held=lambda: list(self.accounts.values()),
+            cut=lambda hosted: self._on_loop(self._cut, hosted),
+        )
 
     # --- what an account's lifecycle reads (accounts.host.interface.Host) -------------------------
 
@@ -155,10 +160,9 @@ class SessionHost:
         asyncio.set_event_loop(self.loop)
         self._connect_slots = asyncio.Semaphore(settings.SESSION_CONNECT_SLOTS)
         self._wake = asyncio.Event()
-        self._renew_now = asyncio.Event()
         self._main_task = self.loop.create_task(self._main())
-        self._renewer_task = self.loop.create_task(self._renewer())
-        self._watchdog_task = self.loop.create_task(self._watchdog())
+        self._beat_thread.submit(self._beats)
+        self._fence.start()
         self.loop.run_forever()
 
     async def _main(self) -> None:
@@ -183,15 +187,6 @@ class SessionHost:
         nobody consumes keeps its commands waiting for good (invariant 2): so every tick checks."""
         self._queues.match(h.queue for h in list(self.accounts.values()) if h.consuming)
 
-    async def _renewer(self) -> None:
-        """Renew on a loop of its own, so that claims, checkpoints and drops never delay a renewal past
-        the lease deadline (the watchdog would then drop every account of a healthy host). It runs until
-        shutdown has let go of every account."""
-        assert self._renew_now is not None
-        await self._every(
-            self.ttl / BEATS_PER_TTL, self._renew, woken_by=self._renew_now, until=lambda: False
-        )
-
     async def _every(
         self,
         interval: float,
@@ -206,41 +201,64 @@ class SessionHost:
             try:
                 await step()
             except Exception:
-                # A renewal that fails is retried; the watchdog drops what expires meanwhile.
                 log.exception("session host: %s failed; retrying", step.__name__)
             pause = max(0.2, interval * random.uniform(0.8, 1.0) - (time.monotonic() - started))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(woken_by.wait(), pause)
 
-    async def _renew(self) -> None:
+    def _beats(self) -> None:
+        """Renew our liveness every fifth of the TTL, on a thread of its own until shutdown has let go of
+        every account. Neither the loop (thousands of clients connecting on a loaded machine hold it for
+        seconds) nor the shared database threads (connects, checkpoints, drops) can delay a renewal past
+        the lease deadline, where the fence would drop every account of a healthy host. What the loop
+        does with an answer is handed to it."""
+        while not self._beats_stopped:
+            started = time.monotonic()
+            self._renew_now.clear()  # a wake arriving during this renewal triggers the next one at once
+            try:
+                self._renew()
+            except Exception:
+                # A renewal that fails is retried; the fence drops what expires meanwhile.
+                log.exception("session host %s: renewal failed; retrying", self.name)
+            interval = self.ttl / BEATS_PER_TTL * random.uniform(0.8, 1.0)
+            self._renew_now.wait(max(0.2, interval - (time.monotonic() - started)))
+
+    def _renew(self) -> None:
         asked = time.monotonic()
         if not self._joined:
-            await self._on_beat_thread(leases.join, holder=self.name, ttl=self.ttl)
+            self._on_beat_thread(leases.join, holder=self.name, ttl=self.ttl)
             self._joined = True
-            if self._wake is not None:
-                self._wake.set()  # claim at once
+            self._on_loop(self._claim_now)
             return
-        beat = await self._on_beat_thread(leases.beat, holder=self.name, ttl=self.ttl)
+        beat = self._on_beat_thread(leases.beat, holder=self.name, ttl=self.ttl)
         if not beat.alive:
             self._lapsed()
             return
         # Count the TTL from when we asked, minus a margin for clock and scheduling slack. Only leases
-        # still certain when we asked: one past its deadline is the watchdog's, whatever the answer.
+        # still certain when we asked: one past its deadline is the fence's, whatever the answer. (The
+        # loop only reads deadlines once it has made an account's; list() copies in one step.)
         deadline = asked + self.ttl * LEASE_MARGIN
-        for hosted in self.accounts.values():
+        for hosted in list(self.accounts.values()):
             if not hosted.lost and hosted.lease_deadline > asked:
                 hosted.lease_deadline = max(hosted.lease_deadline, deadline)
-        self._claim_at_next_lapse(beat.next_lapse)
+        self._on_loop(self._claim_at_next_lapse, beat.next_lapse)
 
     def _lapsed(self) -> None:
         """Our liveness expired (paused, or cut off from the database, past the TTL): other hosts may own
-        every account we held. Let go of all of them without saving, and join again afresh."""
+        every account we held. Cut all of them here and now (the loop drops them without saving), and
+        join again afresh: the join frees what this life held, and nothing of it is connected any more."""
         log.warning("session host %s: liveness expired; letting go of every account", self.name)
-        for hosted in list(self.accounts.values()):
-            self._cut(hosted)
+        self._fence.cut_all()
         self._joined = False
-        if self._renew_now is not None:
-            self._renew_now.set()
+        self._renew_now.set()
+
+    def _on_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the host has stopped
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def _claim_now(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
 
     def _claim_at_next_lapse(self, seconds: float | None) -> None:
         """Wake the claims the moment another host's liveness expires (by the database's clock), rather
@@ -252,21 +270,19 @@ class SessionHost:
         if seconds is not None and self._wake is not None:
             self._lapse_timer = self.loop.call_later(seconds + LAPSE_SLACK, self._wake.set)
 
-    async def _on_beat_thread(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
-        def call() -> Any:
-            # One long-lived connection, without a health check before every renewal (a second query):
-            # after an error the next renewal starts on a fresh one.
-            try:
-                return fn(**kwargs)
-            except DatabaseError:
-                connection.close()
-                raise
-
-        return await self.loop.run_in_executor(self._beat_thread, call)
+    @staticmethod
+    def _on_beat_thread(fn: Callable[..., Any], **kwargs: Any) -> Any:
+        # One long-lived connection, without a health check before every renewal (a second query):
+        # after an error the next renewal starts on a fresh one.
+        try:
+            return fn(**kwargs)
+        except DatabaseError:
+            connection.close()
+            raise
 
     async def _check_holdings(self) -> None:
         """Let go of what is held but no longer wanted (revoked, account disabled, banned, re-login needed,
-        deleted), and release what is held under our name but not hosted any more: a client the watchdog
+        deleted), and release what is held under our name but not hosted any more: a client the fence
         cut keeps its lease, which lives as long as this host does."""
         found = await db(leases.holdings)(holder=self.name)
         wanted = {holding.grant for holding in found if holding.wanted}
@@ -305,6 +321,8 @@ class SessionHost:
             hosted = Hosted(grant=grant, lease_deadline=asked + self.ttl * LEASE_MARGIN)
             self.accounts[grant.account_id] = hosted
             hosted.supervisor = self.loop.create_task(self._host(hosted, previous=previous))
+        if grants:
+            self._fence.changed()
 
     async def _hand_back(self, count: int) -> None:
         """Let go of ``count`` accounts gracefully (the newest first), and wake the hosts to claim them."""
@@ -320,20 +338,9 @@ class SessionHost:
             await self.drop(previous, save=False, release=False)  # its lease has moved on: to us
         await lifecycle.supervise(self, hosted)
 
-    async def _watchdog(self) -> None:
-        """Disconnect every client past its lease deadline, whatever the database (or a hung renewal)
-        is doing: by the time the lease expires and another host may connect, this one has let go."""
-        # It runs through shutdown too, and also cuts a drop already under way (a final checkpoint
-        # waiting on handlers or on the database) once the deadline passes.
-        while True:
-            now = time.monotonic()
-            for hosted in list(self.accounts.values()):
-                if not hosted.severed and now >= hosted.lease_deadline:
-                    log.warning("account %s: lease not renewed in time; disconnecting", hosted.account_id)
-                    self._cut(hosted)
-            await asyncio.sleep(WATCHDOG_INTERVAL)
-
     def _cut(self, hosted: Hosted) -> None:
+        """Let go of a client without saving (its lease deadline passed, or our liveness lapsed). It also
+        cuts a drop already under way (a final checkpoint waiting on handlers or on the database)."""
         if hosted.severed:
             return
         hosted.severed = hosted.lost = True
@@ -378,7 +385,7 @@ class SessionHost:
                     log.exception("account %s: checkpoint failed", hosted.account_id)
 
         # A checkpoint with nothing new never waits: a few hundred in one turn of the loop at most, so
-        # the liveness beats and the watchdog keep their times.
+        # the liveness beats keep their times.
         for start in range(0, len(due), CHECKPOINT_CHUNK):
             await asyncio.gather(*(one(h) for h in due[start : start + CHECKPOINT_CHUNK]))
 
@@ -421,7 +428,7 @@ class SessionHost:
             return
         await asyncio.shield(hosted.drop_task)
         if release:
-            # The first drop kept the lease (e.g. the watchdog's); this caller frees it now that the client
+            # The first drop kept the lease (e.g. the fence's); this caller frees it now that the client
             # is gone. Fenced by the token: a lease that has moved on is left alone.
             await db(leases.release)(holder=self.name, grant=hosted.grant)
 
@@ -460,14 +467,17 @@ class SessionHost:
             return_exceptions=True,
         )
         # Renewals went on until now, so the final checkpoints had their lease's time.
-        for task in (self._renewer_task, self._watchdog_task):
-            if task:
-                task.cancel()
+        self._beats_stopped = True
+        self._renew_now.set()
+        self._fence.stop()
         if self._lapse_timer is not None:
             self._lapse_timer.cancel()
         try:
-            # Every client is disconnected: what a failed release left is claimable at once.
-            await self._on_beat_thread(leases.leave, holder=self.name)
+            # Every client is disconnected: what a failed release left is claimable at once. On the beat
+            # thread, after its last renewal.
+            await self.loop.run_in_executor(
+                self._beat_thread, lambda: self._on_beat_thread(leases.leave, holder=self.name)
+            )
         except Exception:
             log.exception(
                 "session host %s: could not leave; its leases move once its liveness expires", self.name

@@ -13,6 +13,7 @@ session interface Telethon expects a subclass to fill, checked against the same 
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -66,3 +67,25 @@ def flood_waits(client: TelegramClient) -> dict[int, float]:
     a request is the only way to count such a wait (the scrape job shows them).
     """
     return dict(getattr(client, "_flood_waited_requests", {}))
+
+
+def sever(client: TelegramClient) -> bool:
+    """Shut the client's TCP connection down at the OS level; safe from any thread. True if it was open.
+
+    The session host's fence calls this from a thread of its own when the host's asyncio loop may be
+    stuck: Telethon's disconnect() needs that loop, a shutdown() does not. Telethon (and with it the
+    server) then sees the connection end as if the network had cut it. With a proxy, this is the
+    socket to the proxy, which closes the connection onward.
+    """
+    connection = getattr(getattr(client, "_sender", None), "_connection", None)
+    writer = getattr(connection, "_writer", None)
+    if writer is None:
+        return False  # not connected yet, or never
+    sock = writer.transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        return False  # already closed
+    return True

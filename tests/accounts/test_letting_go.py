@@ -109,7 +109,7 @@ def test_deleting_a_connected_account_takes_it_offline_and_keeps_its_key_until_t
     assert not TelegramSession.objects.filter(account_id=account.pk).exists()
 
 
-def test_the_watchdog_cuts_a_final_checkpoint_that_would_outlive_the_lease(make_account, monkeypatch):
+def test_the_fence_cuts_a_final_checkpoint_that_would_outlive_the_lease(make_account, monkeypatch):
     make_account(status=Account.Status.ACTIVE)
     host = SessionHost(name="host-a", capacity=10, ttl=30)
 
@@ -127,13 +127,13 @@ def test_the_watchdog_cuts_a_final_checkpoint_that_would_outlive_the_lease(make_
         (hosted,) = host.accounts.values()
         hosted.client = client = StandInClient()
         hosted.lease_deadline = time.monotonic() + 0.5
-        watchdog = asyncio.create_task(host._watchdog())
+        host._fence.start()
         started = time.monotonic()
         shutdown_drop = asyncio.create_task(host.drop(hosted, save=True, release=False))
         while client.connected and time.monotonic() - started < 5:
             await asyncio.sleep(0.05)
         took = time.monotonic() - started
-        watchdog.cancel()
+        host._fence.stop()
         shutdown_drop.cancel()
         return client, took
 
