@@ -47,6 +47,8 @@ from accounts.telegram import errors as tg_errors
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Something went wrong while running the command; try again"
+# How long a command handed out while its account is not connected waits for it on a pool thread.
+READY_WAIT = 5.0
 RESUME_ATTEMPTS = 6  # tries at saving "cooldown over", 1, 2, 4, 8 and 16 s apart
 
 
@@ -154,7 +156,9 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
     if hosted is None or hosted.lost:
         raise NotHeld
     try:
-        await asyncio.wait_for(hosted.ready.wait(), timeout=60)
+        # Handed out just before the connection dropped (the host takes commands only while connected):
+        # a reconnect is often that quick; otherwise the command waits in its queue, not on a pool thread.
+        await asyncio.wait_for(hosted.ready.wait(), timeout=READY_WAIT)
     except TimeoutError:
         raise NotHeld from None
     if hosted.paused_until > time.monotonic():
@@ -239,8 +243,10 @@ async def _resume(host: Host, hosted: Hosted) -> None:
         return
     hosted.paused_until = 0.0
     # The queue first: were the database away right now (a restart), the status change below would fail,
-    # and a queue left unconsumed would keep the account's commands waiting for good (invariant 2).
-    host.consume(hosted)
+    # and a queue left unconsumed would keep the account's commands waiting for good (invariant 2). Not
+    # while disconnected: the reconnect consumes it (lifecycle._supervise).
+    if hosted.ready.is_set():
+        host.consume(hosted)
     for attempt in range(RESUME_ATTEMPTS):
         try:
             await db(_cooldown_over)(account_id=hosted.account_id)

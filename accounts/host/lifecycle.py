@@ -175,7 +175,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
             backoff = 1.0
             assert hosted.client is not None
             await hosted.client.disconnected
-            hosted.ready.clear()
+            _unready(host, hosted)
             if hosted.lost or host.stopping:
                 return
             if await _handle_update_error(host, hosted) is False:
@@ -185,7 +185,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
                 return
         except (TimeoutError, OSError, ConnectionError, EOFError) as error:
             # EOFError: Telethon's "server closed the connection" (asyncio.IncompleteReadError).
-            hosted.ready.clear()
+            _unready(host, hosted)
             log.warning(
                 "account %s: network error %s; retrying in %.0f s",
                 hosted.account_id,
@@ -198,7 +198,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            hosted.ready.clear()
+            _unready(host, hosted)
             outcome = tg_errors.classify(error)
             if isinstance(outcome, tg_errors.AccountLevel):
                 await apply_account_level(host, hosted, outcome)
@@ -211,6 +211,14 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
         backoff = min(backoff * 2, 60.0)
         if not await _still_ours(host, hosted):
             return
+
+
+def _unready(host: Host, hosted: Hosted) -> None:
+    """The connection is gone: take no commands until it is back. A command handed out now would hold
+    one of the host's few pool threads while it waits for the connect, and a few disconnected accounts
+    would starve every other account of the host; left in its queue, it waits for the reconnect there."""
+    hosted.ready.clear()
+    host.stop_consuming(hosted)
 
 
 async def _unopenable(host: Host, hosted: Hosted, error: Unopenable) -> None:
