@@ -20,7 +20,7 @@ from accounts.host.orm import db
 from accounts.models import Account
 from accounts.services import account_transition, account_unopenable
 from accounts.telegram import errors as tg_errors
-from accounts.telegram import internals, profile
+from accounts.telegram import internals, profile, updates
 from accounts.telegram.client import build_client
 from accounts.telegram.session import VaultSession
 
@@ -167,7 +167,12 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
             hosted.connected_at = time.monotonic()
             if hosted.authorized and hosted.session is not None and not hosted.session.has_update_state():
                 # A fresh login or import: persist the update state at once, so a crash before the
-                # first periodic checkpoint cannot lose what arrives from now on.
+                # first periodic checkpoint cannot lose what arrives from now on; with every channel's
+                # too, or a reconnect never catches up a channel it had not heard from yet.
+                assert hosted.client is not None
+                await asyncio.wait_for(
+                    updates.learn_channels(hosted.client), settings.SESSION_CONNECT_TIMEOUT
+                )
                 await checkpoint(host, hosted)
             hosted.ready.set()
             if hosted.paused_until <= time.monotonic():
