@@ -169,10 +169,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
                 # A fresh login or import: persist the update state at once, so a crash before the
                 # first periodic checkpoint cannot lose what arrives from now on; with every channel's
                 # too, or a reconnect never catches up a channel it had not heard from yet.
-                assert hosted.client is not None
-                await asyncio.wait_for(
-                    updates.learn_channels(hosted.client), settings.SESSION_CONNECT_TIMEOUT
-                )
+                await _learn_channels(hosted)
                 await checkpoint(host, hosted)
             hosted.ready.set()
             if hosted.paused_until <= time.monotonic():
@@ -216,6 +213,21 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
         backoff = min(backoff * 2, 60.0)
         if not await _still_ours(host, hosted):
             return
+
+
+async def _learn_channels(hosted: Hosted) -> None:
+    """Every channel's pts into the client's update state (accounts.telegram.updates.learn_channels)."""
+    assert hosted.client is not None
+    try:
+        await asyncio.wait_for(updates.learn_channels(hosted.client), settings.SESSION_CONNECT_TIMEOUT)
+    except Exception as error:
+        if not tg_errors.rpc_name(error) or isinstance(tg_errors.classify(error), tg_errors.AccountLevel):
+            raise  # a network error reconnects; an account-level one takes its recovery flow
+        # Telegram refused the listing (e.g. a flood wait): channels are learnt from their first live
+        # message instead, as before; the account is not kept offline for it.
+        log.warning(
+            "account %s: could not list its channels (%s)", hosted.account_id, tg_errors.rpc_name(error)
+        )
 
 
 def _unready(host: Host, hosted: Hosted) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import Account, AccountEvent
+from accounts.models import Account, AccountEvent, Lease
 from accounts.services import event_record
+from crm.celery import app as celery_app
 from inbox.models import Message
 from tests.support.accounts import new_phone
 from tests.support.inbox import agent
@@ -40,3 +41,25 @@ def test_a_group_silent_until_the_account_went_offline_is_caught_up_when_it_is_b
             timeout=40,
             what="the group's message from while the account was offline",
         )
+
+
+def test_an_account_whose_channels_cannot_be_listed_connects_all_the_same(tgsim, host_env, api_app, tmp_path):
+    account, me, _ = agent(tgsim, api_app)
+    tgsim.fault("inject", "FLOOD_WAIT_300", user_id=me, method="messages.getDialogs", count=None)
+    with session_host("listless", log_path=tmp_path / "host.log", env=host_env):
+        wait_for(
+            lambda: Account.objects.filter(pk=account.pk, telegram_id=me).exists(),
+            timeout=40,
+            what="the host to connect the account",
+        )
+        worker = Lease.objects.get(pk=account.pk).holder.split("/")[0]
+
+        def connected() -> bool:
+            replies = celery_app.control.broadcast(
+                "sessionhost_accounts", arguments={"ids": [account.pk]}, reply=True, timeout=5,
+                destination=[worker],
+            )  # fmt: skip
+            return any("connected" in str(r.get(worker, {}).get("accounts", {})) for r in replies)
+
+        wait_for(connected, timeout=30, what="the account ready for commands")
+    tgsim.fault("clear")
