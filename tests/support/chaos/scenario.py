@@ -42,7 +42,15 @@ class Plan:
     seed: int = 15
 
 
-def run(plan: Plan, *, logs: Path, say: Callable[[str], None] = print) -> counting.Report:
+def run(
+    plan: Plan,
+    *,
+    logs: Path,
+    say: Callable[[str], None] = print,
+    counted: Callable[[counting.Report], None] = lambda report: None,
+) -> counting.Report:
+    """The run; ``counted`` gets the report as soon as it is counted, before the hosts and services stop
+    (stopping them takes seconds to tens of seconds on a loaded machine)."""
     logs.mkdir(parents=True, exist_ok=True)
     services = PrivateServices().start()
     ports = f"PostgreSQL :{services.pg_port}, Redis :{services.redis_port}, RabbitMQ :{services.amqp_port}"
@@ -55,7 +63,7 @@ def run(plan: Plan, *, logs: Path, say: Callable[[str], None] = print) -> counti
 
         sim = SimThread(logs).start()
         try:
-            return Chaos(plan, services=services, sim=sim, logs=logs, say=say).run()
+            return Chaos(plan, services=services, sim=sim, logs=logs, say=say, counted=counted).run()
         finally:
             sim.stop()
     finally:
@@ -119,9 +127,17 @@ def _migrations_digest() -> str:
 
 class Chaos:
     def __init__(
-        self, plan: Plan, *, services: PrivateServices, sim: Any, logs: Path, say: Callable[[str], None]
+        self,
+        plan: Plan,
+        *,
+        services: PrivateServices,
+        sim: Any,
+        logs: Path,
+        say: Callable[[str], None],
+        counted: Callable[[counting.Report], None],
     ) -> None:
         self.plan = plan
+        self.counted = counted
         self.services = services
         self.sim = sim
         self.say = say
@@ -159,6 +175,7 @@ class Chaos:
             finally:
                 self.sim.run(sampler.cancel)
             report = self._count()
+            self.counted(report)
             if report.problems():
                 self.hosts.dump_stacks()  # into each host's log, for whoever reads why
             return report
