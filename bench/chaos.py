@@ -19,6 +19,7 @@ from pathlib import Path
 
 from support import ROOT
 
+from tests.support.chaos.counting import Report
 from tests.support.chaos.scenario import Plan, run
 
 
@@ -49,14 +50,19 @@ def main() -> int:
     def say(line: str) -> None:
         print(f"[{time.monotonic() - started:6.1f} s] {line}", flush=True)
 
+    def counted(report: Report) -> None:
+        # Written before the hosts and private services stop: the test reads it as soon as it is there.
+        if args.json:
+            partial = args.json.with_suffix(".partial")
+            partial.write_text(json.dumps({**report.as_dict(), "seconds": time.monotonic() - started}))
+            partial.replace(args.json)
+
     say(f"chaos run: {plan}")
-    report = run(plan, logs=ROOT / "var" / "bench" / "chaos", say=say)
+    report = run(plan, logs=ROOT / "var" / "bench" / "chaos", say=say, counted=counted)
     with open("/proc/loadavg") as loadavg:
         load = loadavg.read().split()[:3]
     print(report.table())
     print(f"total {time.monotonic() - started:.0f} s; load average {' '.join(load)}")
-    if args.json:
-        args.json.write_text(json.dumps({**report.as_dict(), "seconds": time.monotonic() - started}))
     return 1 if report.problems() else 0
 
 

@@ -177,6 +177,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = env.integer("CELERY_TASK_TIME_LIMIT", 15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.integer("CELERY_TASK_SOFT_TIME_LIMIT", 14 * 60)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# After a broker reconnect Celery lowers the prefetch and raises it again from the callback of each ack,
+# which on a threads pool (session hosts) runs on a pool thread: that thread sends basic.qos and waits
+# for the answer on the connection the consumer's thread is reading. One of them reads the other's
+# frames; the chaos run saw a host that kept its account queues (1 consumer) and took nothing more
+# (docs/chaos.md). Prefetch is one message per pool thread anyway: nothing to over-fetch.
+CELERY_WORKER_ENABLE_PREFETCH_COUNT_REDUCTION = False
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

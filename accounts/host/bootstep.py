@@ -68,3 +68,13 @@ def sessionhost_status(state: Any) -> dict[str, Any]:
     if host is None:
         return {"ok": "not a session host"}
     return {"ok": "session host", **host.status()}
+
+
+@control_command()
+def sessionhost_accounts(state: Any, ids: list[int] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    """Remote control: ``broadcast("sessionhost_accounts", arguments={"ids": [...]}, reply=True)`` → how
+    each session host sees those of the accounts it holds (the chaos run explains what is still open)."""
+    host = current_host()
+    if host is None:
+        return {"ok": "not a session host"}
+    return {"ok": "session host", "accounts": host.account_states(list(ids))}

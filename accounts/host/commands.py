@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import Reject
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -47,6 +47,10 @@ from accounts.telegram import errors as tg_errors
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Something went wrong while running the command; try again"
+# How long a command handed out while its account is not connected waits for it on a pool thread.
+READY_WAIT = 5.0
+# How long the outcome of a command that has run is retried while the database is away.
+RECORD_PATIENCE = 15.0
 RESUME_ATTEMPTS = 6  # tries at saving "cooldown over", 1, 2, 4, 8 and 16 s apart
 
 
@@ -121,8 +125,22 @@ def _record(
     result: Result | None = None,
     error: CommandError | None = None,
 ) -> None:
-    # The command has run (or failed for good): losing its outcome row is better than running it again.
-    _quietly(record, spec, operation_id=operation_id, account_id=account_id, result=result, error=error)
+    # The command has run (or failed for good): it is never run again for want of its outcome, and an
+    # outcome never written leaves the operation queued for ever (a reply "sending"). A database restart
+    # takes a few seconds: retry for RECORD_PATIENCE seconds, each time on a fresh connection.
+    deadline = time.monotonic() + RECORD_PATIENCE
+    pause = 0.25
+    while True:
+        try:
+            record(spec, operation_id=operation_id, account_id=account_id, result=result, error=error)
+            return
+        except (DatabaseError, RedisError):
+            if time.monotonic() + pause > deadline:
+                log.warning("the outcome of %s is not recorded", operation_id, exc_info=True)
+                return
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def _quietly(fn: Any, *args: Any, **kwargs: Any) -> None:
@@ -154,7 +172,9 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
     if hosted is None or hosted.lost:
         raise NotHeld
     try:
-        await asyncio.wait_for(hosted.ready.wait(), timeout=60)
+        # Handed out just before the connection dropped (the host takes commands only while connected):
+        # a reconnect is often that quick; otherwise the command waits in its queue, not on a pool thread.
+        await asyncio.wait_for(hosted.ready.wait(), timeout=READY_WAIT)
     except TimeoutError:
         raise NotHeld from None
     if hosted.paused_until > time.monotonic():
@@ -239,8 +259,10 @@ async def _resume(host: Host, hosted: Hosted) -> None:
         return
     hosted.paused_until = 0.0
     # The queue first: were the database away right now (a restart), the status change below would fail,
-    # and a queue left unconsumed would keep the account's commands waiting for good (invariant 2).
-    host.consume(hosted)
+    # and a queue left unconsumed would keep the account's commands waiting for good (invariant 2). Not
+    # while disconnected: the reconnect consumes it (lifecycle._supervise).
+    if hosted.ready.is_set():
+        host.consume(hosted)
     for attempt in range(RESUME_ATTEMPTS):
         try:
             await db(_cooldown_over)(account_id=hosted.account_id)

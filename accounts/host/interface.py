@@ -52,7 +52,7 @@ class Host(Protocol):
         """The accounts held now, by id."""
 
     def stop_consuming(self, hosted: Hosted) -> None:
-        """Stop consuming the account's command queue (a cooldown)."""
+        """Stop consuming the account's command queue (a cooldown, a lost connection)."""
 
     def submit(self, coro: Awaitable[Any], *, timeout: float) -> Any:
         """Run a coroutine on the host loop from a worker thread and wait for its result."""
@@ -67,6 +67,9 @@ class Host(Protocol):
     def status(self) -> dict[str, float]:
         """Accounts held and ready (and queues started), for the ``sessionhost_status`` remote control
         command."""
+
+    def account_states(self, ids: list[int]) -> dict[int, str]:
+        """How the host sees each of these accounts it holds, for the ``sessionhost_accounts`` command."""
 
     def wake(self) -> None:
         """Claim (and renew) now rather than at the next tick."""

@@ -20,7 +20,7 @@ from accounts.host.orm import db
 from accounts.models import Account
 from accounts.services import account_transition, account_unopenable
 from accounts.telegram import errors as tg_errors
-from accounts.telegram import internals, profile
+from accounts.telegram import internals, profile, updates
 from accounts.telegram.client import build_client
 from accounts.telegram.session import VaultSession
 
@@ -166,7 +166,9 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
             hosted.connected_at = time.monotonic()
             if hosted.authorized and hosted.session is not None and not hosted.session.has_update_state():
                 # A fresh login or import: persist the update state at once, so a crash before the
-                # first periodic checkpoint cannot lose what arrives from now on.
+                # first periodic checkpoint cannot lose what arrives from now on; with every channel's
+                # too, or a reconnect never catches up a channel it had not heard from yet.
+                await _learn_channels(hosted)
                 await checkpoint(host, hosted)
             hosted.ready.set()
             if hosted.paused_until <= time.monotonic():
@@ -174,7 +176,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
             backoff = 1.0
             assert hosted.client is not None
             await hosted.client.disconnected
-            hosted.ready.clear()
+            _unready(host, hosted)
             if hosted.lost or host.stopping:
                 return
             if await _handle_update_error(host, hosted) is False:
@@ -184,7 +186,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
                 return
         except (TimeoutError, OSError, ConnectionError, EOFError) as error:
             # EOFError: Telethon's "server closed the connection" (asyncio.IncompleteReadError).
-            hosted.ready.clear()
+            _unready(host, hosted)
             log.warning(
                 "account %s: network error %s; retrying in %.0f s",
                 hosted.account_id,
@@ -197,7 +199,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            hosted.ready.clear()
+            _unready(host, hosted)
             outcome = tg_errors.classify(error)
             if isinstance(outcome, tg_errors.AccountLevel):
                 await apply_account_level(host, hosted, outcome)
@@ -210,6 +212,29 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
         backoff = min(backoff * 2, 60.0)
         if not await _still_ours(host, hosted):
             return
+
+
+async def _learn_channels(hosted: Hosted) -> None:
+    """Every channel's pts into the client's update state (accounts.telegram.updates.learn_channels)."""
+    assert hosted.client is not None
+    try:
+        await asyncio.wait_for(updates.learn_channels(hosted.client), settings.SESSION_CONNECT_TIMEOUT)
+    except Exception as error:
+        if not tg_errors.rpc_name(error) or isinstance(tg_errors.classify(error), tg_errors.AccountLevel):
+            raise  # a network error reconnects; an account-level one takes its recovery flow
+        # Telegram refused the listing (e.g. a flood wait): channels are learnt from their first live
+        # message instead, as before; the account is not kept offline for it.
+        log.warning(
+            "account %s: could not list its channels (%s)", hosted.account_id, tg_errors.rpc_name(error)
+        )
+
+
+def _unready(host: Host, hosted: Hosted) -> None:
+    """The connection is gone: take no commands until it is back. A command handed out now would hold
+    one of the host's few pool threads while it waits for the connect, and a few disconnected accounts
+    would starve every other account of the host; left in its queue, it waits for the reconnect there."""
+    hosted.ready.clear()
+    host.stop_consuming(hosted)
 
 
 async def _unopenable(host: Host, hosted: Hosted, error: Unopenable) -> None:

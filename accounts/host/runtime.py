@@ -131,6 +131,23 @@ class SessionHost:
             "queue_seconds": round(self._queues.seconds, 3),
         }
 
+    def account_states(self, ids: list[int]) -> dict[int, str]:
+        """How this host sees each of ``ids`` it holds (connected, consuming its queue, cooling down,
+        being dropped, lost), for the ``sessionhost_accounts`` remote control command."""
+        states = {}
+        for account_id in ids:
+            hosted = self.accounts.get(account_id)
+            if hosted is not None:
+                flags = {
+                    "connected": hosted.ready.is_set(),
+                    "consuming": hosted.consuming,
+                    "cooling down": hosted.paused_until > time.monotonic(),
+                    "being dropped": hosted.drop_task is not None,
+                    "lost": hosted.lost,
+                }
+                states[account_id] = ", ".join(name for name, on in flags.items() if on) or "connecting"
+        return states
+
     def wake(self) -> None:
         """Claim now rather than at the next tick (a new account is waiting for a host), and read the held
         leases back: a revoked lease's holder learns of it and lets go."""

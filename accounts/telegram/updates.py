@@ -56,3 +56,16 @@ def read_mark(account_id: int, event: Any) -> ReadMark | None:
     return ReadMark(
         account_id=account_id, peer_id=event.chat_id, max_id=event.max_id, outbox=bool(event.outbox)
     )
+
+
+async def learn_channels(client: TelegramClient) -> None:
+    """Give the client's update state an entry for every channel and supergroup the account is in.
+
+    Telethon catches a channel up (getChannelDifference) only from a pts it knows: when getDifference
+    reports news in a channel it has no state for (updateChannelTooLong), it skips it, and what was posted
+    there while the account was offline is never fetched; the next live message only starts the state
+    afresh. A new session knows no channel; the dialogs carry each one's pts, which Telethon records
+    while listing them.
+    """
+    async for _dialog in client.iter_dialogs():
+        pass

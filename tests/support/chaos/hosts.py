@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,31 @@ class Hosts:
         choices = busy or awake
         return pick(choices) if choices else None
 
+    @staticmethod
+    def account_states(ids: list[int]) -> dict[int, str]:
+        """How the hosts that answer see these accounts: {id: "chaos-h2@vm: connected, consuming; …"}."""
+        from crm.celery import app
+
+        found: dict[int, list[str]] = {}
+        try:
+            replies = app.control.broadcast(
+                "sessionhost_accounts", arguments={"ids": ids}, reply=True, timeout=5
+            )
+        except Exception as error:  # the broker away: the explanation goes without
+            return dict.fromkeys(ids, f"hosts not asked ({type(error).__name__})")
+        for reply in replies:
+            for worker, answer in reply.items():
+                for account_id, state in answer.get("accounts", {}).items():
+                    found.setdefault(int(account_id), []).append(f"{worker}: {state}")
+        return {account_id: "; ".join(states) for account_id, states in found.items()}
+
+    def dump_stacks(self) -> None:
+        """Every running host logs the stack of each of its threads (Celery's SIGUSR1 handler)."""
+        for proc in self.running:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+
     def kill(self, proc: subprocess.Popen) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -74,16 +100,18 @@ class Hosts:
         proc.send_signal(signal.SIGCONT)
         self.paused.discard(proc.pid)
 
-    def stop(self) -> None:
-        """SIGTERM to all (sessions saved, leases released), SIGKILL for any that hang."""
+    def stop(self, *, patience: float = 15.0) -> None:
+        """SIGTERM to all (sessions saved, leases released), SIGKILL for any still running after
+        ``patience`` seconds: the run has been counted, and its services are thrown away next."""
         procs = [*self.running, *([self.worker] if self.worker else [])]
         for proc in procs:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGCONT)
                 proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + patience
         for proc in procs:
             try:
-                proc.wait(timeout=60)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()

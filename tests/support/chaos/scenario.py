@@ -24,6 +24,8 @@ from tests.support.chaos.hosts import Hosts
 from tests.support.chaos.services import PrivateServices
 
 DATABASE = "switchboard_chaos"
+# Dumps of the migrated database, one per set of migrations (see _migrate).
+SCHEMA_CACHE = Path(__file__).resolve().parents[3] / "var" / "cache" / "chaos"
 
 
 @dataclass(frozen=True)
@@ -40,18 +42,28 @@ class Plan:
     seed: int = 15
 
 
-def run(plan: Plan, *, logs: Path, say: Callable[[str], None] = print) -> counting.Report:
+def run(
+    plan: Plan,
+    *,
+    logs: Path,
+    say: Callable[[str], None] = print,
+    counted: Callable[[counting.Report], None] = lambda report: None,
+) -> counting.Report:
+    """The run; ``counted`` gets the report as soon as it is counted, before the hosts and services stop
+    (stopping them takes seconds to tens of seconds on a loaded machine)."""
     logs.mkdir(parents=True, exist_ok=True)
     services = PrivateServices().start()
     ports = f"PostgreSQL :{services.pg_port}, Redis :{services.redis_port}, RabbitMQ :{services.amqp_port}"
     say(f"private {ports}")
     try:
+        began = time.monotonic()
         _django(services)
+        say(f"database ready in {time.monotonic() - began:.0f} s")
         from tests.support.tgsim import SimThread
 
         sim = SimThread(logs).start()
         try:
-            return Chaos(plan, services=services, sim=sim, logs=logs, say=say).run()
+            return Chaos(plan, services=services, sim=sim, logs=logs, say=say, counted=counted).run()
         finally:
             sim.stop()
     finally:
@@ -79,16 +91,53 @@ def _django(services: PrivateServices) -> None:
     import django
 
     django.setup()
+    _migrate(services)
+
+
+def _migrate(services: PrivateServices) -> None:
+    """Migrate the fresh database, or load the dump of an earlier run's migrated one: migrating takes
+    5-60 s on a loaded machine, most of the short run's budget; loading the dump takes about one. The
+    dump is named after every migration on disk (names and contents), so a new one makes a new dump."""
     from django.core.management import call_command
 
+    cached = SCHEMA_CACHE / f"{_migrations_digest()}.sql"
+    if cached.exists():
+        services.psql(DATABASE, cached)
+        return
     call_command("migrate", verbosity=0)
+    SCHEMA_CACHE.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".partial")
+    services.pg_dump(DATABASE, partial)
+    partial.replace(cached)  # whole or not at all: a run killed mid-dump leaves no half a schema
+
+
+def _migrations_digest() -> str:
+    import hashlib
+    import sys
+
+    from django.db.migrations.loader import MigrationLoader
+
+    digest = hashlib.sha256()
+    migrations = MigrationLoader(None, ignore_no_migrations=True).disk_migrations
+    for (app, name), migration in sorted(migrations.items()):
+        digest.update(f"{app}.{name}\n".encode())
+        digest.update(Path(sys.modules[type(migration).__module__].__file__ or "").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 class Chaos:
     def __init__(
-        self, plan: Plan, *, services: PrivateServices, sim: Any, logs: Path, say: Callable[[str], None]
+        self,
+        plan: Plan,
+        *,
+        services: PrivateServices,
+        sim: Any,
+        logs: Path,
+        say: Callable[[str], None],
+        counted: Callable[[counting.Report], None],
     ) -> None:
         self.plan = plan
+        self.counted = counted
         self.services = services
         self.sim = sim
         self.say = say
@@ -125,7 +174,11 @@ class Chaos:
                 self.say(f"settled in {settled:.0f} s")
             finally:
                 self.sim.run(sampler.cancel)
-            return self._count()
+            report = self._count()
+            self.counted(report)
+            if report.problems():
+                self.hosts.dump_stacks()  # into each host's log, for whoever reads why
+            return report
         finally:
             self.hosts.stop()
 
@@ -370,23 +423,27 @@ class Chaos:
         return report
 
     def _explain(self, still_open: list[Any]) -> list[str]:
-        """Where each open operation's account stands: its lease holder and its broker queue."""
-        from accounts.models import Lease, command_queue
+        """Where each open operation's account stands: its lease holder (and whether that host lives), the
+        account as that host sees it, and its broker queue."""
+        from accounts.models import HostLiveness, Lease, command_queue
 
         if not still_open:
             return []
-        leases = {lease.account_id: lease for lease in Lease.objects.all()}
-        alive = {proc.pid for proc in self.hosts.running if proc.poll() is None}
+        ids = sorted({op.account_id for op in still_open})
+        leases = {lease.account_id: lease for lease in Lease.objects.filter(account_id__in=ids)}
+        alive = dict(HostLiveness.objects.values_list("holder", "expires_at"))
+        seen = self.hosts.account_states(ids)
         lines = []
         for op in still_open:
             lease = leases.get(op.account_id)
-            holder = f"{lease.holder!r} until {lease.expires_at:%H:%M:%S}" if lease else "nobody"
-            pids = Hosts.holding([lease.holder]) if lease else {}
+            holder = f"{lease.holder!r} #{lease.token}" if lease and lease.holder else "nobody"
+            liveness = alive.get(lease.holder) if lease else None
+            until = f"alive until {liveness:%H:%M:%S}" if liveness else "no liveness row"
             lines.append(
                 f"open: {op.command} {op.state} {op.wait_reason} {op.reason!r} account {op.account_id} "
                 f"queued {op.queued_at:%H:%M:%S} updated {op.updated_at:%H:%M:%S}; held by {holder} "
-                f"(alive: {bool(set(pids) & alive)}); queue (ready, consumers) "
-                f"{self.services.queue(command_queue(op.account_id))}"
+                f"({until}); on the hosts: {seen.get(op.account_id, 'held by none')}; "
+                f"queue (ready, consumers) {self.services.queue(command_queue(op.account_id))}"
             )
         return lines
 

@@ -82,10 +82,12 @@ class PrivateServices:
 
     def start(self) -> PrivateServices:
         try:
+            # RabbitMQ's Erlang node boots for seconds: PostgreSQL and Redis start meanwhile.
+            self._rabbitmq_init()
             self._postgres_init()
             self.start_postgres()
             self.start_redis()
-            self._rabbitmq_init()
+            wait_listening(self.amqp_port)
         except BaseException:
             self.stop()
             raise
@@ -126,6 +128,17 @@ class PrivateServices:
 
     def _stop_postgres(self) -> None:
         self._pg_ctl("-w", "-m", "immediate", "stop")
+
+    def _pg_tool(self, tool: str, database: str, *args: str) -> None:
+        where = ["-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "postgres", "-d", database]
+        subprocess.run([str(PG_BIN / tool), *where, *args], check=True, stdout=subprocess.DEVNULL)
+
+    def pg_dump(self, database: str, path: Path) -> None:
+        self._pg_tool("pg_dump", database, "--no-owner", "-f", str(path))
+
+    def psql(self, database: str, path: Path) -> None:
+        """Run an SQL file (a pg_dump) in ``database``, all of it or nothing."""
+        self._pg_tool("psql", database, "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", str(path))
 
     # --- Redis --------------------------------------------------------------------------------------
 
@@ -180,6 +193,10 @@ class PrivateServices:
             subprocess.run(["chown", "-R", "rabbitmq", str(base)], check=True)
         subprocess.run(["rabbitmq-server", "-detached"], check=True, env=self._rabbitmq_env(),
                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+
+    def start_rabbitmq(self) -> None:
+        """The RabbitMQ node alone (stop() removes it with the rest)."""
+        self._rabbitmq_init()
         wait_listening(self.amqp_port)
 
     def queue(self, name: str) -> tuple[int, int] | None:
