@@ -145,7 +145,7 @@ class Chaos:
         self.faults: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()  # what the traffic's own calls met (a caller sees these)
         env = sim.host_env()
-        self.ttl = float(env.get("SESSION_LEASE_TTL", "30"))
+        self.ttl = float(env.get("SESSION_LEASE_TTL", "5"))
         capacity = math.ceil(plan.accounts / max(plan.hosts - 1, 1))
         self.hosts = Hosts(env={**env, "SESSION_HOST_CAPACITY": str(capacity)}, logs=logs)
         self.replies = 0
