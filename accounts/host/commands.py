@@ -209,6 +209,12 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
         log.warning("account %s: the database failed during a command; requeueing it", account_id)
         raise NotHeld from None
     except Exception as error:
+        if tg_errors.telegram_trouble(error):
+            if login_step:
+                raise CommandError("Telegram is having trouble right now; try again in a minute") from None
+            # Back to the queue like a dropped connection: sends reuse their random_id (invariant 3).
+            log.warning("account %s: Telegram failed %s (%s); requeueing it", account_id, spec.name, error)
+            raise Paused(0) from None
         outcome = tg_errors.classify(error)
         if outcome is None:
             name = tg_errors.rpc_name(error)

@@ -70,6 +70,9 @@ def build_client(
         catch_up=catch_up,
         flood_sleep_threshold=settings.FLOOD_SLEEP_THRESHOLD,
         request_retries=3,
+        # After its retries (short flood waits slept, Telegram's internal errors waited out), Telethon
+        # raises what Telegram last answered rather than a bare ValueError, so it is sorted like any other.
+        raise_last_call_error=True,
         connection_retries=3,
         retry_delay=1,
         # The session host reconnects, and only after confirming it still holds the lease: a host that

@@ -169,6 +169,20 @@ def already_member(error: BaseException) -> bool:
     return isinstance(error, errors.UserAlreadyParticipantError)
 
 
+def telegram_trouble(error: BaseException) -> bool:
+    """Telegram's own trouble (an internal error, a timeout between its data centres), which Telethon has
+    already retried: nothing is wrong with the request or the account, so it is worth running again."""
+    return isinstance(
+        error,
+        errors.ServerError
+        | errors.RpcCallFailError
+        | errors.RpcMcgetFailError
+        | errors.InterdcCallErrorError
+        | errors.InterdcCallRichErrorError
+        | errors.TimedOutError,
+    )
+
+
 def needs_password(error: BaseException) -> bool:
     """The code was right and the account has 2FA: the login goes on with its password."""
     return isinstance(error, errors.SessionPasswordNeededError)

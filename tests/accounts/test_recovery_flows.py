@@ -68,6 +68,22 @@ def test_a_short_flood_wait_is_slept_through_in_place(tgsim, connected):
     assert delivered(tgsim, me, peer, "after a short wait") == 1
 
 
+def test_short_flood_waits_past_the_clients_retries_cool_down_instead_of_failing(tgsim, connected):
+    # Three tries each slept through in place; the third wait comes back as Telegram's FLOOD_WAIT (not a
+    # bare "request was unsuccessful"), so the command waits it out and runs again.
+    account, me, peer = connected
+    tgsim.fault("inject", "FLOOD_WAIT_1", user_id=me, method="messages.sendMessage", count=4)
+    assert result_of(send(account, me, "after many short waits"), timeout=90)["ok"]
+    assert delivered(tgsim, me, peer, "after many short waits") == 1
+
+
+def test_telegrams_internal_errors_send_the_command_back_to_its_queue(tgsim, connected):
+    account, me, peer = connected
+    tgsim.fault("inject", "RPC_CALL_FAIL", code=500, user_id=me, method="messages.sendMessage", count=4)
+    assert result_of(send(account, me, "after Telegram's trouble"), timeout=90)["ok"]
+    assert delivered(tgsim, me, peer, "after Telegram's trouble") == 1
+
+
 def test_a_long_flood_wait_cools_the_account_down_and_reschedules_the_command(tgsim, connected, api_app):
     account, me, peer = connected
     tgsim.fault("inject", "FLOOD_WAIT_5", user_id=me, method="messages.sendMessage")
