@@ -57,7 +57,7 @@ def statuses(*names: str) -> list[dict]:
     """Each named bench host's sessionhost_status ({} if it does not answer)."""
     from crm.celery import app
 
-    hostnames = [f"bench-{name}@{socket.gethostname()}" for name in names]
+    hostnames = [f"bench-{name}-{os.getpid()}@{socket.gethostname()}" for name in names]
     replies = app.control.broadcast(
         "sessionhost_status", reply=True, destination=hostnames, limit=len(hostnames), timeout=2
     )
@@ -167,13 +167,14 @@ def main() -> None:
     )
     parser.add_argument("--takeover", type=int, default=500, help="accounts in the takeover run (0 skips it)")
     parser.add_argument("--database", default="switchboard_bench", help="its own database (recreated)")
+    parser.add_argument("--prefix", default="bench", help="its command queues' prefix (before the pid)")
     parser.add_argument("--ttl", default="", help="SESSION_LEASE_TTL for the size and share-out runs")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     share_hosts, share_each = (int(x) for x in args.share.split("x")) if args.share else (0, 0)
     total = max([*sizes, share_hosts * share_each])
 
-    setup(database=args.database, queue_prefix="bench")
+    setup(database=args.database, queue_prefix=args.prefix)
     logs = ROOT / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     # Test-DC numbers 99966XYYYY: 10,000 per DC digit X.
