@@ -170,6 +170,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
                 # first periodic checkpoint cannot lose what arrives from now on.
                 await checkpoint(host, hosted)
             hosted.ready.set()
+            host.keep_alive(hosted)
             if hosted.paused_until <= time.monotonic():
                 host.consume(hosted)
             backoff = 1.0

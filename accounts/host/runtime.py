@@ -29,7 +29,9 @@ from django.db import DatabaseError, connection
 from accounts import leases
 from accounts.host import commands, lifecycle, loading
 from accounts.host.batch import Batched
+from accounts.host.checkpoints import Schedule
 from accounts.host.hosted import Hosted
+from accounts.host.keepalive import Keepalive
 from accounts.host.orm import db
 from accounts.host.queues import Consuming
 from accounts.host.share import Share
@@ -67,9 +69,13 @@ class SessionHost:
         self.loads = Batched(loading.load_many)
         self._share = Share(capacity=self.capacity, ttl=self.ttl)
         self._queues = Consuming()
+        self._consumed: set[str] = set()  # the queues of the accounts we consume
+        self._keepalive = Keepalive()
+        self._checkpoints = Schedule()
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
         self._renewer_task: asyncio.Task[None] | None = None
         self._renew_now: asyncio.Event | None = None
         self._connect_slots: asyncio.Semaphore | None = None
@@ -113,7 +119,7 @@ class SessionHost:
 
     def attach_consumer(self, consumer: Any) -> None:
         """The Celery consumer (re)started: consume the queues of every account we hold."""
-        self._queues.attach(consumer, [h.queue for h in list(self.accounts.values()) if h.consuming])
+        self._queues.attach(consumer, list(self._consumed))
 
     def status(self) -> dict[str, float]:
         """Accounts held, and how many of them are connected and ready; command queues started so far,
@@ -159,6 +165,7 @@ class SessionHost:
         self._main_task = self.loop.create_task(self._main())
         self._renewer_task = self.loop.create_task(self._renewer())
         self._watchdog_task = self.loop.create_task(self._watchdog())
+        self._keepalive_task = self.loop.create_task(self._keepalive.run())
         self.loop.run_forever()
 
     async def _main(self) -> None:
@@ -181,7 +188,7 @@ class SessionHost:
         change asked of it while its broker connection drops can be lost (the consumer resets, and what
         was pending runs against the dead connection or not at all), and a held account whose queue
         nobody consumes keeps its commands waiting for good (invariant 2): so every tick checks."""
-        self._queues.match(h.queue for h in list(self.accounts.values()) if h.consuming)
+        self._queues.match(self._consumed)
 
     async def _renewer(self) -> None:
         """Renew on a loop of its own, so that claims, checkpoints and drops never delay a renewal past
@@ -304,6 +311,7 @@ class SessionHost:
             previous = self.accounts.get(grant.account_id)
             hosted = Hosted(grant=grant, lease_deadline=asked + self.ttl * LEASE_MARGIN)
             self.accounts[grant.account_id] = hosted
+            self._checkpoints.add(hosted, at=asked)
             hosted.supervisor = self.loop.create_task(self._host(hosted, previous=previous))
 
     async def _hand_back(self, count: int) -> None:
@@ -356,18 +364,9 @@ class SessionHost:
     async def _checkpoint_due(self) -> None:
         """Checkpoint every account due, a few at a time: an account with nothing new costs no database
         work, one with news one write, and thousands of them one after another would hold up claims."""
-        now = time.monotonic()
-        due = []
-        for hosted in list(self.accounts.values()):
-            if (
-                not hosted.ready.is_set()
-                or now - hosted.checkpointed_at < settings.SESSION_CHECKPOINT_INTERVAL
-            ):
-                continue
-            if lifecycle.checkpoint_has_work(hosted):
-                due.append(hosted)
-            else:
-                hosted.checkpointed_at = now
+        due = self._checkpoints.due(
+            time.monotonic(), held=self.accounts, interval=settings.SESSION_CHECKPOINT_INTERVAL
+        )
         slots = asyncio.Semaphore(CHECKPOINTS_AT_ONCE)
 
         async def one(hosted: Hosted) -> None:
@@ -399,11 +398,16 @@ class SessionHost:
             return  # being let go: its commands belong to the next holder
         if not hosted.consuming:
             self._queues.start(hosted.queue)
+            self._consumed.add(hosted.queue)
         hosted.consuming = True
+
+    def keep_alive(self, hosted: Hosted) -> None:
+        self._keepalive.add(hosted, now=time.monotonic())
 
     def stop_consuming(self, hosted: Hosted) -> None:
         if hosted.consuming:
             self._queues.stop(hosted.queue)
+            self._consumed.discard(hosted.queue)
         hosted.consuming = False
 
     # --- dropping and shutting down ---------------------------------------------------------------
@@ -460,7 +464,7 @@ class SessionHost:
             return_exceptions=True,
         )
         # Renewals went on until now, so the final checkpoints had their lease's time.
-        for task in (self._renewer_task, self._watchdog_task):
+        for task in (self._renewer_task, self._watchdog_task, self._keepalive_task):
             if task:
                 task.cancel()
         if self._lapse_timer is not None:
