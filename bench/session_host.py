@@ -141,7 +141,17 @@ def share_out(hosts: int, ids: list[int], env: dict[str, str], logs) -> None:
         for n in range(hosts):
             procs.append(start_host(names[n], env, logs / f"host-{names[n]}.log"))
             time.sleep(5 if n < hosts - 1 else 0)
-        took = wait(lambda: sum(ready(*names)) == len(ids), timeout=900, interval=1)
+        last = time.monotonic()
+
+        def all_ready() -> bool:
+            nonlocal last
+            counts = ready(*names)
+            if time.monotonic() - last >= 30:  # progress, so that a run that never gets there says how far
+                last = time.monotonic()
+                print(f"  +{last - started:.0f} s: ready per host {counts} (load {load()})", flush=True)
+            return sum(counts) == len(ids)
+
+        took = wait(all_ready, timeout=1200, interval=1)
         print(
             f"{len(ids)} accounts over {hosts} hosts started 5 s apart: all ready {took:.1f} s after the "
             f"last start, {time.monotonic() - started:.1f} s after the first; ready per host "
