@@ -276,9 +276,8 @@ class SessionHost:
         deleted), and release what is held under our name but not hosted any more: a client the watchdog
         cut keeps its lease, which lives as long as this host does."""
         found = await db(leases.holdings)(holder=self.name)
-        wanted = {holding.grant for holding in found if holding.wanted}
         for hosted in list(self.accounts.values()):
-            if not hosted.lost and hosted.grant not in wanted:
+            if not hosted.lost and hosted.grant.pair not in found.wanted:
                 # Disconnect first, then release: a revoked lease is claimable once nobody uses its key.
                 log.warning(
                     "lease of account %s revoked or no longer wanted; dropping it without saving",
@@ -287,8 +286,8 @@ class SessionHost:
                 hosted.lost = True  # never written again, even before the drop starts
                 self.loop.create_task(self.drop(hosted, save=False, release=True))
         # Gone from self.accounts only once its drop has disconnected it: safe to free.
-        hosting = {hosted.grant for hosted in self.accounts.values()}
-        left = [holding.grant for holding in found if holding.grant not in hosting]
+        hosting = {hosted.grant.pair for hosted in self.accounts.values()}
+        left = [leases.Grant(*pair) for pair in found.held if pair not in hosting]
         if left and await db(leases.release_left)(holder=self.name, grants=left) and self._wake is not None:
             self._wake.set()  # claim them again (if they still want a host) at once
 
