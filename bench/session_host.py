@@ -57,7 +57,7 @@ def statuses(*names: str) -> list[dict]:
     """Each named bench host's sessionhost_status ({} if it does not answer)."""
     from crm.celery import app
 
-    hostnames = [f"bench-{name}@{socket.gethostname()}" for name in names]
+    hostnames = [f"bench-{name}-{os.getpid()}@{socket.gethostname()}" for name in names]
     replies = app.control.broadcast(
         "sessionhost_status", reply=True, destination=hostnames, limit=len(hostnames), timeout=2
     )
@@ -141,7 +141,17 @@ def share_out(hosts: int, ids: list[int], env: dict[str, str], logs) -> None:
         for n in range(hosts):
             procs.append(start_host(names[n], env, logs / f"host-{names[n]}.log"))
             time.sleep(5 if n < hosts - 1 else 0)
-        took = wait(lambda: sum(ready(*names)) == len(ids), timeout=900, interval=1)
+        last = time.monotonic()
+
+        def all_ready() -> bool:
+            nonlocal last
+            counts = ready(*names)
+            if time.monotonic() - last >= 30:  # progress, so that a run that never gets there says how far
+                last = time.monotonic()
+                print(f"  +{last - started:.0f} s: ready per host {counts} (load {load()})", flush=True)
+            return sum(counts) == len(ids)
+
+        took = wait(all_ready, timeout=1200, interval=1)
         print(
             f"{len(ids)} accounts over {hosts} hosts started 5 s apart: all ready {took:.1f} s after the "
             f"last start, {time.monotonic() - started:.1f} s after the first; ready per host "
@@ -167,13 +177,14 @@ def main() -> None:
     )
     parser.add_argument("--takeover", type=int, default=500, help="accounts in the takeover run (0 skips it)")
     parser.add_argument("--database", default="switchboard_bench", help="its own database (recreated)")
+    parser.add_argument("--prefix", default="bench", help="its command queues' prefix (before the pid)")
     parser.add_argument("--ttl", default="", help="SESSION_LEASE_TTL for the size and share-out runs")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     share_hosts, share_each = (int(x) for x in args.share.split("x")) if args.share else (0, 0)
     total = max([*sizes, share_hosts * share_each])
 
-    setup(database=args.database, queue_prefix="bench")
+    setup(database=args.database, queue_prefix=args.prefix)
     logs = ROOT / "var" / "bench"
     logs.mkdir(parents=True, exist_ok=True)
     # Test-DC numbers 99966XYYYY: 10,000 per DC digit X.

@@ -82,7 +82,8 @@ def start_host(name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
     """A real session host process (threads pool, its own control queue), logging to ``log``."""
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool", "threads", "--concurrency", "8",
-         "-Q", f"bench-{name}-{os.getpid()}", "--session-host", "--hostname", f"bench-{name}@%h",
+         "-Q", f"bench-{name}-{os.getpid()}", "--session-host",
+         "--hostname", f"bench-{name}-{os.getpid()}@%h",
          "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip

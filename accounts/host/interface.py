@@ -51,6 +51,9 @@ class Host(Protocol):
     def accounts(self) -> dict[int, Hosted]:
         """The accounts held now, by id."""
 
+    def keep_alive(self, hosted: Hosted) -> None:
+        """Ping the account's client once a minute from now on (accounts.host.keepalive)."""
+
     def stop_consuming(self, hosted: Hosted) -> None:
         """Stop consuming the account's command queue (a cooldown, a lost connection)."""
 

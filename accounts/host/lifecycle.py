@@ -171,6 +171,7 @@ async def _supervise(host: Host, hosted: Hosted) -> None:
                 await _learn_channels(hosted)
                 await checkpoint(host, hosted)
             hosted.ready.set()
+            host.keep_alive(hosted)
             if hosted.paused_until <= time.monotonic():
                 host.consume(hosted)
             backoff = 1.0

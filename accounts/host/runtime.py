@@ -30,8 +30,10 @@ from django.db import DatabaseError, connection
 from accounts import leases
 from accounts.host import commands, lifecycle, loading
 from accounts.host.batch import Batched
+from accounts.host.checkpoints import Schedule
 from accounts.host.fence import Fence
 from accounts.host.hosted import Hosted
+from accounts.host.keepalive import Keepalive
 from accounts.host.orm import db
 from accounts.host.queues import Consuming
 from accounts.host.share import Share
@@ -68,10 +70,14 @@ class SessionHost:
         self.loads = Batched(loading.load_many)
         self._share = Share(capacity=self.capacity, ttl=self.ttl)
         self._queues = Consuming()
+        self._consumed: set[str] = set()  # the queues of the accounts we consume
+        self._keepalive = Keepalive()
+        self._checkpoints = Schedule()
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
         self._renew_now = threading.Event()
         self._beats_stopped = False
+        self._keepalive_task: asyncio.Task[None] | None = None
         self._connect_slots: asyncio.Semaphore | None = None
         self._wake: asyncio.Event | None = None
         self._joined = False  # our liveness row is (or was last seen) alive; the beat thread's own
@@ -118,7 +124,7 @@ class SessionHost:
 
     def attach_consumer(self, consumer: Any) -> None:
         """The Celery consumer (re)started: consume the queues of every account we hold."""
-        self._queues.attach(consumer, [h.queue for h in list(self.accounts.values()) if h.consuming])
+        self._queues.attach(consumer, list(self._consumed))
 
     def status(self) -> dict[str, float]:
         """Accounts held, and how many of them are connected and ready; command queues started so far,
@@ -180,6 +186,7 @@ class SessionHost:
         self._main_task = self.loop.create_task(self._main())
         self._beat_thread.submit(self._beats)
         self._fence.start()
+        self._keepalive_task = self.loop.create_task(self._keepalive.run())
         self.loop.run_forever()
 
     async def _main(self) -> None:
@@ -202,7 +209,7 @@ class SessionHost:
         change asked of it while its broker connection drops can be lost (the consumer resets, and what
         was pending runs against the dead connection or not at all), and a held account whose queue
         nobody consumes keeps its commands waiting for good (invariant 2): so every tick checks."""
-        self._queues.match(h.queue for h in list(self.accounts.values()) if h.consuming)
+        self._queues.match(self._consumed)
 
     async def _every(
         self,
@@ -302,9 +309,8 @@ class SessionHost:
         deleted), and release what is held under our name but not hosted any more: a client the fence
         cut keeps its lease, which lives as long as this host does."""
         found = await db(leases.holdings)(holder=self.name)
-        wanted = {holding.grant for holding in found if holding.wanted}
         for hosted in list(self.accounts.values()):
-            if not hosted.lost and hosted.grant not in wanted:
+            if not hosted.lost and hosted.grant.pair not in found.wanted:
                 # Disconnect first, then release: a revoked lease is claimable once nobody uses its key.
                 log.warning(
                     "lease of account %s revoked or no longer wanted; dropping it without saving",
@@ -313,8 +319,8 @@ class SessionHost:
                 hosted.lost = True  # never written again, even before the drop starts
                 self.loop.create_task(self.drop(hosted, save=False, release=True))
         # Gone from self.accounts only once its drop has disconnected it: safe to free.
-        hosting = {hosted.grant for hosted in self.accounts.values()}
-        left = [holding.grant for holding in found if holding.grant not in hosting]
+        hosting = {hosted.grant.pair for hosted in self.accounts.values()}
+        left = [leases.Grant(*pair) for pair in found.held if pair not in hosting]
         if left and await db(leases.release_left)(holder=self.name, grants=left) and self._wake is not None:
             self._wake.set()  # claim them again (if they still want a host) at once
 
@@ -337,6 +343,7 @@ class SessionHost:
             previous = self.accounts.get(grant.account_id)
             hosted = Hosted(grant=grant, lease_deadline=asked + self.ttl * LEASE_MARGIN)
             self.accounts[grant.account_id] = hosted
+            self._checkpoints.add(hosted, at=asked)
             hosted.supervisor = self.loop.create_task(self._host(hosted, previous=previous))
         if grants:
             self._fence.changed()
@@ -380,18 +387,9 @@ class SessionHost:
     async def _checkpoint_due(self) -> None:
         """Checkpoint every account due, a few at a time: an account with nothing new costs no database
         work, one with news one write, and thousands of them one after another would hold up claims."""
-        now = time.monotonic()
-        due = []
-        for hosted in list(self.accounts.values()):
-            if (
-                not hosted.ready.is_set()
-                or now - hosted.checkpointed_at < settings.SESSION_CHECKPOINT_INTERVAL
-            ):
-                continue
-            if lifecycle.checkpoint_has_work(hosted):
-                due.append(hosted)
-            else:
-                hosted.checkpointed_at = now
+        due = self._checkpoints.due(
+            time.monotonic(), held=self.accounts, interval=settings.SESSION_CHECKPOINT_INTERVAL
+        )
         slots = asyncio.Semaphore(CHECKPOINTS_AT_ONCE)
 
         async def one(hosted: Hosted) -> None:
@@ -423,11 +421,16 @@ class SessionHost:
             return  # being let go: its commands belong to the next holder
         if not hosted.consuming:
             self._queues.start(hosted.queue)
+            self._consumed.add(hosted.queue)
         hosted.consuming = True
+
+    def keep_alive(self, hosted: Hosted) -> None:
+        self._keepalive.add(hosted, now=time.monotonic())
 
     def stop_consuming(self, hosted: Hosted) -> None:
         if hosted.consuming:
             self._queues.stop(hosted.queue)
+            self._consumed.discard(hosted.queue)
         hosted.consuming = False
 
     # --- dropping and shutting down ---------------------------------------------------------------
@@ -487,6 +490,8 @@ class SessionHost:
         self._beats_stopped = True
         self._renew_now.set()
         self._fence.stop()
+        if self._keepalive_task is not None:
+            self._keepalive_task.cancel()
         if self._lapse_timer is not None:
             self._lapse_timer.cancel()
         try:

@@ -13,6 +13,8 @@ session interface Telethon expects a subclass to fill, checked against the same 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import socket
 from typing import TYPE_CHECKING
 
@@ -89,3 +91,34 @@ def sever(client: TelegramClient) -> bool:
     except OSError:
         return False  # already closed
     return True
+
+
+_cleaning: set[asyncio.Task[None]] = set()
+
+
+def stop_keepalive(client: TelegramClient) -> None:
+    """Cancel the client's own keepalive task (a ping, an update-state copy and a session save every
+    minute): the session host pings all its clients from one task (accounts.host.keepalive).
+
+    Telethon starts ``_keepalive_loop`` in ``connect()`` and cancels it in ``disconnect()``, which accepts
+    a task that is already cancelled.
+    """
+    handle = client._keepalive_handle
+    if handle is not None:
+        handle.cancel()
+
+
+def keepalive_ping(client: TelegramClient) -> None:
+    """Do what Telethon's keepalive does each minute: close connections to other data centres borrowed
+    for a while and idle since (media downloads), and send a ping once the connection is up. A ping from
+    the last minute still unanswered means the connection is dead: Telethon's sender then reconnects (or,
+    with auto_reconnect off, disconnects), exactly as its own keepalive would."""
+    if client._borrowed_senders:
+        task = client.loop.create_task(client._clean_exported_senders())
+        _cleaning.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(_cleaning.discard)
+    sender = client._sender
+    if not sender._transport_connected():
+        return
+    with contextlib.suppress(ConnectionError):  # disconnected meanwhile: the host's supervisor sees it
+        sender._keepalive_ping(random.randrange(-(2**63), 2**63))

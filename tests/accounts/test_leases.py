@@ -23,7 +23,7 @@ def die(holder: str) -> None:
 
 
 def wanted(holder: str) -> set[int]:
-    return {h.grant.account_id for h in leases.holdings(holder=holder) if h.wanted}
+    return {account_id for account_id, _ in leases.holdings(holder=holder).wanted}
 
 
 def test_a_claimed_account_is_not_claimed_again_while_its_holder_lives(make_account):
@@ -175,3 +175,31 @@ def test_a_revoked_lease_whose_holder_dies_is_claimable_once_its_liveness_expire
     (again,) = leases.claim(holder="host-b", limit=10, ttl=30)
     assert again.token == grant.token + 1
     assert leases.is_current(holder="host-b", grant=again)
+
+
+def test_reading_back_a_big_host_s_leases_builds_no_object_per_lease(api_app, monkeypatch):
+    """A host reads every lease it holds back every 10 s: at 5,000 accounts a Grant and a Holding per
+    row cost over 1 % of a core on an idle host."""
+    from accounts.devices import choose_device
+    from accounts.models import Lease
+
+    phones = [f"4470{n:07d}" for n in range(2000)]
+    accounts = Account.objects.bulk_create(
+        [
+            Account(phone=p, api_app=api_app, status=Account.Status.ACTIVE, **choose_device(seed=p))
+            for p in phones
+        ]
+    )
+    Lease.objects.bulk_create([Lease(account=a, holder="host-a", token=7) for a in accounts])
+    Account.objects.filter(pk=accounts[0].pk).update(status=Account.Status.BANNED)
+    built = []
+    real_init = leases.Grant.__init__
+    monkeypatch.setattr(
+        leases.Grant, "__init__", lambda self, *a, **k: built.append(1) or real_init(self, *a, **k)
+    )
+
+    found = leases.holdings(holder="host-a")
+
+    assert built == []
+    assert len(found.held) == 2000 and (accounts[1].pk, 7) in found.wanted
+    assert (accounts[0].pk, 7) in found.held and (accounts[0].pk, 7) not in found.wanted

@@ -86,7 +86,7 @@ def test_a_lease_whose_account_no_longer_wants_a_host_is_let_go(make_account):
     account = make_account(status=Account.Status.ACTIVE)
     (grant,) = leases.claim(holder="host-a", limit=1, ttl=30)
     Account.objects.filter(pk=account.pk).update(status=Account.Status.BANNED)
-    assert leases.holdings(holder="host-a") == [leases.Holding(grant, wanted=False)]
+    assert leases.holdings(holder="host-a") == leases.Holdings(held=[grant.pair], wanted=set())
 
 
 def test_deleting_a_connected_account_takes_it_offline_and_keeps_its_key_until_the_host_lets_go(make_account):
