@@ -9,7 +9,9 @@ from pathlib import Path
 
 from celery import Celery
 
-app = Celery("naps")
+# Not the current app: importing this module in a test process must leave crm's app the one that
+# shared tasks and AsyncResult use there.
+app = Celery("naps", set_as_current=False)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.broker_url = os.environ.get("NAPS_BROKER_URL", "")
 app.conf.result_backend = None  # a nap leaves a file behind instead
