@@ -16,7 +16,7 @@ from accounts import services as account_services
 from accounts.models import Account
 from crm import live
 from inbox import live as inbox_live
-from tests.support.live import EventStream, subscribers
+from tests.support.live import EventStream, patterns_subscribed, subscribers
 from tests.support.processes import wait_for, web_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -184,6 +184,7 @@ def test_an_admin_demoted_or_deactivated_stops_hearing_at_once(web, make_account
     account = make_account()
     stream = EventStream(web, "/inbox/stream/", session=_session(admin_user))
     wait_for(lambda: subscribers(live.user_channel(admin_user.pk)) == 1, timeout=10, what="the stream")
+    wait_for(lambda: patterns_subscribed() >= 1, timeout=10, what="every account's pattern")
     inbox_live.bump([account.pk])
     assert stream.next_event(timeout=5) == live_event("inbox", account.pk)
     if change == "demoted":

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import redis
 from django.conf import settings
 
+from crm import live
+
 
 @dataclass
 class Event:
@@ -120,5 +122,16 @@ def subscribers(channel: str) -> int:
     client = redis.Redis.from_url(settings.REDIS_URL)
     try:
         return int(dict(client.pubsub_numsub(channel))[channel.encode()])
+    finally:
+        client.close()
+
+
+def patterns_subscribed() -> int:
+    """How many patterns this process's shared subscription holds (an admin's stream hears every account
+    through one, subscribed just after its channels)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        found = client.client_list(_type="pubsub")
+        return sum(int(c["psub"]) for c in found if c["name"] == live.subscriber_name())
     finally:
         client.close()
