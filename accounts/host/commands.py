@@ -198,8 +198,12 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
         return result
     except (NotHeld, Paused, CommandError):
         raise
-    except (ConnectionError, OSError):
-        # The connection dropped mid-command: back to the queue; it runs again once reconnected.
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # this command itself was cancelled
+        # Telethon cancels the requests in flight when the client is disconnected (its lease lost, the
+        # host stopping): back to the queue, like a dropped connection.
         raise Paused(0) from None
     except (DatabaseError, RedisError):
         if login_step:
@@ -209,6 +213,10 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
         log.warning("account %s: the database failed during a command; requeueing it", account_id)
         raise NotHeld from None
     except Exception as error:
+        if tg_errors.connection_lost(error):
+            # The connection dropped mid-command: back to the queue; it runs again once reconnected.
+            # Sends reuse their stored random_id (invariant 3): one that reached Telegram is not sent twice.
+            raise Paused(0) from None
         if tg_errors.telegram_trouble(error):
             if login_step:
                 raise CommandError("Telegram is having trouble right now; try again in a minute") from None

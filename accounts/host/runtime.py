@@ -32,6 +32,7 @@ from accounts.host import commands, lifecycle, loading
 from accounts.host.batch import Batched
 from accounts.host.checkpoints import Schedule
 from accounts.host.fence import Fence
+from accounts.host.heap import Heap
 from accounts.host.hosted import Hosted
 from accounts.host.keepalive import Keepalive
 from accounts.host.orm import db
@@ -73,6 +74,7 @@ class SessionHost:
         self._consumed: set[str] = set()  # the queues of the accounts we consume
         self._keepalive = Keepalive()
         self._checkpoints = Schedule()
+        self._heap = Heap()
         self._stopping = False
         self._main_task: asyncio.Task[None] | None = None
         self._renew_now = threading.Event()
@@ -203,6 +205,7 @@ class SessionHost:
             await self._check_holdings()
         await self._checkpoint_due()
         self._match_queues()
+        self._heap.tick(time.monotonic())
 
     def _match_queues(self) -> None:
         """Have the Celery consumer consume exactly the queues of the accounts we consume. A queue

@@ -169,6 +169,14 @@ def already_member(error: BaseException) -> bool:
     return isinstance(error, errors.UserAlreadyParticipantError)
 
 
+def connection_lost(error: BaseException) -> bool:
+    """The connection dropped under a request. Telethon hands a request in flight the error that cut its
+    connection: a reset or refused socket (OSError), the stream ending mid-frame (asyncio's
+    IncompleteReadError, an EOFError) or a frame it could not read (InvalidBufferError, a BufferError).
+    The request may or may not have reached Telegram."""
+    return isinstance(error, OSError | EOFError | BufferError)
+
+
 def telegram_trouble(error: BaseException) -> bool:
     """Telegram's own trouble (an internal error, a timeout between its data centres), which Telethon has
     already retried: nothing is wrong with the request or the account, so it is worth running again."""

@@ -193,3 +193,22 @@ def test_a_dropped_connection_reconnects_and_keeps_the_lease(tgsim, connected):
     assert Lease.objects.get(pk=account.pk).token == token
     assert Account.objects.get(pk=account.pk).status == Account.Status.ACTIVE
     assert delivered(tgsim, me, peer, "after the reconnect") == 1
+
+
+def test_a_command_in_flight_when_the_connection_drops_goes_back_to_its_queue_and_is_sent_once(
+    tgsim, connected
+):
+    # Telethon hands a request in flight the error that cut its connection: here the stream ends
+    # mid-frame (asyncio's IncompleteReadError, an EOFError, not a ConnectionError). The command is not
+    # failed as "something went wrong": it runs again once reconnected, with the same random_id.
+    account, me, peer = connected
+    tgsim.fault("latency", 6)
+    try:
+        task_id = send(account, me, "across the drop")
+        time.sleep(2.5)  # the host has sent it; tgsim answers 6 s after it came
+        assert tgsim.fault("drop_connections", me) >= 1
+    finally:
+        tgsim.fault("latency", 0)
+    result = result_of(task_id, timeout=90)
+    assert result["ok"], result
+    assert delivered(tgsim, me, peer, "across the drop") == 1

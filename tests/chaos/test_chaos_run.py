@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from tests.support.chaos.counting import Report
 from tests.support.processes import ROOT
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
@@ -64,8 +65,7 @@ def test_under_kills_pauses_drops_flood_waits_and_service_restarts_nothing_is_lo
         "--minutes", "0.75", "--accounts", ACCOUNTS, "--kill-every", "15", "--settle", "45", timeout=175
     )
     assert report is not None, tail
-    zeros = {name: report[name] for name in ("inbound_lost", "inbound_duplicated", "outbound_duplicated",
-                                              "commands_lost", "auth_key_duplicated")}  # fmt: skip
+    zeros = {name: report[name] for name in Report.ZEROS}
     assert zeros == dict.fromkeys(zeros, 0), tail
     assert report["inbound_expected"] > 500 and report["outbound_sent"] > 20 and report["commands"] > 30, tail
     for fault in FAULTS:

@@ -393,6 +393,7 @@ class Chaos:
         return counting.inbound(expected=world.expected_inbound(self.sim, self.cast), stored=stored)
 
     def _count(self) -> counting.Report:
+        from accounts.host.commands import SOMETHING_WENT_WRONG
         from accounts.models import Operation
 
         inbound = self._inbound()
@@ -407,6 +408,10 @@ class Chaos:
             outbound_duplicated=outbound,
             commands=len(operations),
             commands_lost=self._open_operations(),
+            commands_failed_unexplained=sum(
+                state == Operation.State.FAILED and reason == SOMETHING_WENT_WRONG
+                for state, _, reason in operations
+            ),
             auth_key_duplicated=world.auth_key_duplicated(self.sim),
             longest_offline=counting.longest_offline(self.cast.samples, [a for a, _ in self.accounts]),
         )
