@@ -179,6 +179,7 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
         raise NotHeld from None
     if hosted.paused_until > time.monotonic():
         raise Paused(hosted.paused_until - time.monotonic())
+    client = hosted.client  # a reconnect discards it and builds another (lifecycle._discard_client)
     try:
         if not hosted.lease_certain() or not await db(leases.is_current)(
             holder=host.name, grant=hosted.grant
@@ -213,9 +214,10 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
         log.warning("account %s: the database failed during a command; requeueing it", account_id)
         raise NotHeld from None
     except Exception as error:
-        if tg_errors.connection_lost(error):
-            # The connection dropped mid-command: back to the queue; it runs again once reconnected.
-            # Sends reuse their stored random_id (invariant 3): one that reached Telegram is not sent twice.
+        if tg_errors.connection_lost(error) or hosted.client is not client:
+            # The connection dropped mid-command (or the client it ran on was discarded meanwhile, and the
+            # body met the gap): back to the queue; it runs again once reconnected. Sends reuse their
+            # stored random_id (invariant 3): one that reached Telegram is not sent twice.
             raise Paused(0) from None
         if tg_errors.telegram_trouble(error):
             if login_step:
