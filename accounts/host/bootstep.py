@@ -50,6 +50,15 @@ class SessionHostQueues(bootsteps.StartStopStep):
         if host is not None:
             host.attach_consumer(consumer)
 
+    def stop(self, consumer: Any) -> None:
+        # Before Celery's task consumer cancels its queues (this step comes after it, and steps stop in
+        # reverse): the host's next tick would otherwise start them again during a warm shutdown.
+        host = current_host()
+        if host is not None:
+            host.detach_consumer()
+
+    shutdown = stop
+
 
 @control_command()
 def sessionhost_wake(state: Any) -> dict[str, str]:

@@ -179,7 +179,6 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
         raise NotHeld from None
     if hosted.paused_until > time.monotonic():
         raise Paused(hosted.paused_until - time.monotonic())
-    client = hosted.client  # a reconnect discards it and builds another (lifecycle._discard_client)
     try:
         if not hosted.lease_certain() or not await db(leases.is_current)(
             holder=host.name, grant=hosted.grant
@@ -194,6 +193,11 @@ async def execute(host: Host, spec: Command[Any, Any], *, account_id: int, param
         log.warning("account %s: lease or budget check failed; requeueing the command", account_id)
         raise NotHeld from None
     login_step = not spec.login
+    # A reconnect discards the client and builds another (lifecycle._discard_client), also while the
+    # checks above waited: a command finding none goes back to its queue until the account is ready.
+    client = hosted.client
+    if client is None or not hosted.ready.is_set():
+        raise Paused(0)
     try:
         result: Result = await spec.body(hosted, params)
         return result

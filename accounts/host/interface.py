@@ -67,6 +67,9 @@ class Host(Protocol):
     def attach_consumer(self, consumer: Any) -> None:
         """The Celery consumer (re)started: consume the queues of every account held."""
 
+    def detach_consumer(self) -> None:
+        """The Celery consumer is stopping (warm shutdown, or a restart after a broker reconnect)."""
+
     def status(self) -> dict[str, float]:
         """Accounts held and ready (and queues started), for the ``sessionhost_status`` remote control
         command."""

@@ -40,6 +40,13 @@ class Consuming:
         if queues:
             consumer.call_soon(self._apply)
 
+    def detach(self) -> None:
+        """The Celery consumer is stopping (a warm shutdown, or a restart after the broker connection
+        dropped): it cancels its queues itself, and none is started again until it is attached anew."""
+        with self._lock:
+            self._consumer = None
+            self._changes = []
+
     def start(self, queue: str) -> None:
         self._change("start", queue)
 

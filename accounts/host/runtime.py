@@ -128,6 +128,10 @@ class SessionHost:
         """The Celery consumer (re)started: consume the queues of every account we hold."""
         self._queues.attach(consumer, list(self._consumed))
 
+    def detach_consumer(self) -> None:
+        """The Celery consumer is stopping: match no queues to it until it starts again."""
+        self._queues.detach()
+
     def status(self) -> dict[str, float]:
         """Accounts held, and how many of them are connected and ready; command queues started so far,
         and the seconds the Celery consumer's thread spent starting them."""

@@ -50,6 +50,26 @@ def test_a_body_that_meets_its_discarded_client_goes_back_to_the_queue():
         run(host, body)
 
 
+def test_a_command_whose_client_was_discarded_while_its_checks_ran_goes_back_to_the_queue(monkeypatch):
+    # Handed out while ready; the connection dropped before the body started (the lease check waits
+    # on the database), and the reconnect has discarded the client.
+    host, hosted = held(SimpleNamespace())
+    ran = []
+
+    def is_current(**kwargs) -> bool:
+        hosted.ready.clear()
+        hosted.client = None
+        return True
+
+    async def body(hosted, params):
+        ran.append(hosted.client)
+
+    monkeypatch.setattr(leases, "is_current", is_current)
+    with pytest.raises(Paused):
+        run(host, body)
+    assert ran == []
+
+
 def test_a_request_telethon_cancels_on_disconnect_goes_back_to_the_queue():
     host, _ = held(SimpleNamespace())
 

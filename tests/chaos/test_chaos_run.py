@@ -1,9 +1,8 @@
 """The short chaos run (bench/chaos.py, about a minute of faults): nothing lost, nothing twice.
 
-Heavy (3 session hosts, private PostgreSQL, Redis and RabbitMQ): run it alone with
-`./switchboard test -m chaos tests/chaos`; the whole suite leaves it out until it passes every time
-(docs/chaos.md). It runs in a process of its own, because it sets Django up on its
-private services; the report comes back as JSON.
+Heavy (3 session hosts, private PostgreSQL, Redis and RabbitMQ): `./switchboard test` runs it alone,
+after the parallel suite (`./switchboard test -m chaos tests/chaos` runs just this). It runs in a process
+of its own, because it sets Django up on its private services; the report comes back as JSON.
 """
 
 from __future__ import annotations
