@@ -24,6 +24,7 @@ class Inbound:
     lost: int
     duplicated: int
     examples: tuple[str, ...] = ()
+    lost_keys: tuple[Key, ...] = ()  # the first few, for the run to explain
 
 
 def inbound(*, expected: Iterable[Key], stored: Iterable[Key]) -> Inbound:
@@ -34,7 +35,7 @@ def inbound(*, expected: Iterable[Key], stored: Iterable[Key]) -> Inbound:
     duplicated = sum(n - 1 for n in rows.values() if n > 1)
     examples = [f"lost {key}" for key in lost[:5]]
     examples += [f"stored {n}x {key}" for key, n in rows.items() if n > 1][:5]
-    return Inbound(lost=len(lost), duplicated=duplicated, examples=tuple(examples))
+    return Inbound(lost=len(lost), duplicated=duplicated, examples=tuple(examples), lost_keys=tuple(lost[:5]))
 
 
 def outbound_duplicated(texts: Iterable[str]) -> tuple[int, list[str]]:

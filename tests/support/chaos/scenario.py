@@ -419,6 +419,7 @@ class Chaos:
         for message, n in self.sim.run(lambda: dict(self.sim.faults.served)).items():
             report.faults[f"tgsim answered {message}"] += n
         report.notes += list(inbound.examples) + [f"sent twice: {m}" for m in twice]
+        report.notes += self._explain_lost(inbound.lost_keys)
         still_open = Operation.objects.exclude(state__in=(Operation.State.DONE, Operation.State.FAILED))
         report.notes += self._explain(list(still_open[:10]))
         failed = Counter(f"{c}: {r}" for s, c, r in operations if s == Operation.State.FAILED)
@@ -426,6 +427,34 @@ class Chaos:
         report.notes += [f"{n} traffic calls met {what}" for what, n in self.errors.most_common()]
         report.notes.append(f"{self.cast.sent} storm messages, {self.replies} operator replies queued")
         return report
+
+    def _explain_lost(self, keys: tuple[Any, ...]) -> list[str]:
+        """For each lost message: when tgsim took it, which messages of that chat the account stored, and
+        its inbox backfill (what stores a chat's messages from before the account's first connect)."""
+        from accounts.models import Operation
+        from inbox.models import Message
+
+        lines = []
+        for key in keys:
+            account, peer, _ = key
+            posted = world.posted_at(self.sim, self.cast, key)
+            stored = sorted(
+                Message.objects.filter(
+                    conversation__account_id=account, conversation__peer_id=peer
+                ).values_list("telegram_id", flat=True)
+            )
+            backfills = list(
+                Operation.objects.filter(account_id=account, command="inbox.backfill").values_list(
+                    "state", "queued_at", "updated_at"
+                )
+            )
+            lines.append(
+                f"lost {key}: posted {clock_of(posted)}; stored of that chat {stored[:12]}; backfills "
+                + ", ".join(
+                    f"{state} {queued:%H:%M:%S}-{updated:%H:%M:%S}" for state, queued, updated in backfills
+                )
+            )
+        return lines
 
     def _explain(self, still_open: list[Any]) -> list[str]:
         """Where each open operation's account stands: its lease holder (and whether that host lives), the
@@ -451,6 +480,10 @@ class Chaos:
                 f"queue (ready, consumers) {self.services.queue(command_queue(op.account_id))}"
             )
         return lines
+
+
+def clock_of(unix: int | None) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(unix)) if unix is not None else "?"
 
 
 def _every(interval: float, until: float) -> list[float]:

@@ -134,6 +134,20 @@ def expected_inbound(sim: Any, cast: Cast) -> list[Key]:
     return sim.run(collect)
 
 
+def posted_at(sim: Any, cast: Cast, key: Key) -> int | None:
+    """When tgsim took a storm message (unix time), or None if it is not a group message it knows."""
+    _account, peer, message_id = key
+
+    def find() -> int | None:
+        for chat in cast.groups:
+            if channel_peer_id(chat) == peer:
+                message = sim.world.channels[chat].messages.get(message_id)
+                return message.date if message else None
+        return None
+
+    return sim.run(find)
+
+
 def outbound_texts(sim: Any, cast: Cast) -> Iterator[str]:
     """What our accounts sent in private chats, as tgsim recorded it."""
 
