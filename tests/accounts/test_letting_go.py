@@ -190,6 +190,7 @@ def test_a_database_error_inside_a_command_requeues_it_unless_it_is_a_login_step
 
         (grant,) = await asyncio.to_thread(leases.claim, holder="host-a", limit=1, ttl=30)
         hosted = Hosted(grant=grant, lease_deadline=time.monotonic() + 20, authorized=True)
+        hosted.client = object()  # a ready account has a client; the body never uses it
         hosted.ready.set()
         host.accounts[account.pk] = hosted
         try:
