@@ -8,6 +8,9 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from django.db import connection
 
@@ -88,3 +91,31 @@ def _close(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
+
+
+@contextlib.contextmanager
+def host_behind_proxy(
+    tgsim: Any, host_env: dict[str, str], api_app: Any, tmp_path: Path, *, name: str, prefix: str
+) -> Iterator[tuple[Any, int, int, DbProxy]]:
+    """An account held and connected by a session host that reaches PostgreSQL through a DbProxy, and a
+    user it can message as @<prefix><its Telegram id>: yields (account, its Telegram id, the user's id,
+    the proxy). The lease is long (30 s), so cutting the database for a few seconds never costs the
+    host the account."""
+    from accounts.models import Account
+    from tests.support.accounts import new_phone, ready_account
+    from tests.support.processes import session_host, wait_for
+
+    account, me = ready_account(tgsim, api_app)
+    peer = tgsim.world_call("create_user", phone=new_phone(), first_name="Peer", username=f"{prefix}{me}")
+    proxy = DbProxy()
+    env = {**host_env, "DATABASE_URL": proxy.url, "SESSION_LEASE_TTL": "30"}
+    try:
+        with session_host(name, log_path=tmp_path / "host.log", env=env):
+            wait_for(
+                lambda: Account.objects.filter(pk=account.pk, telegram_id=me).exists(),
+                timeout=40,
+                what="the host to connect the account",
+            )
+            yield account, me, peer, proxy
+    finally:
+        proxy.close()
